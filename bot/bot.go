@@ -1,0 +1,275 @@
+// Package bot is wirewatch's runtime, the middle of the road: a cron schedule
+// marks sources due, a bounded pool fetches them, new stories and their matches
+// go into the store with their outbox rows in one transaction, and the
+// dispatcher sends due rows through the notifiers. Chat commands and the API
+// change the store and ask the bot to reload; they never call notifiers.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/sources"
+	"github.com/wirewatch/wirewatch/store"
+)
+
+// drainTimeout bounds how long in-flight fetches and sends may take after a
+// shutdown request before they are cancelled.
+const drainTimeout = 8 * time.Second
+
+// Options are the bot's dependencies and settings.
+type Options struct {
+	Store     store.Store
+	Fetcher   *sources.Fetcher
+	Notifiers map[string]notifiers.Notifier
+	Rules     *RuleSet
+	Metrics   *Metrics
+	Logger    *slog.Logger
+	// Interval is the default fetch interval; Concurrency the fetches at once.
+	Interval    time.Duration
+	Concurrency int
+	// Retention is how long stories are kept (0: forever).
+	Retention time.Duration
+	// RetryBase is the wait before the first retry of a failed send
+	// (0: DefaultRetryBase).
+	RetryBase time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Bot polls sources and delivers alerts.
+type Bot struct {
+	opt        Options
+	poller     *poller
+	dispatcher *Dispatcher
+
+	queue   chan int64 // source ids due for a fetch
+	mu      sync.Mutex
+	pending map[int64]bool // queued or being fetched
+	cron    *cron.Cron
+	entries map[int64]cron.EntryID
+}
+
+// New returns a bot ready to Run or RunOnce.
+func New(o Options) *Bot {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	o.Concurrency = max(o.Concurrency, 1)
+	b := &Bot{
+		opt:     o,
+		queue:   make(chan int64, 4096),
+		pending: map[int64]bool{},
+		entries: map[int64]cron.EntryID{},
+	}
+	b.poller = &poller{
+		store: o.Store, fetcher: o.Fetcher, metrics: o.Metrics, logger: o.Logger, now: o.Now,
+		planner: planner{rules: o.Rules},
+		guarded: func(s store.Source) bool { return s.Origin != store.OriginConfig },
+	}
+	b.dispatcher = NewDispatcher(o.Store, o.Notifiers, o.Metrics, o.Logger, o.Now, o.RetryBase)
+	return b
+}
+
+// Dispatcher returns the bot's dispatcher.
+func (b *Bot) Dispatcher() *Dispatcher { return b.dispatcher }
+
+// Run polls and delivers until ctx is done, then stops the schedule, lets
+// in-flight fetches and sends finish (for up to drainTimeout) and returns.
+func (b *Bot) Run(ctx context.Context) error {
+	if err := b.opt.Rules.Reload(ctx); err != nil {
+		return err
+	}
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+
+	b.cron = cron.New(cron.WithLocation(time.UTC))
+	if err := b.Reschedule(ctx); err != nil {
+		return err
+	}
+	if b.opt.Retention > 0 {
+		b.cron.Schedule(cron.Every(time.Hour), cron.FuncJob(func() { b.prune(work) }))
+		b.prune(work)
+	}
+	b.cron.Start()
+
+	var workers sync.WaitGroup
+	for range b.opt.Concurrency {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			b.fetchLoop(ctx, work)
+		}()
+	}
+	dispatched := make(chan struct{})
+	go func() {
+		defer close(dispatched)
+		b.dispatcher.Run(ctx, work)
+	}()
+
+	<-ctx.Done()
+	b.opt.Logger.Info("shutting down: finishing fetches and sends in flight")
+	cronDone := b.cron.Stop()
+	timeout := time.NewTimer(drainTimeout)
+	defer timeout.Stop()
+	finished := make(chan struct{})
+	go func() {
+		<-cronDone.Done()
+		workers.Wait()
+		<-dispatched
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-timeout.C:
+		b.opt.Logger.Warn("drain timed out; cancelling what is left")
+		cancelWork()
+		<-finished
+	}
+	return nil
+}
+
+// RunOnce fetches every enabled source once, delivers what matched (waiting up
+// to maxWait for retries), and returns. Rows still pending go out on the next run.
+func (b *Bot) RunOnce(ctx context.Context, maxWait time.Duration) error {
+	if err := b.opt.Rules.Reload(ctx); err != nil {
+		return err
+	}
+	srcs, err := b.opt.Store.Sources(ctx)
+	if err != nil {
+		return fmt.Errorf("list sources: %w", err)
+	}
+	jobs := make(chan store.Source)
+	var wg sync.WaitGroup
+	for range b.opt.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s := range jobs {
+				b.poller.poll(ctx, s)
+			}
+		}()
+	}
+	for _, s := range srcs {
+		if s.Paused {
+			continue
+		}
+		select {
+		case jobs <- s:
+		case <-ctx.Done():
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	b.dispatcher.Drain(ctx, maxWait)
+	return nil
+}
+
+// Reschedule brings the cron entries in line with the stored sources (after
+// sources were added, removed or changed at run time) and queues the sources
+// that are due now.
+func (b *Bot) Reschedule(ctx context.Context) error {
+	srcs, err := b.opt.Store.Sources(ctx)
+	if err != nil {
+		return fmt.Errorf("list sources: %w", err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for id, e := range b.entries {
+		b.cron.Remove(e)
+		delete(b.entries, id)
+	}
+	now := b.opt.Now()
+	var errs []error
+	for _, s := range srcs {
+		if s.Paused {
+			continue
+		}
+		sched, err := sourceSchedule(s, b.opt.Interval)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		id := s.ID
+		b.entries[id] = b.cron.Schedule(sched, cron.FuncJob(func() { b.Enqueue(id) }))
+		if dueAtStart(s, sched, now) {
+			b.enqueueLocked(id)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Enqueue asks for a fetch of source id soon (ignored if one is already queued
+// or running).
+func (b *Bot) Enqueue(id int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.enqueueLocked(id)
+}
+
+func (b *Bot) enqueueLocked(id int64) {
+	if b.pending[id] {
+		return
+	}
+	select {
+	case b.queue <- id:
+		b.pending[id] = true
+	default:
+		b.opt.Logger.Warn("fetch queue full; skipping this round", "source_id", id)
+	}
+}
+
+// fetchLoop is one worker of the fetch pool. It takes no new source once ctx
+// is done; a fetch in progress runs on work, which outlives ctx while draining.
+func (b *Bot) fetchLoop(ctx, work context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-b.queue:
+			b.fetchOne(work, id)
+			b.mu.Lock()
+			delete(b.pending, id)
+			b.mu.Unlock()
+		}
+	}
+}
+
+func (b *Bot) fetchOne(ctx context.Context, id int64) {
+	src, err := b.opt.Store.Source(ctx, id)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
+			b.opt.Logger.Error("loading source failed", "source_id", id, "err", err)
+		}
+		return
+	}
+	if src.Paused || b.opt.Now().Before(src.State.NextFetch) {
+		return // backing off after failures
+	}
+	if b.poller.poll(ctx, src) {
+		b.dispatcher.Kick()
+	}
+}
+
+func (b *Bot) prune(ctx context.Context) {
+	n, err := b.opt.Store.Prune(ctx, b.opt.Now().Add(-b.opt.Retention))
+	if err != nil {
+		if ctx.Err() == nil {
+			b.opt.Logger.Error("pruning old stories failed", "err", err)
+		}
+		return
+	}
+	if n > 0 {
+		b.opt.Logger.Info("pruned old stories", "stories", n)
+	}
+}

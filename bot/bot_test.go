@@ -1,0 +1,379 @@
+package bot_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wirewatch/wirewatch/bot"
+	"github.com/wirewatch/wirewatch/config"
+	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/notifiers/webhook"
+	"github.com/wirewatch/wirewatch/sources"
+	"github.com/wirewatch/wirewatch/store"
+	"github.com/wirewatch/wirewatch/store/sqlite"
+)
+
+var t0 = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+
+// harness is the whole road on one machine: a feed server, the real fetcher,
+// a real SQLite store in a temp dir, the rule engine and a webhook receiver.
+type harness struct {
+	t       *testing.T
+	dbPath  string
+	feeds   *feedServer
+	hook    *notifiertest.Receiver
+	sources []store.Source
+	rules   []store.Rule
+
+	st  store.Store
+	bot *bot.Bot
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{
+		t:      t,
+		dbPath: filepath.Join(t.TempDir(), "wirewatch.db"),
+		feeds:  newFeedServer(t),
+		hook:   notifiertest.NewReceiver(t),
+	}
+	h.rules = []store.Rule{{
+		Name: "nvidia-china", Query: `nvidia AND (china OR beijing)`,
+		Notify: []string{"hook"}, Origin: store.OriginConfig,
+	}}
+	return h
+}
+
+func (h *harness) source(name, path string, backfill int) {
+	h.sources = append(h.sources, store.Source{
+		Name: name, URL: h.feeds.url(path), Backfill: backfill, Origin: store.OriginConfig,
+	})
+}
+
+// start opens the store (again, after stop: a restart) and builds the bot.
+func (h *harness) start() {
+	h.t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, h.dbPath)
+	if err != nil {
+		h.t.Fatalf("open store: %v", err)
+	}
+	h.st = st
+	h.t.Cleanup(func() { st.Close() })
+	if _, err := st.SyncConfigSources(ctx, h.sources); err != nil {
+		h.t.Fatalf("sync sources: %v", err)
+	}
+	if err := st.SyncConfigRules(ctx, h.rules); err != nil {
+		h.t.Fatalf("sync rules: %v", err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	h.bot = bot.New(bot.Options{
+		Store:       st,
+		Fetcher:     sources.NewFetcher(sources.Options{Timeout: 5 * time.Second, MaxBody: 64 << 10, PerHost: 4}),
+		Notifiers:   map[string]notifiers.Notifier{"hook": webhook.New("hook", config.Secret(h.hook.URL()+"/alerts"), nil)},
+		Rules:       bot.NewRuleSet(st, logger),
+		Metrics:     bot.NewMetrics(prometheus.NewRegistry(), st),
+		Logger:      logger,
+		Interval:    time.Minute,
+		Concurrency: 4,
+		RetryBase:   20 * time.Millisecond,
+	})
+}
+
+func (h *harness) stop() {
+	h.t.Helper()
+	if err := h.st.Close(); err != nil {
+		h.t.Fatalf("close store: %v", err)
+	}
+}
+
+func (h *harness) once() {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := h.bot.RunOnce(ctx, 10*time.Second); err != nil {
+		h.t.Fatalf("run once: %v", err)
+	}
+}
+
+// alerts decodes every alert the receiver got so far.
+func (h *harness) alerts() []notifiers.Payload {
+	h.t.Helper()
+	var out []notifiers.Payload
+	for _, r := range h.hook.Requests() {
+		var p notifiers.Payload
+		if err := json.Unmarshal(r.Body, &p); err != nil {
+			h.t.Fatalf("alert body %q: %v", r.Body, err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func (h *harness) wantAlerts(titles ...string) {
+	h.t.Helper()
+	got := h.alerts()
+	var gotTitles []string
+	for _, p := range got {
+		if p.Story == nil {
+			h.t.Fatalf("alert without story: %+v", p)
+		}
+		gotTitles = append(gotTitles, p.Story.Title)
+	}
+	if strings.Join(gotTitles, "|") != strings.Join(titles, "|") {
+		h.t.Fatalf("alerts = %q, want %q", gotTitles, titles)
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func backlog(n int) []item {
+	var items []item
+	for i := range n {
+		items = append(items, item{
+			GUID:  "old-" + string(rune('a'+i)),
+			Title: "Nvidia China story " + string(rune('A'+i)), Link: "https://news.example/old/" + string(rune('a'+i)),
+			Published: t0.Add(-time.Duration(i+1) * time.Hour),
+		})
+	}
+	return items
+}
+
+func TestFirstFetchAlertsNoBacklogThenOneAlertPerNewStory(t *testing.T) {
+	h := newHarness(t)
+	h.feeds.set("/a", backlog(5)...)
+	h.source("Feed A", "/a", 0)
+	h.start()
+	h.once()
+	h.wantAlerts()
+
+	h.feeds.add("/a", item{GUID: "new-1", Title: "Nvidia faces new Beijing export rules",
+		Link: "https://news.example/story/1?utm_source=rss", Description: "<p>Chips &amp; more</p>", Published: t0})
+	h.once()
+	h.wantAlerts("Nvidia faces new Beijing export rules")
+	p := h.alerts()[0]
+	if got := strings.Join(p.Rules, ","); got != "nvidia-china" {
+		t.Errorf("rules = %q", got)
+	}
+	if got := strings.Join(p.Terms, ","); got != "nvidia,beijing" {
+		t.Errorf("terms = %q, want nvidia,beijing", got)
+	}
+	if p.Story.Summary != "Chips & more" {
+		t.Errorf("summary = %q, want plain text", p.Story.Summary)
+	}
+
+	// Nothing new: the next poll sends nothing.
+	h.once()
+	h.wantAlerts("Nvidia faces new Beijing export rules")
+}
+
+func TestBackfillAlertsNewestItemsOnFirstFetch(t *testing.T) {
+	h := newHarness(t)
+	h.feeds.set("/a", backlog(5)...)
+	h.source("Feed A", "/a", 2)
+	h.start()
+	h.once()
+	got := h.alerts()
+	if len(got) != 2 {
+		t.Fatalf("got %d alerts, want 2 (backfill)", len(got))
+	}
+	for _, p := range got {
+		if p.Story.Title != "Nvidia China story A" && p.Story.Title != "Nvidia China story B" {
+			t.Errorf("backfill alerted %q, want only the two newest", p.Story.Title)
+		}
+	}
+}
+
+func TestSameStoryElsewhereOrEditedIsNotAlertedAgain(t *testing.T) {
+	h := newHarness(t)
+	h.feeds.set("/a")
+	h.feeds.set("/b")
+	h.source("Feed A", "/a", 0)
+	h.source("Feed B", "/b", 0)
+	h.start()
+	h.once() // prime both sources
+
+	h.feeds.add("/a", item{GUID: "a-1", Title: "Nvidia China chip curbs widen",
+		Link: "https://news.example/story/9?utm_source=feed-a&id=9", Published: t0})
+	h.once()
+	h.wantAlerts("Nvidia China chip curbs widen")
+
+	// The same link in another feed, under other tracking parameters and a
+	// fragment, and the first item edited in place: no new alert.
+	h.feeds.add("/b", item{GUID: "b-77", Title: "Nvidia China chip curbs widen (syndicated)",
+		Link: "https://NEWS.example:443/story/9?id=9&fbclid=xyz&utm_medium=social#top", Published: t0})
+	h.feeds.set("/a", item{GUID: "a-1", Title: "Nvidia China chip curbs widen, updated",
+		Link: "https://news.example/story/9?utm_source=feed-a&id=9", Published: t0})
+	h.once()
+	h.wantAlerts("Nvidia China chip curbs widen")
+
+	dups, err := h.st.Deliveries(context.Background(), store.DeliveryQuery{Status: store.StatusDuplicate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dups) != 1 {
+		t.Errorf("delivery log has %d duplicate rows, want 1 (the syndicated copy)", len(dups))
+	}
+}
+
+func TestUnchangedFeedIsAConditionalRequestWithoutParse(t *testing.T) {
+	h := newHarness(t)
+	h.feeds.set("/a", backlog(3)...)
+	h.source("Feed A", "/a", 0)
+	h.start()
+	h.once()
+	h.once()
+	full, notModified, conditional := h.feeds.counts("/a")
+	if full != 1 || notModified != 1 || conditional != 1 {
+		t.Fatalf("full=%d notModified=%d conditional=%d, want 1/1/1", full, notModified, conditional)
+	}
+	srcs, err := h.st.Sources(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := srcs[0].State; st.LastStatus != 304 || st.Failures != 0 || st.ETag == "" {
+		t.Errorf("state after 304 = %+v", st)
+	}
+}
+
+func TestReceiverDownTwiceThenAlertArrivesOnce(t *testing.T) {
+	h := newHarness(t)
+	h.feeds.set("/a")
+	h.source("Feed A", "/a", 0)
+	h.start()
+	h.once()
+	h.hook.Fail(503, 2)
+	h.feeds.add("/a", item{GUID: "n1", Title: "Nvidia China update", Link: "https://news.example/n1", Published: t0})
+	h.once()
+	reqs := h.hook.Requests()
+	if len(reqs) != 3 {
+		t.Fatalf("receiver saw %d requests, want 3 (503, 503, 200)", len(reqs))
+	}
+	for _, r := range reqs {
+		if r.Header.Get("Idempotency-Key") != reqs[0].Header.Get("Idempotency-Key") {
+			t.Errorf("retries carry different idempotency keys")
+		}
+	}
+	sent, _ := h.st.Deliveries(context.Background(), store.DeliveryQuery{Status: store.StatusSent})
+	if len(sent) != 1 || sent[0].Attempts != 3 {
+		t.Fatalf("sent rows = %+v, want one after 3 attempts", sent)
+	}
+}
+
+func TestBrokenFeedsAreRecordedAndOthersDeliver(t *testing.T) {
+	h := newHarness(t)
+	h.feeds.set("/good")
+	h.feeds.setRaw("/malformed", "<rss><channel><item><title>Nvidia China</ti")
+	h.feeds.setRaw("/huge", "<rss>"+strings.Repeat("x", 65<<10)+"</rss>")
+	h.source("Good", "/good", 0)
+	h.source("Malformed", "/malformed", 0)
+	h.source("Huge", "/huge", 0)
+	h.source("Missing", "/missing", 0)
+	h.start()
+	h.once()
+	h.feeds.add("/good", item{GUID: "g1", Title: "Nvidia China news", Link: "https://news.example/g1", Published: t0})
+	h.once()
+	h.wantAlerts("Nvidia China news")
+
+	srcs, err := h.st.Sources(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range srcs {
+		st := s.State
+		if s.Name == "Good" {
+			if st.Failures != 0 || st.LastError != "" || !st.Primed {
+				t.Errorf("good source state = %+v", st)
+			}
+			continue
+		}
+		if st.Failures != 2 || st.LastError == "" || st.NextFetch.IsZero() {
+			t.Errorf("%s: state = %+v, want 2 failures with an error and a backoff", s.Name, st)
+		}
+		if !strings.Contains(st.LastError, s.Name) {
+			t.Errorf("%s: error %q does not name the source", s.Name, st.LastError)
+		}
+	}
+}
+
+func TestRestartSendsNothingAgainAndLosesNothingPending(t *testing.T) {
+	h := newHarness(t)
+	h.feeds.set("/a")
+	h.source("Feed A", "/a", 0)
+	h.start()
+	h.once()
+	h.feeds.add("/a", item{GUID: "r1", Title: "Nvidia China first", Link: "https://news.example/r1", Published: t0})
+	h.once()
+	h.wantAlerts("Nvidia China first")
+
+	// The receiver goes down; a new story is matched and stays pending.
+	h.hook.SetDefault(notifiertest.Response{Status: 503})
+	h.feeds.add("/a", item{GUID: "r2", Title: "Nvidia Beijing second", Link: "https://news.example/r2", Published: t0.Add(time.Minute)})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := h.bot.RunOnce(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if n, _ := h.st.OutboxDepth(context.Background()); n != 1 {
+		t.Fatalf("outbox depth = %d, want 1 pending", n)
+	}
+	h.stop()
+
+	// Restart on the same database with the receiver back.
+	h.hook.SetDefault(notifiertest.Response{Status: 200})
+	h.start()
+	h.once()
+	var titles []string
+	for _, p := range h.alerts() {
+		titles = append(titles, p.Story.Title)
+	}
+	if n := strings.Count(strings.Join(titles, "|"), "Nvidia China first"); n != 1 {
+		t.Errorf("first story sent %d times, want 1: %q", n, titles)
+	}
+	if !strings.HasSuffix(strings.Join(titles, "|"), "Nvidia Beijing second") {
+		t.Errorf("pending story not delivered after restart: %q", titles)
+	}
+}
+
+func TestRunDeliversAndStopsOnCancel(t *testing.T) {
+	h := newHarness(t)
+	h.feeds.set("/a", item{GUID: "x1", Title: "Nvidia China live", Link: "https://news.example/x1", Published: t0})
+	h.source("Feed A", "/a", 1)
+	h.start()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.bot.Run(ctx) }()
+
+	wait, cancelWait := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancelWait()
+	if _, err := h.hook.Wait(wait, 1); err != nil {
+		t.Fatalf("no alert from the running bot: %v", err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10 s of cancel")
+	}
+	h.wantAlerts("Nvidia China live")
+}

@@ -1,0 +1,232 @@
+package bot
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/store"
+)
+
+// Delivery retry policy: exponential from DefaultRetryBase, capped at retryCap,
+// for at most maxAttempts sends (about an hour and a half of trying in all).
+const (
+	// DefaultRetryBase is the wait before the first retry of a failed send.
+	DefaultRetryBase = 2 * time.Second
+	retryCap         = 10 * time.Minute
+	maxAttempts      = 15
+	dueBatch         = 500
+	idlePoll         = time.Second
+)
+
+// Dispatcher sends due outbox rows through their target's notifier. Rows of one
+// target go out in order, one at a time (the notifier paces them); targets are
+// served concurrently. A target that asks to wait (429, 5xx) is held until then,
+// and the rest of its queue waits with it.
+type Dispatcher struct {
+	store     store.Store
+	notifiers map[string]notifiers.Notifier
+	metrics   *Metrics
+	logger    *slog.Logger
+	now       func() time.Time
+	retryBase time.Duration
+
+	kick chan struct{}
+	wg   sync.WaitGroup
+
+	mu   sync.Mutex
+	busy map[string]bool      // targets with a sender running
+	hold map[string]time.Time // targets asked to wait until then
+}
+
+// NewDispatcher returns a dispatcher over st that sends through ns (by notifier
+// name), retrying failed sends from retryBase (0: DefaultRetryBase).
+func NewDispatcher(st store.Store, ns map[string]notifiers.Notifier, m *Metrics, logger *slog.Logger, now func() time.Time, retryBase time.Duration) *Dispatcher {
+	if retryBase <= 0 {
+		retryBase = DefaultRetryBase
+	}
+	return &Dispatcher{
+		store: st, notifiers: ns, metrics: m, logger: logger, now: now, retryBase: retryBase,
+		kick: make(chan struct{}, 1),
+		busy: map[string]bool{}, hold: map[string]time.Time{},
+	}
+}
+
+// Kick tells the dispatcher that new rows may be due.
+func (d *Dispatcher) Kick() {
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run dispatches until ctx is done, then waits for the sends in flight. Sends
+// use sendCtx, which the caller cancels only when draining takes too long.
+func (d *Dispatcher) Run(ctx, sendCtx context.Context) {
+	defer d.wg.Wait()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.kick:
+		case <-timer.C:
+		}
+		d.dispatchDue(sendCtx)
+		timer.Reset(idlePoll)
+	}
+}
+
+// Drain sends everything that is due and waits for it; it keeps waiting for
+// retries due within maxWait of now, then returns (for `run --once`).
+func (d *Dispatcher) Drain(ctx context.Context, maxWait time.Duration) {
+	deadline := d.now().Add(maxWait)
+	for ctx.Err() == nil {
+		d.dispatchDue(ctx)
+		d.wg.Wait()
+		next, ok, err := d.store.NextDue(ctx)
+		if err != nil || !ok || next.After(deadline) {
+			if err != nil {
+				d.logger.Error("reading the outbox failed", "err", err)
+			}
+			return
+		}
+		if wait := next.Sub(d.now()); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+	}
+}
+
+// dispatchDue starts a sender for every target that has due rows and is
+// neither busy nor held.
+func (d *Dispatcher) dispatchDue(ctx context.Context) {
+	now := d.now()
+	rows, err := d.store.Due(ctx, now, dueBatch)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.logger.Error("reading the outbox failed", "err", err)
+		}
+		return
+	}
+	groups := map[string][]store.Delivery{}
+	var order []string
+	d.mu.Lock()
+	for _, r := range rows {
+		if d.busy[r.Target] || now.Before(d.hold[r.Target]) {
+			continue
+		}
+		if _, seen := groups[r.Target]; !seen {
+			order = append(order, r.Target)
+		}
+		groups[r.Target] = append(groups[r.Target], r)
+	}
+	for _, t := range order {
+		d.busy[t] = true
+		delete(d.hold, t)
+	}
+	d.mu.Unlock()
+	for _, t := range order {
+		d.wg.Add(1)
+		go d.sendAll(ctx, t, groups[t])
+	}
+}
+
+// sendAll sends one target's rows in order, stopping when the target asks to wait.
+func (d *Dispatcher) sendAll(ctx context.Context, target string, rows []store.Delivery) {
+	defer d.wg.Done()
+	var holdUntil time.Time
+	for _, r := range rows {
+		if ctx.Err() != nil {
+			break
+		}
+		if holdUntil = d.send(ctx, r); !holdUntil.IsZero() {
+			break
+		}
+	}
+	d.mu.Lock()
+	delete(d.busy, target)
+	if !holdUntil.IsZero() {
+		d.hold[target] = holdUntil
+	}
+	d.mu.Unlock()
+	d.Kick()
+}
+
+// send delivers one row and records the outcome. It returns when the target
+// should next be tried if the send is to be retried, else the zero time.
+func (d *Dispatcher) send(ctx context.Context, r store.Delivery) time.Time {
+	name, channel, _ := strings.Cut(r.Target, ":")
+	log := d.logger.With("target", r.Target, "delivery", r.ID)
+	// Bookkeeping must land even when a shutdown cancels ctx after the send.
+	bk, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+
+	n := d.notifiers[name]
+	if n == nil {
+		d.fail(bk, log, r, name, "no notifier named "+name+" is configured")
+		return time.Time{}
+	}
+	if (r.Kind == "" || r.Kind == notifiers.KindAlert || r.Kind == notifiers.KindFollowUp) && r.Story == nil {
+		d.fail(bk, log, r, name, "the story is no longer stored")
+		return time.Time{}
+	}
+	ref, retry, err := n.Notify(ctx, &notifiers.Alert{
+		ID: r.ID, Kind: r.Kind, Target: r.Target, Channel: channel,
+		Rules: r.Rules, Terms: r.Terms, Story: r.Story, Stories: r.Stories,
+		Cluster: r.Cluster, ParentRef: r.ParentRef, Text: r.Text,
+	})
+	now := d.now()
+	if err == nil {
+		if err := d.store.MarkSent(bk, r.ID, ref, now); err != nil {
+			log.Error("recording a sent alert failed", "err", err)
+		}
+		d.metrics.Deliveries.WithLabelValues(name, "sent").Inc()
+		return time.Time{}
+	}
+	if ctx.Err() != nil {
+		return time.Time{} // shutting down: the row stays pending for the next start
+	}
+	attempts := r.Attempts + 1
+	if !retry || attempts >= maxAttempts {
+		d.fail(bk, log, r, name, err.Error())
+		return time.Time{}
+	}
+	next := now.Add(retryDelay(d.retryBase, attempts, notifiers.RetryAfter(err)))
+	if err := d.store.Reschedule(bk, r.ID, next, err.Error()); err != nil {
+		log.Error("rescheduling an alert failed", "err", err)
+	}
+	d.metrics.Deliveries.WithLabelValues(name, "retried").Inc()
+	log.Warn("send failed; will retry", "err", err, "attempt", attempts, "next", next.Format(time.RFC3339))
+	return next
+}
+
+func (d *Dispatcher) fail(ctx context.Context, log *slog.Logger, r store.Delivery, notifier, msg string) {
+	if err := d.store.MarkFailed(ctx, r.ID, msg); err != nil {
+		log.Error("recording a failed alert failed", "err", err)
+	}
+	d.metrics.Deliveries.WithLabelValues(notifier, "failed").Inc()
+	log.Error("alert failed for good", "err", msg, "attempts", r.Attempts+1)
+}
+
+// retryDelay is the wait before attempt n+1: the receiver's Retry-After when it
+// gave one, else exponential backoff with ±20% jitter.
+func retryDelay(base time.Duration, attempts int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return retryAfter
+	}
+	d := base << min(attempts-1, 20)
+	d = min(d, retryCap)
+	jitter := 0.8 + 0.4*rand.Float64()
+	return time.Duration(float64(d) * jitter)
+}

@@ -1,0 +1,124 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/wirewatch/wirewatch/sources"
+	"github.com/wirewatch/wirewatch/store"
+	"github.com/wirewatch/wirewatch/story"
+)
+
+// poller fetches one source at a time: conditional GET, parse, ingest with the
+// rule plan in one transaction, and the source's fetch state recorded either way.
+type poller struct {
+	store   store.Store
+	fetcher *sources.Fetcher
+	planner planner
+	metrics *Metrics
+	logger  *slog.Logger
+	now     func() time.Time
+	// guarded reports whether a source must be fetched through the
+	// private-address guard (sources added at run time).
+	guarded func(store.Source) bool
+}
+
+// poll fetches src and stores what it found. It returns whether new deliveries
+// were queued. A failed fetch is recorded in the source's state, not returned:
+// one broken source must not affect the others.
+func (p *poller) poll(ctx context.Context, src store.Source) (queued bool) {
+	log := p.logger.With("source", src.Name)
+	st := src.State
+	started := p.now()
+	res, err := p.fetcher.Fetch(ctx, sources.Request{
+		SourceID:     src.ID,
+		Name:         src.Name,
+		URL:          src.URL,
+		ETag:         st.ETag,
+		LastModified: st.LastModified,
+		Guarded:      p.guarded(src),
+	})
+	p.metrics.FetchDuration.WithLabelValues(src.Name).Observe(time.Since(started).Seconds())
+	st.LastFetch = started
+	st.LastStatus = res.Status
+	if err != nil {
+		if ctx.Err() != nil {
+			return false // shutting down: not the source's fault
+		}
+		p.metrics.Fetches.WithLabelValues(src.Name, "error").Inc()
+		p.recordFailure(ctx, log, src.ID, &st, err)
+		return false
+	}
+	if res.NotModified {
+		p.metrics.Fetches.WithLabelValues(src.Name, "not_modified").Inc()
+		p.recordSuccess(ctx, log, src.ID, &st, res)
+		return false
+	}
+	p.metrics.Fetches.WithLabelValues(src.Name, "ok").Inc()
+
+	alertable := func(fresh []story.Story) map[string]bool { return nil }
+	if !st.Primed {
+		alertable = func(fresh []story.Story) map[string]bool { return newest(fresh, src.Backfill) }
+	}
+	out, err := p.store.Ingest(ctx, src.ID, res.Stories, p.planner.plan(alertable))
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("storing stories failed", "err", err)
+		}
+		p.recordFailure(ctx, log, src.ID, &st, err)
+		return false
+	}
+	p.metrics.Stories.WithLabelValues(src.Name).Add(float64(out.Fresh))
+	p.metrics.Matches.Add(float64(out.Matches))
+	if out.Duplicates > 0 {
+		p.metrics.Deliveries.WithLabelValues("", "duplicate").Add(float64(out.Duplicates))
+	}
+	st.Primed = true
+	p.recordSuccess(ctx, log, src.ID, &st, res)
+	log.Debug("fetched", "items", len(res.Stories), "new", out.Fresh, "matches", out.Matches, "queued", out.Deliveries, "duplicates", out.Duplicates)
+	return out.Deliveries > 0
+}
+
+func (p *poller) recordSuccess(ctx context.Context, log *slog.Logger, id int64, st *store.SourceState, res sources.Result) {
+	if res.ETag != "" || !res.NotModified {
+		st.ETag = res.ETag
+	}
+	if res.LastModified != "" || !res.NotModified {
+		st.LastModified = res.LastModified
+	}
+	st.LastSuccess = st.LastFetch
+	st.LastError = ""
+	st.Failures = 0
+	st.FailingSince = time.Time{}
+	st.NextFetch = time.Time{}
+	p.save(ctx, log, id, st)
+}
+
+func (p *poller) recordFailure(ctx context.Context, log *slog.Logger, id int64, st *store.SourceState, err error) {
+	var retryAfter time.Duration
+	var fe *sources.Error
+	if errors.As(err, &fe) {
+		retryAfter = fe.RetryAfter
+		if fe.Status != 0 {
+			st.LastStatus = fe.Status
+		}
+	}
+	if st.Failures == 0 {
+		st.FailingSince = st.LastFetch
+	}
+	st.Failures++
+	st.LastError = err.Error()
+	wait := sources.Backoff(st.Failures, retryAfter, rand.Float64)
+	st.NextFetch = st.LastFetch.Add(wait)
+	log.Warn("fetch failed", "err", err, "failures", st.Failures, "retry_in", wait.Round(time.Second))
+	p.save(ctx, log, id, st)
+}
+
+func (p *poller) save(ctx context.Context, log *slog.Logger, id int64, st *store.SourceState) {
+	if err := p.store.SaveSourceState(ctx, id, *st); err != nil && ctx.Err() == nil {
+		log.Error("saving fetch state failed", "err", err)
+	}
+}

@@ -1,0 +1,93 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"github.com/wirewatch/wirewatch/rules"
+	"github.com/wirewatch/wirewatch/store"
+)
+
+// RuleSet is the live set of rules: the compiled engine plus what the engine does
+// not know (targets, source filters, digest mode, pause). Chat commands and the
+// API change rules in the store and then call Reload; matching goes on meanwhile.
+type RuleSet struct {
+	store  store.Store
+	logger *slog.Logger
+	engine *rules.Engine
+
+	mu    sync.RWMutex
+	rules map[string]store.Rule // by name
+}
+
+// NewRuleSet returns an empty rule set backed by st.
+func NewRuleSet(st store.Store, logger *slog.Logger) *RuleSet {
+	return &RuleSet{store: st, logger: logger, engine: rules.NewEngine(), rules: map[string]store.Rule{}}
+}
+
+// Reload reads every rule from the store and brings the engine up to date:
+// new and changed queries are compiled, removed rules leave. A stored rule whose
+// query no longer parses is logged and left out, never fatal.
+func (rs *RuleSet) Reload(ctx context.Context) error {
+	stored, err := rs.store.Rules(ctx)
+	if err != nil {
+		return fmt.Errorf("reload rules: %w", err)
+	}
+	next := make(map[string]store.Rule, len(stored))
+	for _, r := range stored {
+		next[r.Name] = r
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for name := range rs.rules {
+		if _, ok := next[name]; !ok {
+			rs.engine.Remove(name)
+		}
+	}
+	for name, r := range next {
+		old, had := rs.rules[name]
+		if had && old.Query == r.Query {
+			continue
+		}
+		q, err := rules.Parse(r.Query)
+		if err != nil {
+			rs.logger.Error("stored rule does not parse; skipped", "rule", name, "err", err)
+			rs.engine.Remove(name)
+			delete(next, name)
+			continue
+		}
+		rs.engine.Set(name, q)
+	}
+	rs.rules = next
+	return nil
+}
+
+// Len returns the number of rules in force.
+func (rs *RuleSet) Len() int {
+	rs.mu.RLock()
+	defer rs.mu.RUnlock()
+	return len(rs.rules)
+}
+
+// Rule returns the stored form of a rule by name.
+func (rs *RuleSet) Rule(name string) (store.Rule, bool) {
+	rs.mu.RLock()
+	defer rs.mu.RUnlock()
+	r, ok := rs.rules[name]
+	return r, ok
+}
+
+// NewMatcher returns a matcher over the live engine, for one goroutine.
+func (rs *RuleSet) NewMatcher() *rules.Matcher { return rs.engine.NewMatcher() }
+
+// appliesTo reports whether a matching rule should act on a story of source:
+// not paused, and the source is in the rule's list when it has one.
+func appliesTo(r store.Rule, source string) bool {
+	if r.Paused {
+		return false
+	}
+	return len(r.Sources) == 0 || slices.Contains(r.Sources, source)
+}

@@ -1,0 +1,73 @@
+package bot
+
+import (
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/wirewatch/wirewatch/store"
+)
+
+// spreadSchedule fires every interval at a fixed phase derived from the source,
+// so a thousand sources with one interval spread over it instead of firing in
+// the same second, and each keeps its slot across restarts.
+type spreadSchedule struct {
+	interval time.Duration
+	phase    time.Duration
+}
+
+// Next returns the first slot strictly after t.
+func (s spreadSchedule) Next(t time.Time) time.Time {
+	iv := s.interval
+	base := t.Truncate(iv).Add(s.phase)
+	for !base.After(t) {
+		base = base.Add(iv)
+	}
+	return base
+}
+
+// jitteredSchedule delays each activation of a cron schedule by a fixed offset
+// of up to a minute, so sources sharing "*/10 * * * *" do not fire together.
+type jitteredSchedule struct {
+	cron   cron.Schedule
+	offset time.Duration
+}
+
+// Next returns the next activation of the cron schedule, plus the offset.
+func (s jitteredSchedule) Next(t time.Time) time.Time {
+	return s.cron.Next(t.Add(-s.offset)).Add(s.offset)
+}
+
+// sourceSchedule returns the schedule of a source: its cron spec, else its
+// interval, else the default interval.
+func sourceSchedule(src store.Source, defaultInterval time.Duration) (cron.Schedule, error) {
+	h := fnv.New64a()
+	h.Write([]byte(src.Name))
+	seed := h.Sum64()
+	if src.Schedule != "" {
+		sched, err := cron.ParseStandard(src.Schedule)
+		if err != nil {
+			return nil, fmt.Errorf("source %q: schedule %q: %w", src.Name, src.Schedule, err)
+		}
+		return jitteredSchedule{cron: sched, offset: time.Duration(seed%60) * time.Second}, nil
+	}
+	iv := src.Interval
+	if iv <= 0 {
+		iv = defaultInterval
+	}
+	iv = max(iv.Round(time.Second), time.Second)
+	return spreadSchedule{interval: iv, phase: time.Duration(seed % uint64(iv))}, nil
+}
+
+// dueAtStart reports whether a source should be fetched as soon as the bot
+// starts: it was never fetched, or its last fetch is older than its schedule's
+// period allows.
+func dueAtStart(src store.Source, sched cron.Schedule, now time.Time) bool {
+	last := src.State.LastFetch
+	if last.IsZero() {
+		return true
+	}
+	return !sched.Next(last).After(now)
+}

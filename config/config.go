@@ -1,0 +1,140 @@
+// Package config loads and validates wirewatch's TOML configuration. Decoding is
+// strict: an unknown key, a wrong type or an invalid value is an error that names
+// the file, the line and the key. Secrets are typed so they cannot be printed.
+package config
+
+import (
+	"encoding/json"
+	"log/slog"
+	"time"
+)
+
+// Config is a whole, validated configuration file with defaults applied.
+type Config struct {
+	// File is the path the configuration was read from.
+	File      string
+	Storage   Storage
+	Fetch     Fetch
+	HTTP      HTTP
+	Sources   []Source
+	Notifiers []Notifier
+	Rules     []Rule
+	Alerts    Alerts
+	Health    Health
+}
+
+// Storage is the [storage] table.
+type Storage struct {
+	Path      string        // SQLite file; default "wirewatch.db"
+	URL       Secret        // postgres://… (later)
+	Retention time.Duration // default 720h
+}
+
+// Fetch is the [fetch] table.
+type Fetch struct {
+	Interval    time.Duration // default 5m
+	Concurrency int           // default 8
+	PerHost     int           // default 2
+	Timeout     time.Duration // default 30s
+	MaxBody     int64         // bytes; default 10 MiB
+}
+
+// HTTP is the [http] table.
+type HTTP struct {
+	Listen string   // default "127.0.0.1:8080"; empty string in the file disables the server
+	Tokens []Secret // bearer tokens for the dashboard and API
+}
+
+// Source is one [[sources]] entry.
+type Source struct {
+	Name     string
+	URL      string
+	Interval time.Duration // 0: Fetch.Interval
+	Schedule string        // cron spec (robfig/cron/v3 syntax); overrides Interval
+	Backfill int
+	Line     int // line of the entry in File, for messages
+}
+
+// Notifier is one [[notifiers]] entry. Which fields apply depends on Type.
+type Notifier struct {
+	Name          string
+	Type          string // console, webhook, slack, slack-webhook, discord, discord-webhook
+	Path          string // console: file instead of stdout
+	URL           Secret // webhook, slack-webhook, discord-webhook (webhook URLs carry secrets)
+	Token         Secret // slack, discord
+	AppToken      Secret // slack Socket Mode
+	SigningSecret Secret // slack HTTP mode
+	APIURL        string // slack, discord: API base override
+	Admins        []string
+	ApplicationID string // discord
+	PublicKey     Secret // discord HTTP interactions
+	GuildID       string // discord
+	ThreadID      string // discord-webhook
+	MaxPerHour    int    // instant alerts per target per hour; default 30
+	Line          int
+}
+
+// Rule is one [[rules]] entry.
+type Rule struct {
+	Name       string
+	Query      string
+	Notify     []Target
+	Digest     string // "", "hourly", "daily", "weekly" or a cron spec
+	Timezone   string // default Alerts.Timezone
+	Sources    []string
+	FollowUps  string // "thread" (default) or "none"
+	MinSources int    // default 1
+	Window     time.Duration
+	Line       int
+	QueryLine  int // line of the query key, for the rules package's messages
+}
+
+// Target is a notifier and, where it has them, a channel.
+type Target struct {
+	Notifier string
+	Channel  string
+}
+
+// String returns the target as written: "notifier" or "notifier:channel".
+func (t Target) String() string {
+	if t.Channel == "" {
+		return t.Notifier
+	}
+	return t.Notifier + ":" + t.Channel
+}
+
+// Alerts is the [alerts] table.
+type Alerts struct {
+	Timezone string // default "UTC"
+}
+
+// Health is the [health] table.
+type Health struct {
+	Notify             []Target
+	AlertAfterFailures int // default 5
+}
+
+// Secret is a configuration value that must never be printed or logged.
+type Secret string
+
+const redacted = "[redacted]"
+
+// Reveal returns the secret's value, for the one place that must send it.
+func (s Secret) Reveal() string { return string(s) }
+
+// String hides the value.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString hides the value from %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// LogValue hides the value from slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON hides the value from JSON.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }

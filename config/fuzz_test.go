@@ -1,0 +1,92 @@
+package config
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// FuzzParse checks that no input makes Parse panic, that every failure is
+// an Errors of *Error with a line inside the document, and that what Parse
+// accepts holds the invariants callers rely on.
+func FuzzParse(f *testing.F) {
+	if data, err := os.ReadFile("../config.example.toml"); err == nil {
+		f.Add(data)
+	}
+	seeds, _ := filepath.Glob("testdata/*.toml")
+	for _, name := range seeds {
+		if data, err := os.ReadFile(name); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add(with())
+	f.Add(with(`[http]`, `tokens = ["${A}", "$${B}", "${AB}"]`))
+	f.Add(doc(`sources = [{name = "a", url = "https://a.example/"}, {name = "a"}]`))
+	f.Add(doc(`[[rules]]`, `notify = ["x:", ":", "console:1"]`, `[rules.x.y]`, `z = 1`))
+	f.Add(doc(`[fetch]`, `max_body = "10MiB"`, `interval = "-5m"`, `concurrency = 1e3`))
+
+	// Even-length names are set, so inputs reach both branches.
+	env := func(name string) (string, bool) {
+		if len(name)%2 == 0 {
+			return "${" + name + "}:$", true
+		}
+		return "", false
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("fuzz.toml", data, env)
+		if err != nil {
+			if c != nil {
+				t.Fatal("a config together with an error")
+			}
+			es, ok := err.(Errors)
+			if !ok || len(es) == 0 {
+				t.Fatalf("error is %T (%v), want a non-empty Errors", err, err)
+			}
+			lines := bytes.Count(data, []byte("\n")) + 1
+			for _, e := range es {
+				if e == nil || e.File != "fuzz.toml" || e.Line < 0 || e.Line > lines || e.Msg == "" {
+					t.Fatalf("bad error %#v in a document of %d lines", e, lines)
+				}
+			}
+			return
+		}
+		_ = c.Summary()
+		if c.Fetch.Interval <= 0 || c.Fetch.Timeout <= 0 || c.Fetch.MaxBody <= 0 ||
+			c.Fetch.Concurrency < 1 || c.Fetch.PerHost < 1 || c.Storage.Retention <= 0 ||
+			c.Health.AlertAfterFailures < 1 || c.Alerts.Timezone == "" {
+			t.Fatalf("accepted values out of range: %+v", c)
+		}
+		names := map[string]Notifier{}
+		for _, n := range c.Notifiers {
+			if _, dup := names[n.Name]; dup || n.Name == "" || n.MaxPerHour < 1 {
+				t.Fatalf("accepted notifier %+v", n)
+			}
+			names[n.Name] = n
+		}
+		checkTargets := func(targets []Target) {
+			for _, tg := range targets {
+				n, ok := names[tg.Notifier]
+				if !ok || hasChannels(n.Type) != (tg.Channel != "") {
+					t.Fatalf("accepted target %+v", tg)
+				}
+			}
+		}
+		var ruleNames []string
+		for _, r := range c.Rules {
+			if r.Name == "" || r.Query == "" || len(r.Notify) == 0 || r.MinSources < 1 || r.Timezone == "" ||
+				slices.Contains(ruleNames, r.Name) || r.Line < 1 || r.QueryLine < 1 {
+				t.Fatalf("accepted rule %+v", r)
+			}
+			ruleNames = append(ruleNames, r.Name)
+			checkTargets(r.Notify)
+		}
+		checkTargets(c.Health.Notify)
+		for _, s := range c.Sources {
+			if s.Name == "" || s.URL == "" || s.Line < 1 || (s.Interval != 0 && s.Schedule != "") {
+				t.Fatalf("accepted source %+v", s)
+			}
+		}
+	})
+}

@@ -1,0 +1,595 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // time zones must validate the same on hosts without a zoneinfo database
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Defaults for keys the file leaves out.
+const (
+	DefaultStoragePath        = "wirewatch.db"
+	DefaultRetention          = 720 * time.Hour
+	DefaultFetchInterval      = 5 * time.Minute
+	DefaultConcurrency        = 8
+	DefaultPerHost            = 2
+	DefaultFetchTimeout       = 30 * time.Second
+	DefaultMaxBody            = 10 << 20
+	DefaultListen             = "127.0.0.1:8080"
+	DefaultTimezone           = "UTC"
+	DefaultAlertAfterFailures = 5
+	DefaultMaxPerHour         = 30
+	DefaultFollowUps          = FollowUpsThread
+	DefaultMinSources         = 1
+	DefaultSurgeWindow        = 2 * time.Hour
+)
+
+// Values of Rule.FollowUps.
+const (
+	FollowUpsThread = "thread" // later copies of a story are posted under its first alert
+	FollowUpsNone   = "none"   // later copies are not posted
+)
+
+// Notifier types, the values of Notifier.Type.
+const (
+	TypeConsole        = "console"
+	TypeWebhook        = "webhook"
+	TypeSlack          = "slack"
+	TypeSlackWebhook   = "slack-webhook"
+	TypeDiscord        = "discord"
+	TypeDiscordWebhook = "discord-webhook"
+)
+
+// Keys each table may hold.
+var (
+	rootKeys     = []string{"storage", "fetch", "http", "sources", "notifiers", "rules", "alerts", "health"}
+	storageKeys  = []string{"path", "url", "retention"}
+	fetchKeys    = []string{"interval", "concurrency", "per_host", "timeout", "max_body"}
+	httpKeys     = []string{"listen", "tokens"}
+	sourceKeys   = []string{"name", "url", "interval", "schedule", "backfill"}
+	notifierKeys = []string{"name", "type", "path", "url", "token", "app_token", "signing_secret", "api_url",
+		"admins", "application_id", "public_key", "guild_id", "thread_id", "max_per_hour"}
+	ruleKeys   = []string{"name", "query", "notify", "digest", "timezone", "sources", "follow_ups", "min_sources", "window"}
+	alertsKeys = []string{"timezone"}
+	healthKeys = []string{"notify", "alert_after_failures"}
+)
+
+// notifierTypes lists, per notifier type, the keys it takes besides name,
+// type and max_per_hour, and which of them it requires.
+var notifierTypes = map[string]struct{ keys, required []string }{
+	TypeConsole:        {keys: []string{"path"}},
+	TypeWebhook:        {keys: []string{"url"}, required: []string{"url"}},
+	TypeSlackWebhook:   {keys: []string{"url"}, required: []string{"url"}},
+	TypeDiscordWebhook: {keys: []string{"url", "thread_id"}, required: []string{"url"}},
+	TypeSlack: {keys: []string{"token", "app_token", "signing_secret", "api_url", "admins"},
+		required: []string{"token"}},
+	TypeDiscord: {keys: []string{"token", "application_id", "public_key", "guild_id", "api_url", "admins"},
+		required: []string{"token", "application_id"}},
+}
+
+// notifierTypeNames is the notifier types in the order messages list them.
+var notifierTypeNames = []string{TypeConsole, TypeWebhook, TypeSlack, TypeSlackWebhook, TypeDiscord, TypeDiscordWebhook}
+
+// hasChannels reports whether targets of a notifier of type typ name a channel.
+func hasChannels(typ string) bool { return typ == TypeSlack || typ == TypeDiscord }
+
+// Load reads, expands and validates the file at path, taking ${NAME}
+// references from the process environment. Problems in the file are
+// returned as Errors; a file that cannot be read as a wrapped *fs.PathError.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+// Parse reads, expands and validates an already-read configuration; file
+// names it in messages. env looks up ${NAME} references; nil is an empty
+// environment. Every problem found is returned, in line order, as Errors.
+//
+// ${NAME} anywhere in a string value is replaced with the variable's value;
+// $${ stands for a literal ${. Expansion works on decoded string values, so
+// a variable's value is never read as TOML.
+func Parse(file string, data []byte, env func(string) (string, bool)) (*Config, error) {
+	if env == nil {
+		env = func(string) (string, bool) { return "", false }
+	}
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
+	var doc map[string]any
+	if err := toml.Unmarshal(data, &doc); err != nil {
+		return nil, Errors{syntaxError(file, err)}
+	}
+	d := &decoder{file: file, env: env, lines: newLineIndex(data)}
+	c := d.config(doc)
+	if len(d.errs) > 0 {
+		slices.SortStableFunc(d.errs, func(a, b *Error) int { return a.Line - b.Line })
+		return nil, d.errs
+	}
+	return c, nil
+}
+
+// syntaxError converts go-toml's error, which names the line and column but
+// never quotes more than a character of the document.
+func syntaxError(file string, err error) *Error {
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, _ := de.Position()
+		return &Error{File: file, Line: line, Msg: strings.TrimPrefix(de.Error(), "toml: ")}
+	}
+	return &Error{File: file, Msg: "invalid TOML"}
+}
+
+func (d *decoder) config(doc map[string]any) *Config {
+	root := d.table(nil, doc, rootKeys)
+	c := &Config{File: d.file}
+	c.Storage = d.storage(root)
+	c.Fetch = d.fetch(root)
+	c.HTTP = d.http(root)
+	c.Alerts = d.alerts(root)
+	c.Sources = d.sources(root)
+	c.Notifiers = d.notifiers(root)
+	c.Rules = d.rules(root, c)
+	c.Health = d.health(root, c)
+	return c
+}
+
+func (d *decoder) storage(root *table) Storage {
+	t := d.table(root.at("storage"), root.m["storage"], storageKeys)
+	s := Storage{Path: DefaultStoragePath, Retention: DefaultRetention}
+	path, hasPath := t.str("path")
+	if hasPath {
+		if path == "" {
+			d.errorf(t.at("path"), "must not be empty")
+		}
+		s.Path = path
+	}
+	if u, ok := t.str("url"); ok {
+		pu, err := url.Parse(u)
+		switch {
+		case err != nil || (pu.Scheme != "postgres" && pu.Scheme != "postgresql"):
+			d.errorf(t.at("url"), "must be a postgres:// URL")
+		case hasPath:
+			d.errorf(t.at("url"), "set either path or url, not both")
+		default:
+			s.URL, s.Path = Secret(u), ""
+		}
+	}
+	if r, ok := t.duration("retention"); ok {
+		s.Retention = r
+	}
+	return s
+}
+
+func (d *decoder) fetch(root *table) Fetch {
+	t := d.table(root.at("fetch"), root.m["fetch"], fetchKeys)
+	f := Fetch{
+		Interval:    DefaultFetchInterval,
+		Concurrency: DefaultConcurrency,
+		PerHost:     DefaultPerHost,
+		Timeout:     DefaultFetchTimeout,
+		MaxBody:     DefaultMaxBody,
+	}
+	if v, ok := t.duration("interval"); ok {
+		f.Interval = v
+	}
+	if v, ok := t.int("concurrency", 1); ok {
+		f.Concurrency = v
+	}
+	if v, ok := t.int("per_host", 1); ok {
+		f.PerHost = v
+	}
+	if v, ok := t.duration("timeout"); ok {
+		f.Timeout = v
+	}
+	if v, ok := t.size("max_body"); ok {
+		f.MaxBody = v
+	}
+	return f
+}
+
+func (d *decoder) http(root *table) HTTP {
+	t := d.table(root.at("http"), root.m["http"], httpKeys)
+	h := HTTP{Listen: DefaultListen}
+	if listen, ok := t.str("listen"); ok {
+		h.Listen = listen
+		if listen != "" {
+			if err := checkListen(listen); err != nil {
+				d.errorf(t.at("listen"), "%v", err)
+			}
+		}
+	}
+	tokens, _ := t.strs("tokens")
+	for _, e := range tokens {
+		if e.value == "" {
+			d.errorf(e.path, "must not be empty")
+			continue
+		}
+		h.Tokens = append(h.Tokens, Secret(e.value))
+	}
+	return h
+}
+
+// checkListen checks a host:port listen address.
+func checkListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf(`invalid listen address %q: want host:port such as "127.0.0.1:8080"`, addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("invalid port %q in listen address", port)
+	}
+	return nil
+}
+
+func (d *decoder) alerts(root *table) Alerts {
+	t := d.table(root.at("alerts"), root.m["alerts"], alertsKeys)
+	a := Alerts{Timezone: DefaultTimezone}
+	if tz, ok := t.timezone("timezone"); ok {
+		a.Timezone = tz
+	}
+	return a
+}
+
+// timezone returns the IANA time zone name at key; empty means unset.
+func (t *table) timezone(key string) (string, bool) {
+	tz, ok := t.str(key)
+	if !ok || tz == "" {
+		return "", false
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		t.d.errorf(t.at(key), `unknown time zone %q: use an IANA name such as "Europe/Berlin" or "UTC"`, tz)
+		return "", false
+	}
+	return tz, true
+}
+
+func (d *decoder) sources(root *table) []Source {
+	var out []Source
+	first := map[string]int{}
+	for _, t := range d.tables(root.at("sources"), root.m["sources"], sourceKeys) {
+		s := Source{Line: d.lines.line(t.path)}
+		s.Name = d.name(t, "source", first)
+		if u, ok := t.str("url"); ok {
+			if err := sourceURL(u); err != nil {
+				d.errorf(t.at("url"), "%v", err)
+			}
+			s.URL = u
+		} else if !t.has("url") {
+			d.errorf(t.at("url"), "missing (every source needs a url)")
+		}
+		if v, ok := t.duration("interval"); ok {
+			s.Interval = v
+		}
+		if spec, ok := t.str("schedule"); ok {
+			if err := cronSpec(spec); err != nil {
+				d.errorf(t.at("schedule"), "%v", err)
+			}
+			s.Schedule = spec
+		}
+		if t.has("interval") && t.has("schedule") {
+			d.errorf(t.at("schedule"), "set either interval or schedule, not both")
+		}
+		if v, ok := t.int("backfill", 0); ok {
+			s.Backfill = v
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// name reads the required, unique name of an entry; first maps the names
+// seen so far to their lines.
+func (d *decoder) name(t *table, what string, first map[string]int) string {
+	name, ok := t.str("name")
+	switch {
+	case !t.has("name"):
+		d.errorf(t.at("name"), "missing (every %s needs a name)", what)
+	case !ok:
+	case strings.TrimSpace(name) == "":
+		d.errorf(t.at("name"), "must not be empty")
+	default:
+		if line, dup := first[name]; dup {
+			d.errorf(t.at("name"), "duplicate %s name %q (first at line %d)", what, name, line)
+		} else {
+			first[name] = t.line("name")
+		}
+	}
+	return name
+}
+
+func (d *decoder) notifiers(root *table) []Notifier {
+	var out []Notifier
+	first := map[string]int{}
+	for _, t := range d.tables(root.at("notifiers"), root.m["notifiers"], notifierKeys) {
+		n := Notifier{Line: d.lines.line(t.path), MaxPerHour: DefaultMaxPerHour}
+		n.Name = d.name(t, "notifier", first)
+		if strings.Contains(n.Name, ":") {
+			d.errorf(t.at("name"), `must not contain ":", which separates a notifier from a channel in targets`)
+		}
+		typ, ok := t.str("type")
+		spec, known := notifierTypes[typ]
+		switch {
+		case !t.has("type"):
+			d.errorf(t.at("type"), "missing (one of %s)", strings.Join(notifierTypeNames, ", "))
+		case ok && !known:
+			msg := fmt.Sprintf("unknown notifier type %q (one of %s)", typ, strings.Join(notifierTypeNames, ", "))
+			if s := closest(typ, notifierTypeNames); s != "" {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			}
+			d.errorf(t.at("type"), "%s", msg)
+		}
+		n.Type = typ
+		if known {
+			for _, k := range notifierKeys {
+				common := k == "name" || k == "type" || k == "max_per_hour"
+				if !common && t.has(k) && !slices.Contains(spec.keys, k) {
+					d.errorf(t.at(k), "not used by %s notifiers", typ)
+				}
+			}
+			for _, k := range spec.required {
+				if !t.has(k) {
+					d.errorf(t.at(k), "missing (required for %s notifiers)", typ)
+				}
+			}
+		}
+		fields := t
+		if known {
+			fields = t.only(append([]string{"max_per_hour"}, spec.keys...))
+		}
+		d.notifierFields(fields, &n)
+		out = append(out, n)
+	}
+	return out
+}
+
+// notifierFields reads the type-specific keys that apply to the notifier's
+// type; the others have been reported. Values of secrets are never quoted
+// in messages.
+func (d *decoder) notifierFields(t *table, n *Notifier) {
+	if v, ok := t.str("path"); ok {
+		if v == "" {
+			d.errorf(t.at("path"), "must not be empty (leave it out for stdout)")
+		}
+		n.Path = v
+	}
+	if v, ok := t.str("url"); ok {
+		if err := httpURL(v); err != nil {
+			d.errorf(t.at("url"), "%v", err)
+		}
+		n.URL = Secret(v)
+	}
+	for _, s := range []struct {
+		key string
+		dst *Secret
+	}{{"token", &n.Token}, {"app_token", &n.AppToken}, {"signing_secret", &n.SigningSecret}} {
+		if v, ok := t.str(s.key); ok {
+			if v == "" {
+				d.errorf(t.at(s.key), "must not be empty")
+			}
+			*s.dst = Secret(v)
+		}
+	}
+	if v, ok := t.str("public_key"); ok {
+		if len(v) != 64 || strings.Trim(strings.ToLower(v), "0123456789abcdef") != "" {
+			d.errorf(t.at("public_key"), "must be 64 hexadecimal characters (the application's Ed25519 public key)")
+		}
+		n.PublicKey = Secret(v)
+	}
+	if v, ok := t.str("api_url"); ok {
+		if err := httpURL(v); err != nil {
+			d.errorf(t.at("api_url"), "%v", err)
+		}
+		n.APIURL = v
+	}
+	admins, _ := t.strs("admins")
+	for _, e := range admins {
+		if strings.TrimSpace(e.value) == "" {
+			d.errorf(e.path, "must not be empty")
+			continue
+		}
+		n.Admins = append(n.Admins, e.value)
+	}
+	for _, s := range []struct {
+		key      string
+		dst      *string
+		required bool
+	}{{"application_id", &n.ApplicationID, true}, {"guild_id", &n.GuildID, false}, {"thread_id", &n.ThreadID, false}} {
+		if v, ok := t.str(s.key); ok {
+			if (v != "" || s.required) && !isDigits(v) {
+				d.errorf(t.at(s.key), "must be a Discord id (digits), got %q", v)
+			}
+			*s.dst = v
+		}
+	}
+	if v, ok := t.int("max_per_hour", 1); ok {
+		n.MaxPerHour = v
+	}
+}
+
+func (d *decoder) rules(root *table, c *Config) []Rule {
+	var out []Rule
+	first := map[string]int{}
+	for _, t := range d.tables(root.at("rules"), root.m["rules"], ruleKeys) {
+		r := Rule{
+			Line:       d.lines.line(t.path),
+			QueryLine:  t.line("query"),
+			Timezone:   c.Alerts.Timezone,
+			FollowUps:  DefaultFollowUps,
+			MinSources: DefaultMinSources,
+		}
+		r.Name = d.name(t, "rule", first)
+		q, ok := t.str("query")
+		switch {
+		case !t.has("query"):
+			d.errorf(t.at("query"), "missing (every rule needs a query)")
+		case ok && strings.TrimSpace(q) == "":
+			d.errorf(t.at("query"), "must not be empty")
+		}
+		r.Query = q
+		if t.has("notify") {
+			r.Notify = d.targets(t, "notify", c.Notifiers)
+			if v, isList := t.m["notify"].([]any); isList && len(v) == 0 {
+				d.errorf(t.at("notify"), "must name at least one target")
+			}
+		} else {
+			d.errorf(t.at("notify"), `missing (the targets of the rule's alerts, such as ["console"])`)
+		}
+		if v, ok := t.str("digest"); ok {
+			if err := checkDigest(v); err != nil {
+				d.errorf(t.at("digest"), "%v", err)
+			}
+			r.Digest = v
+		}
+		if tz, ok := t.timezone("timezone"); ok {
+			r.Timezone = tz
+		}
+		names, _ := t.strs("sources")
+		for _, e := range names {
+			if !slices.ContainsFunc(c.Sources, func(s Source) bool { return s.Name == e.value }) {
+				d.unknownName(e.path, "source", e.value, sourceNames(c.Sources))
+				continue
+			}
+			r.Sources = append(r.Sources, e.value)
+		}
+		if v, ok := t.str("follow_ups"); ok {
+			if v != FollowUpsThread && v != FollowUpsNone {
+				d.errorf(t.at("follow_ups"), "must be %q or %q, got %q", FollowUpsThread, FollowUpsNone, v)
+			}
+			r.FollowUps = v
+		}
+		if v, ok := t.int("min_sources", 1); ok {
+			r.MinSources = v
+		}
+		if v, ok := t.duration("window"); ok {
+			r.Window = v
+		} else if r.MinSources > 1 {
+			r.Window = DefaultSurgeWindow
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// checkDigest checks a rule's digest: "", hourly, daily, weekly or a cron spec.
+func checkDigest(v string) error {
+	switch v {
+	case "", "hourly", "daily", "weekly":
+		return nil
+	}
+	if strings.HasPrefix(v, "TZ=") || strings.HasPrefix(v, "CRON_TZ=") {
+		return fmt.Errorf("set the time zone with the rule's timezone key, not in the digest spec")
+	}
+	if err := cronSpec(v); err != nil {
+		keywords := []string{"hourly", "daily", "weekly"}
+		if s := closest(v, keywords); s != "" && !strings.ContainsAny(v, " @") {
+			return fmt.Errorf(`unknown digest %q; did you mean %q?`, v, s)
+		}
+		return fmt.Errorf(`must be "", "hourly", "daily", "weekly" or a cron spec: %w`, err)
+	}
+	return nil
+}
+
+func (d *decoder) health(root *table, c *Config) Health {
+	t := d.table(root.at("health"), root.m["health"], healthKeys)
+	h := Health{AlertAfterFailures: DefaultAlertAfterFailures}
+	if t.has("notify") {
+		h.Notify = d.targets(t, "notify", c.Notifiers)
+	}
+	if v, ok := t.int("alert_after_failures", 1); ok {
+		h.AlertAfterFailures = v
+	}
+	return h
+}
+
+// targets reads a list of targets, "notifier" or "notifier:channel", and
+// checks them against the notifiers.
+func (d *decoder) targets(t *table, key string, notifiers []Notifier) []Target {
+	elems, _ := t.strs(key)
+	var out []Target
+	for _, e := range elems {
+		tg, err := ParseTarget(e.value)
+		if err != nil {
+			d.errorf(e.path, "%v", err)
+			continue
+		}
+		i := slices.IndexFunc(notifiers, func(n Notifier) bool { return n.Name == tg.Notifier })
+		if i < 0 {
+			d.unknownName(e.path, "notifier", tg.Notifier, notifierNames(notifiers))
+			continue
+		}
+		n := notifiers[i]
+		if _, known := notifierTypes[n.Type]; known {
+			switch {
+			case hasChannels(n.Type) && tg.Channel == "":
+				example := "#channel"
+				if n.Type == TypeDiscord {
+					example = "CHANNEL_ID"
+				}
+				d.errorf(e.path, "%s notifier %q needs a channel: write %q", n.Type, n.Name, n.Name+":"+example)
+				continue
+			case !hasChannels(n.Type) && tg.Channel != "":
+				d.errorf(e.path, "%s notifier %q takes no channel: write %q", n.Type, n.Name, n.Name)
+				continue
+			case n.Type == TypeDiscord && !isDigits(tg.Channel):
+				d.errorf(e.path, "a Discord channel is a channel id (digits), got %q", tg.Channel)
+				continue
+			}
+		}
+		if slices.Contains(out, tg) {
+			d.errorf(e.path, "target %q is listed twice", tg.String())
+			continue
+		}
+		out = append(out, tg)
+	}
+	return out
+}
+
+// ParseTarget reads a target as written in notify lists: "notifier" or
+// "notifier:channel". It does not check that the notifier exists.
+func ParseTarget(s string) (Target, error) {
+	name, channel, hasChannel := strings.Cut(s, ":")
+	name, channel = strings.TrimSpace(name), strings.TrimSpace(channel)
+	switch {
+	case name == "":
+		return Target{}, fmt.Errorf("target %q names no notifier", s)
+	case hasChannel && channel == "":
+		return Target{}, fmt.Errorf("target %q has an empty channel after %q", s, ":")
+	}
+	return Target{Notifier: name, Channel: channel}, nil
+}
+
+// unknownName reports a reference to a name that is not defined.
+func (d *decoder) unknownName(p keyPath, what, name string, names []string) {
+	msg := fmt.Sprintf("unknown %s %q", what, name)
+	if s := closest(name, names); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	d.errorf(p, "%s", msg)
+}
+
+func sourceNames(sources []Source) []string {
+	names := make([]string, len(sources))
+	for i, s := range sources {
+		names[i] = s.Name
+	}
+	return names
+}
+
+func notifierNames(notifiers []Notifier) []string {
+	names := make([]string, len(notifiers))
+	for i, n := range notifiers {
+		names[i] = n.Name
+	}
+	return names
+}

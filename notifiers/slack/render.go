@@ -1,0 +1,352 @@
+package slack
+
+import (
+	"fmt"
+	"github.com/wirewatch/wirewatch/notifiers/highlight"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	slackgo "github.com/slack-go/slack"
+
+	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/story"
+)
+
+// Limits of a Slack message that Blocks keeps to. Lengths are counted in
+// UTF-16 code units, which is never less than what Slack counts as characters.
+const (
+	// MaxBlocks is the most blocks one message may carry.
+	MaxBlocks = 50
+	// MaxText is the longest text of one text object (section, context element).
+	MaxText = 3000
+	// MaxFallback is the longest notification text Blocks produces.
+	MaxFallback = 3000
+)
+
+const (
+	maxTitleRunes   = 250  // a headline, before escaping
+	maxSnippetRunes = 600  // the summary snippet, before escaping
+	maxSourceRunes  = 150  // a source name, before escaping
+	maxURLBytes     = 2000 // longer links are shown as text only
+	zwsp            = "\u200b"
+	ellipsis        = "…"
+	separator       = " · "
+)
+
+// Blocks renders an alert as Slack Block Kit blocks plus the plain notification
+// text that Slack shows where blocks cannot be shown. All untrusted text is
+// escaped, terms are bolded where they occur, and every Slack limit is met by
+// truncation.
+func Blocks(a *notifiers.Alert) (blocks []slackgo.Block, fallback string) {
+	switch {
+	case a.Kind == notifiers.KindHealth:
+		return healthBlocks(a)
+	case a.Kind == notifiers.KindDigest || a.Kind == notifiers.KindSummary:
+		return digestBlocks(a)
+	case a.Story == nil && len(a.Stories) > 0:
+		return digestBlocks(a)
+	case a.Story == nil:
+		return healthBlocks(a)
+	case a.Kind == notifiers.KindFollowUp:
+		return followUpBlocks(a)
+	default:
+		return alertBlocks(a)
+	}
+}
+
+func alertBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
+	s := a.Story
+	terms := highlight.Compile(a.Terms)
+	title := storyTitle(s)
+	titleText := fit(title, MaxText, func(t string) string { return Link(s.URL, emphasize(t, terms)) })
+
+	var blocks []slackgo.Block
+	snippet := cutRunes(line(s.Summary), maxSnippetRunes)
+	if snippet != "" {
+		snippetText := fit(snippet, MaxText, func(t string) string { return emphasize(t, terms) })
+		if textLen(titleText)+1+textLen(snippetText) <= MaxText {
+			blocks = append(blocks, section(titleText+"\n"+snippetText))
+		} else {
+			blocks = append(blocks, section(titleText), section(snippetText))
+		}
+	} else {
+		blocks = append(blocks, section(titleText))
+	}
+
+	var lead []string
+	if a.Kind == notifiers.KindSurge {
+		lead = append(lead, "Surge")
+	}
+	blocks = append(blocks, contextBlock(storyContext(lead, s, a.Rules)))
+
+	fallback := fit(title, MaxFallback, func(t string) string {
+		if src := cutRunes(line(s.Source), maxSourceRunes); src != "" {
+			return Escape(t) + " — " + Escape(src)
+		}
+		return Escape(t)
+	})
+	return blocks, fallback
+}
+
+func followUpBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
+	s := a.Story
+	terms := highlight.Compile(a.Terms)
+	title := storyTitle(s)
+	lead := "Also reported"
+	if src := cutRunes(line(s.Source), maxSourceRunes); src != "" {
+		lead = "Also reported by " + Escape(src)
+	}
+	text := fit(title, MaxText, func(t string) string {
+		return lead + ": " + Link(s.URL, emphasize(t, terms))
+	})
+	fallback := fit(title, MaxFallback, func(t string) string { return lead + ": " + Escape(t) })
+	return []slackgo.Block{section(text)}, fallback
+}
+
+func digestBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
+	terms := highlight.Compile(a.Terms)
+	rules := line(strings.Join(a.Rules, ", "))
+	n := len(a.Stories)
+	noun := "stories"
+	if n == 1 {
+		noun = "story"
+	}
+	var head string
+	if a.Kind == notifiers.KindSummary {
+		head = fmt.Sprintf("*Summary* — %d more %s", n, noun)
+	} else {
+		head = fmt.Sprintf("*Digest* — %d %s", n, noun)
+	}
+	withRules := func(prefix string) func(string) string {
+		return func(r string) string {
+			if r == "" {
+				return prefix
+			}
+			return prefix + " for " + Escape(r)
+		}
+	}
+	blocks := []slackgo.Block{section(fit(rules, MaxText, withRules(head)))}
+
+	shown := n
+	if 1+n > MaxBlocks {
+		shown = MaxBlocks - 2 // the heading and the "+N more" line
+	}
+	for i := range a.Stories[:shown] {
+		s := &a.Stories[i]
+		meta := storyContext(nil, s, nil)
+		text := fit(storyTitle(s), MaxText, func(t string) string {
+			out := "• " + Link(s.URL, emphasize(t, terms))
+			if meta != "" {
+				out += "\n" + meta
+			}
+			return out
+		})
+		blocks = append(blocks, section(text))
+	}
+	if more := n - shown; more > 0 {
+		blocks = append(blocks, contextBlock(fmt.Sprintf("+%d more", more)))
+	}
+
+	plainHead := strings.NewReplacer("*", "").Replace(head)
+	fallback := fit(rules, MaxFallback, withRules(plainHead))
+	return blocks, fallback
+}
+
+func healthBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
+	text := strings.ToValidUTF8(a.Text, "\uFFFD")
+	if strings.TrimSpace(text) == "" {
+		text = "wirewatch health alert"
+	}
+	body := fit(text, MaxText, Escape)
+	return []slackgo.Block{section(body)}, fit(text, MaxFallback, Escape)
+}
+
+// storyContext renders the context line of a story: lead parts (trusted
+// mrkdwn), the source, the published time as a date token and the rules.
+func storyContext(lead []string, s *story.Story, rules []string) string {
+	parts := append([]string(nil), lead...)
+	if src := cutRunes(line(s.Source), maxSourceRunes); src != "" {
+		parts = append(parts, Escape(src))
+	}
+	if d := Date(s.Published); d != "" {
+		parts = append(parts, d)
+	}
+	prefix := strings.Join(parts, separator)
+	joined := line(strings.Join(rules, ", "))
+	if joined == "" {
+		return prefix
+	}
+	if prefix != "" {
+		prefix += separator
+	}
+	return fit(joined, MaxText, func(r string) string { return prefix + Escape(r) })
+}
+
+func storyTitle(s *story.Story) string {
+	title := cutRunes(line(s.Title), maxTitleRunes)
+	if title == "" {
+		title = "(untitled)"
+	}
+	return title
+}
+
+func section(text string) slackgo.Block {
+	return slackgo.NewSectionBlock(mrkdwn(text), nil, nil)
+}
+
+func contextBlock(text string) slackgo.Block {
+	return slackgo.NewContextBlock("", mrkdwn(text))
+}
+
+// mrkdwn is a mrkdwn text object. Verbatim stops Slack from turning bare
+// URLs, channel names and mentions in the text into links or pings; the links
+// written here explicitly still work.
+func mrkdwn(text string) *slackgo.TextBlockObject {
+	return slackgo.NewTextBlockObject(slackgo.MarkdownType, text, false, true)
+}
+
+// Escape makes untrusted text literal in Slack mrkdwn: it replaces &, < and >
+// with their entities, so "<!channel>" shows as typed and pings no one.
+func Escape(s string) string {
+	return escaper.Replace(s)
+}
+
+var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// Link returns "<url|label>" for an http or https URL, with the URL made safe
+// for the link syntax (spaces, |, <, > and the like percent-encoded, & as an
+// entity). label is mrkdwn, already escaped. A URL of another scheme, a
+// malformed or an overlong one is not linked: Link then returns label alone.
+func Link(rawURL, label string) string {
+	u, ok := linkURL(rawURL)
+	if !ok {
+		return label
+	}
+	return "<" + u + "|" + label + ">"
+}
+
+func linkURL(raw string) (string, bool) {
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", false
+	}
+	var b strings.Builder
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case c == '&':
+			b.WriteString("&amp;")
+		case c <= ' ' || c >= 0x7f || strings.IndexByte("<>|\"`{}\\^", c) >= 0:
+			fmt.Fprintf(&b, "%%%02X", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	if b.Len() > maxURLBytes {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// Date renders t as a Slack date token, which each reader sees in their own
+// time zone, with RFC 3339 UTC as the fallback text. The zero time renders as "".
+func Date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return "<!date^" + strconv.FormatInt(t.Unix(), 10) + "^{date_short_pretty} {time}|" +
+		t.UTC().Format(time.RFC3339) + ">"
+}
+
+// Truncate cuts plain text to at most limit Slack characters on a rune
+// boundary, preferring a word boundary, and marks the cut with "…". Invalid
+// UTF-8 is replaced first. It does not escape.
+func Truncate(s string, limit int) string {
+	return fit(strings.ToValidUTF8(s, "\uFFFD"), limit, func(t string) string { return t })
+}
+
+// fit returns render of the longest prefix of s, cut as cut does, whose
+// rendering is at most limit Slack characters long. Cutting the raw text
+// before rendering means an escape entity or a link is never cut in half.
+// It returns "" when not even the ellipsis fits.
+func fit(s string, limit int, render func(string) string) string {
+	if out := render(s); textLen(out) <= limit {
+		return out
+	}
+	rs := []rune(s)
+	best, found := "", false
+	for lo, hi := 0, len(rs)-1; lo <= hi; {
+		mid := (lo + hi) / 2
+		if out := render(cut(rs, mid)); textLen(out) <= limit {
+			best, found, lo = out, true, mid+1
+		} else {
+			hi = mid - 1
+		}
+	}
+	if !found {
+		return ""
+	}
+	return best
+}
+
+// cut keeps the first k of rs (k < len(rs)), backing off to a word boundary
+// within the last few words when one is near, and appends an ellipsis.
+func cut(rs []rune, k int) string {
+	head := rs[:k]
+	if !unicode.IsSpace(rs[k]) {
+		for i := len(head) - 1; i > len(head)/2 && i >= len(head)-30; i-- {
+			if unicode.IsSpace(head[i]) {
+				head = head[:i]
+				break
+			}
+		}
+	}
+	return strings.TrimRightFunc(string(head), unicode.IsSpace) + ellipsis
+}
+
+// cutRunes limits s to n runes, cut as cut does.
+func cutRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	rs := []rune(s)
+	return cut(rs, n-1)
+}
+
+// line makes untrusted text one line of valid UTF-8: runs of whitespace and
+// control characters become one space.
+func line(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// textLen counts s in UTF-16 code units: what Slack counts, or more.
+func textLen(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 0x10000 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,262 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wirewatch/wirewatch/store"
+)
+
+// sourceSelect reads sources with their 7-day story counts in one grouped
+// query. The count reads only the 7 days' range of the covering
+// stories_fetched index; left to itself the planner prefers to walk all of
+// stories_source_published for the GROUP BY. Parameter 1 is the start of the
+// 7 days; a caller appends its WHERE and ORDER BY.
+const sourceSelect = `
+SELECT s.id, s.name, s.url, s.interval_ms, s.schedule, s.backfill, s.origin, s.added_by,
+       s.paused, s.created, s.etag, s.last_modified, s.last_fetch, s.last_success,
+       s.last_status, s.last_error, s.failures, s.failing_since, s.next_fetch, s.primed,
+       s.health_alerted, COALESCE(c.n, 0)
+FROM sources s
+LEFT JOIN (SELECT source_id, COUNT(*) AS n FROM stories INDEXED BY stories_fetched
+           WHERE fetched >= ?1 GROUP BY source_id) c
+       ON c.source_id = s.id`
+
+func scanSource(sc interface{ Scan(...any) error }) (store.Source, error) {
+	var s store.Source
+	st := &s.State
+	err := sc.Scan(&s.ID, &s.Name, &s.URL, msDuration{&s.Interval}, &s.Schedule, &s.Backfill,
+		&s.Origin, &s.AddedBy, &s.Paused, msTime{&s.Created}, &st.ETag, &st.LastModified,
+		msTime{&st.LastFetch}, msTime{&st.LastSuccess}, &st.LastStatus, &st.LastError,
+		&st.Failures, msTime{&st.FailingSince}, msTime{&st.NextFetch}, &st.Primed,
+		&st.HealthAlerted, &s.Stories7d)
+	return s, err
+}
+
+func (s *Store) weekAgo() int64 {
+	return s.now().Add(-7 * 24 * time.Hour).UnixMilli()
+}
+
+func querySources(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, weekAgo int64) ([]store.Source, error) {
+	rows, err := q.QueryContext(ctx, sourceSelect+` ORDER BY s.id`, weekAgo)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Source
+	for rows.Next() {
+		src, err := scanSource(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, src)
+	}
+	return out, rows.Err()
+}
+
+// Sources lists every source, by id, with Stories7d filled.
+func (s *Store) Sources(ctx context.Context) ([]store.Source, error) {
+	out, err := querySources(ctx, s.r, s.weekAgo())
+	if err != nil {
+		return nil, fmt.Errorf("sources: %w", err)
+	}
+	return out, nil
+}
+
+// Source returns one source by id, with Stories7d filled.
+func (s *Store) Source(ctx context.Context, id int64) (store.Source, error) {
+	src, err := scanSource(s.r.QueryRowContext(ctx, sourceSelect+` WHERE s.id = ?2`, s.weekAgo(), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Source{}, fmt.Errorf("source %d: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Source{}, fmt.Errorf("source %d: %w", id, err)
+	}
+	return src, nil
+}
+
+// sourceTaken reports a source other than id that has the name or the URL, as store.ErrExists.
+func sourceTaken(ctx context.Context, tx *sql.Tx, id int64, name, url string) error {
+	var n string
+	var u string
+	err := tx.QueryRowContext(ctx,
+		`SELECT name, url FROM sources WHERE id <> ? AND (name = ? OR url = ?) LIMIT 1`,
+		id, name, url).Scan(&n, &u)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	case n == name:
+		return fmt.Errorf("name %q: %w", name, store.ErrExists)
+	default:
+		return fmt.Errorf("url %q: %w (source %q)", url, store.ErrExists, n)
+	}
+}
+
+const sourceInsert = `
+INSERT INTO sources (name, url, interval_ms, schedule, backfill, origin, added_by, paused, created)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// AddSource stores a run-time source (origin chat or api; empty means api) with
+// fresh fetch state. It returns store.ErrExists, wrapped, when the name or URL is taken.
+func (s *Store) AddSource(ctx context.Context, src store.Source) (store.Source, error) {
+	if src.Name == "" || src.URL == "" {
+		return store.Source{}, fmt.Errorf("add source: name and url are required")
+	}
+	if src.Origin == "" {
+		src.Origin = store.OriginAPI
+	}
+	src.Created = truncMillis(s.now())
+	src.State = store.SourceState{}
+	src.Stories7d = 0
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := sourceTaken(ctx, tx, 0, src.Name, src.URL); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, sourceInsert, src.Name, src.URL, src.Interval.Milliseconds(),
+			src.Schedule, src.Backfill, src.Origin, src.AddedBy, src.Paused, millis(src.Created))
+		if err != nil {
+			return err
+		}
+		src.ID, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return store.Source{}, fmt.Errorf("add source %q: %w", src.Name, err)
+	}
+	return src, nil
+}
+
+// UpdateSource changes a source's name, URL, interval, schedule, backfill and
+// pause flag. A new URL clears the ETag and Last-Modified of the old one and
+// un-primes the source, so the new feed's backlog is held to its backfill.
+func (s *Store) UpdateSource(ctx context.Context, src store.Source) error {
+	if src.Name == "" || src.URL == "" {
+		return fmt.Errorf("update source %d: name and url are required", src.ID)
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := sourceTaken(ctx, tx, src.ID, src.Name, src.URL); err != nil {
+			return err
+		}
+		return execOne(ctx, tx, `
+UPDATE sources SET
+	etag = CASE WHEN url = ?2 THEN etag ELSE '' END,
+	last_modified = CASE WHEN url = ?2 THEN last_modified ELSE '' END,
+	primed = CASE WHEN url = ?2 THEN primed ELSE 0 END,
+	name = ?1, url = ?2, interval_ms = ?3, schedule = ?4, backfill = ?5, paused = ?6
+WHERE id = ?7`,
+			src.Name, src.URL, src.Interval.Milliseconds(), src.Schedule, src.Backfill, src.Paused, src.ID)
+	})
+	if err != nil {
+		return fmt.Errorf("update source %d: %w", src.ID, err)
+	}
+	return nil
+}
+
+// RemoveSource deletes a source; its stories stay until pruned.
+func (s *Store) RemoveSource(ctx context.Context, id int64) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		return execOne(ctx, tx, `DELETE FROM sources WHERE id = ?`, id)
+	})
+	if err != nil {
+		return fmt.Errorf("remove source %d: %w", id, err)
+	}
+	return nil
+}
+
+// SaveSourceState records the outcome of a fetch.
+func (s *Store) SaveSourceState(ctx context.Context, id int64, st store.SourceState) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		return execOne(ctx, tx, `
+UPDATE sources SET etag = ?, last_modified = ?, last_fetch = ?, last_success = ?, last_status = ?,
+	last_error = ?, failures = ?, failing_since = ?, next_fetch = ?, primed = ?, health_alerted = ?
+WHERE id = ?`,
+			st.ETag, st.LastModified, millis(st.LastFetch), millis(st.LastSuccess), st.LastStatus,
+			st.LastError, st.Failures, millis(st.FailingSince), millis(st.NextFetch), st.Primed,
+			st.HealthAlerted, id)
+	})
+	if err != nil {
+		return fmt.Errorf("save source state %d: %w", id, err)
+	}
+	return nil
+}
+
+// SyncConfigSources makes the config-file sources match sources, by name:
+// new names are inserted, changed URL/interval/schedule/backfill are updated
+// (keeping fetch state, but a new URL drops the old URL's validators and
+// primed flag, as in UpdateSource), and config sources that are gone are
+// deleted. Chat and API sources are left alone; a config source whose name one
+// of them already has is an error naming it. It returns every source.
+func (s *Store) SyncConfigSources(ctx context.Context, sources []store.Source) ([]store.Source, error) {
+	var out []store.Source
+	now := millis(s.now())
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		existing := map[string]string{} // name → origin
+		rows, err := tx.QueryContext(ctx, `SELECT name, origin FROM sources`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var name, origin string
+			if err := rows.Scan(&name, &origin); err != nil {
+				rows.Close()
+				return err
+			}
+			existing[name] = origin
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+
+		keep := map[string]bool{}
+		for _, src := range sources {
+			if src.Name == "" || src.URL == "" {
+				return fmt.Errorf("source %q: name and url are required", src.Name)
+			}
+			if keep[src.Name] {
+				return fmt.Errorf("source %q: named twice", src.Name)
+			}
+			keep[src.Name] = true
+			origin, ok := existing[src.Name]
+			switch {
+			case !ok:
+				_, err = tx.ExecContext(ctx, sourceInsert, src.Name, src.URL, src.Interval.Milliseconds(),
+					src.Schedule, src.Backfill, store.OriginConfig, "", src.Paused, now)
+			case origin != store.OriginConfig:
+				return fmt.Errorf("source %q: %w as a %s source", src.Name, store.ErrExists, origin)
+			default:
+				_, err = tx.ExecContext(ctx, `
+UPDATE sources SET
+	etag = CASE WHEN url = ?2 THEN etag ELSE '' END,
+	last_modified = CASE WHEN url = ?2 THEN last_modified ELSE '' END,
+	primed = CASE WHEN url = ?2 THEN primed ELSE 0 END,
+	url = ?2, interval_ms = ?3, schedule = ?4, backfill = ?5
+WHERE name = ?1`,
+					src.Name, src.URL, src.Interval.Milliseconds(), src.Schedule, src.Backfill)
+			}
+			if err != nil {
+				return fmt.Errorf("source %q: %w", src.Name, err)
+			}
+		}
+		for name, origin := range existing {
+			if origin == store.OriginConfig && !keep[name] {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM sources WHERE name = ?`, name); err != nil {
+					return fmt.Errorf("source %q: %w", name, err)
+				}
+			}
+		}
+		out, err = querySources(ctx, tx, s.weekAgo())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sync config sources: %w", err)
+	}
+	return out, nil
+}
