@@ -40,6 +40,11 @@ type Options struct {
 	// RetryBase is the wait before the first retry of a failed send
 	// (0: DefaultRetryBase).
 	RetryBase time.Duration
+	// Health says where feed-health alerts go.
+	Health Health
+	// MaxPerHour limits instant alerts per target, by notifier name
+	// (missing: DefaultMaxPerHour).
+	MaxPerHour map[string]int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -73,8 +78,10 @@ func New(o Options) *Bot {
 		store: o.Store, fetcher: o.Fetcher, metrics: o.Metrics, logger: o.Logger, now: o.Now,
 		planner: planner{rules: o.Rules},
 		guarded: func(s store.Source) bool { return s.Origin != store.OriginConfig },
+		health:  o.Health,
 	}
 	b.dispatcher = NewDispatcher(o.Store, o.Notifiers, o.Metrics, o.Logger, o.Now, o.RetryBase)
+	b.dispatcher.maxPerHour = o.MaxPerHour
 	return b
 }
 
@@ -113,6 +120,11 @@ func (b *Bot) Run(ctx context.Context) error {
 		defer close(dispatched)
 		b.dispatcher.Run(ctx, work)
 	}()
+	digested := make(chan struct{})
+	go func() {
+		defer close(digested)
+		b.digestLoop(ctx)
+	}()
 
 	<-ctx.Done()
 	b.opt.Logger.Info("shutting down: finishing fetches and sends in flight")
@@ -124,6 +136,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		<-cronDone.Done()
 		workers.Wait()
 		<-dispatched
+		<-digested
 		close(finished)
 	}()
 	select {
@@ -171,8 +184,35 @@ func (b *Bot) RunOnce(ctx context.Context, maxWait time.Duration) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if _, err := b.SendDueDigests(ctx); err != nil {
+		b.opt.Logger.Error("queueing digests failed", "err", err)
+	}
 	b.dispatcher.Drain(ctx, maxWait)
 	return nil
+}
+
+// digestInterval is how often the bot looks for digests whose period ended.
+const digestInterval = 30 * time.Second
+
+// digestLoop queues due digests now (those missed while the bot was down)
+// and then every digestInterval, until ctx is done.
+func (b *Bot) digestLoop(ctx context.Context) {
+	t := time.NewTicker(digestInterval)
+	defer t.Stop()
+	for {
+		n, err := b.SendDueDigests(ctx)
+		if err != nil && ctx.Err() == nil {
+			b.opt.Logger.Error("queueing digests failed", "err", err)
+		}
+		if n > 0 {
+			b.dispatcher.Kick()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Reschedule brings the cron entries in line with the stored sources (after

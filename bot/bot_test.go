@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,9 +34,29 @@ type harness struct {
 	hook    *notifiertest.Receiver
 	sources []store.Source
 	rules   []store.Rule
+	health  bot.Health
+	clock   *clock // nil: the real clock
 
 	st  store.Store
 	bot *bot.Bot
+}
+
+// clock is a settable clock shared by the store and the bot.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
 }
 
 func newHarness(t *testing.T) *harness {
@@ -63,7 +84,13 @@ func (h *harness) source(name, path string, backfill int) {
 func (h *harness) start() {
 	h.t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, h.dbPath)
+	now := time.Now
+	var opts []sqlite.Option
+	if h.clock != nil {
+		now = h.clock.Now
+		opts = append(opts, sqlite.WithClock(now))
+	}
+	st, err := sqlite.Open(ctx, h.dbPath, opts...)
 	if err != nil {
 		h.t.Fatalf("open store: %v", err)
 	}
@@ -89,6 +116,8 @@ func (h *harness) start() {
 		Interval:    time.Minute,
 		Concurrency: 4,
 		RetryBase:   20 * time.Millisecond,
+		Health:      h.health,
+		Now:         now,
 	})
 }
 

@@ -21,6 +21,12 @@ const (
 	maxAttempts      = 15
 	dueBatch         = 500
 	idlePoll         = time.Second
+
+	// DefaultMaxPerHour is the number of instant alerts a target gets in an
+	// hour before further ones are gathered into summaries.
+	DefaultMaxPerHour = 30
+	// SummaryEvery is the least time between two summaries to one target.
+	SummaryEvery = 15 * time.Minute
 )
 
 // Dispatcher sends due outbox rows through their target's notifier. Rows of one
@@ -38,9 +44,13 @@ type Dispatcher struct {
 	kick chan struct{}
 	wg   sync.WaitGroup
 
-	mu   sync.Mutex
-	busy map[string]bool      // targets with a sender running
-	hold map[string]time.Time // targets asked to wait until then
+	// maxPerHour is the flood limit by notifier name (missing: DefaultMaxPerHour).
+	maxPerHour map[string]int
+
+	mu          sync.Mutex
+	busy        map[string]bool      // targets with a sender running
+	hold        map[string]time.Time // targets asked to wait until then
+	nextSummary map[string]time.Time // targets' earliest next summary
 }
 
 // NewDispatcher returns a dispatcher over st that sends through ns (by notifier
@@ -52,7 +62,7 @@ func NewDispatcher(st store.Store, ns map[string]notifiers.Notifier, m *Metrics,
 	return &Dispatcher{
 		store: st, notifiers: ns, metrics: m, logger: logger, now: now, retryBase: retryBase,
 		kick: make(chan struct{}, 1),
-		busy: map[string]bool{}, hold: map[string]time.Time{},
+		busy: map[string]bool{}, hold: map[string]time.Time{}, nextSummary: map[string]time.Time{},
 	}
 }
 
@@ -142,17 +152,55 @@ func (d *Dispatcher) dispatchDue(ctx context.Context) {
 	}
 }
 
-// sendAll sends one target's rows in order, stopping when the target asks to wait.
+// sendAll sends one target's rows in order. Instant alerts beyond the
+// target's hourly limit are held back and sent together as one summary; when
+// the target asks to wait, the rest of its queue is postponed until then.
 func (d *Dispatcher) sendAll(ctx context.Context, target string, rows []store.Delivery) {
 	defer d.wg.Done()
+	name, _, _ := strings.Cut(target, ":")
+	limit, ok := d.maxPerHour[name]
+	if !ok {
+		limit = DefaultMaxPerHour
+	}
+	sentHour := -1 // instant alerts sent in the last hour, read when first needed
+	refs := map[int64]string{}
+	var flooded []store.Delivery
 	var holdUntil time.Time
-	for _, r := range rows {
+	for i, r := range rows {
 		if ctx.Err() != nil {
 			break
 		}
-		if holdUntil = d.send(ctx, r); !holdUntil.IsZero() {
+		if instant(r.Kind) && limit > 0 {
+			if sentHour < 0 {
+				n, err := d.store.SentAlerts(ctx, target, d.now().Add(-time.Hour))
+				if err != nil {
+					d.logger.Error("counting sent alerts failed", "target", target, "err", err)
+				}
+				sentHour = n
+			}
+			if sentHour >= limit {
+				flooded = append(flooded, r)
+				continue
+			}
+		}
+		if r.ParentID != 0 && r.ParentRef == "" {
+			r.ParentRef = refs[r.ParentID] // the parent went out earlier in this batch
+		}
+		var ref string
+		ref, holdUntil = d.send(ctx, r)
+		if !holdUntil.IsZero() {
+			d.postpone(ctx, target, rows[i+1:], holdUntil)
+			d.postpone(ctx, target, flooded, holdUntil)
+			flooded = nil
 			break
 		}
+		refs[r.ID] = ref
+		if instant(r.Kind) {
+			sentHour++
+		}
+	}
+	if len(flooded) > 0 && ctx.Err() == nil {
+		holdUntil = d.summarise(ctx, target, flooded)
 	}
 	d.mu.Lock()
 	delete(d.busy, target)
@@ -163,9 +211,91 @@ func (d *Dispatcher) sendAll(ctx context.Context, target string, rows []store.De
 	d.Kick()
 }
 
-// send delivers one row and records the outcome. It returns when the target
-// should next be tried if the send is to be retried, else the zero time.
-func (d *Dispatcher) send(ctx context.Context, r store.Delivery) time.Time {
+// instant reports whether a kind of delivery counts against the flood limit.
+func instant(kind string) bool {
+	return kind == "" || kind == notifiers.KindAlert || kind == notifiers.KindSurge
+}
+
+// postpone makes rows due again at until, without counting an attempt.
+func (d *Dispatcher) postpone(ctx context.Context, target string, rows []store.Delivery, until time.Time) {
+	if len(rows) == 0 {
+		return
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	bk, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := d.store.Postpone(bk, ids, until); err != nil {
+		d.logger.Error("postponing alerts failed", "target", target, "err", err)
+	}
+}
+
+// summarise sends the flooded rows of a target as one summary message, or
+// postpones them until the target's next summary is allowed. It returns when
+// the target should next be tried if the summary is to be retried.
+func (d *Dispatcher) summarise(ctx context.Context, target string, rows []store.Delivery) time.Time {
+	now := d.now()
+	d.mu.Lock()
+	next := d.nextSummary[target]
+	d.mu.Unlock()
+	if now.Before(next) {
+		d.postpone(ctx, target, rows, next)
+		return time.Time{}
+	}
+	name, channel, _ := strings.Cut(target, ":")
+	n := d.notifiers[name]
+	if n == nil {
+		for _, r := range rows {
+			d.send(ctx, r) // fails them with the reason
+		}
+		return time.Time{}
+	}
+	a := &notifiers.Alert{Kind: notifiers.KindSummary, Target: target, Channel: channel, ID: rows[0].ID, Total: len(rows)}
+	ids := make([]int64, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r.ID)
+		a.Rules = mergeTerms(a.Rules, r.Rules)
+		a.Terms = mergeTerms(a.Terms, r.Terms)
+		if r.Story != nil && len(a.Stories) < summaryStories {
+			a.Stories = append(a.Stories, *r.Story)
+		}
+	}
+	log := d.logger.With("target", target)
+	_, retry, err := n.Notify(ctx, a)
+	bk, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err == nil {
+		if err := d.store.MarkSummarised(bk, ids, "", d.now()); err != nil {
+			log.Error("recording a summary failed", "err", err)
+		}
+		d.mu.Lock()
+		d.nextSummary[target] = now.Add(SummaryEvery)
+		d.mu.Unlock()
+		d.metrics.Deliveries.WithLabelValues(name, "summarised").Add(float64(len(ids)))
+		log.Info("flood limit reached: sent a summary", "alerts", len(ids))
+		return time.Time{}
+	}
+	if ctx.Err() != nil {
+		return time.Time{}
+	}
+	wait := retryDelay(d.retryBase, 1, notifiers.RetryAfter(err))
+	if !retry {
+		wait = SummaryEvery
+	}
+	log.Warn("sending a summary failed; will retry", "err", err, "retry", retry)
+	d.postpone(ctx, target, rows, now.Add(wait))
+	return now.Add(wait)
+}
+
+// summaryStories is the most stories one summary or digest lists.
+const summaryStories = 20
+
+// send delivers one row and records the outcome. It returns the message
+// reference, and when the target should next be tried if the send is to be
+// retried (else the zero time).
+func (d *Dispatcher) send(ctx context.Context, r store.Delivery) (string, time.Time) {
 	name, channel, _ := strings.Cut(r.Target, ":")
 	log := d.logger.With("target", r.Target, "delivery", r.ID)
 	// Bookkeeping must land even when a shutdown cancels ctx after the send.
@@ -175,16 +305,16 @@ func (d *Dispatcher) send(ctx context.Context, r store.Delivery) time.Time {
 	n := d.notifiers[name]
 	if n == nil {
 		d.fail(bk, log, r, name, "no notifier named "+name+" is configured")
-		return time.Time{}
+		return "", time.Time{}
 	}
 	if (r.Kind == "" || r.Kind == notifiers.KindAlert || r.Kind == notifiers.KindFollowUp) && r.Story == nil {
 		d.fail(bk, log, r, name, "the story is no longer stored")
-		return time.Time{}
+		return "", time.Time{}
 	}
 	ref, retry, err := n.Notify(ctx, &notifiers.Alert{
 		ID: r.ID, Kind: r.Kind, Target: r.Target, Channel: channel,
-		Rules: r.Rules, Terms: r.Terms, Story: r.Story, Stories: r.Stories,
-		Cluster: r.Cluster, ParentRef: r.ParentRef, Text: r.Text,
+		Rules: r.Rules, Terms: r.Terms, Story: r.Story, Stories: r.Stories[:min(len(r.Stories), summaryStories)],
+		Total: len(r.Stories), Cluster: r.Cluster, ParentRef: r.ParentRef, Text: r.Text,
 	})
 	now := d.now()
 	if err == nil {
@@ -192,15 +322,15 @@ func (d *Dispatcher) send(ctx context.Context, r store.Delivery) time.Time {
 			log.Error("recording a sent alert failed", "err", err)
 		}
 		d.metrics.Deliveries.WithLabelValues(name, "sent").Inc()
-		return time.Time{}
+		return ref, time.Time{}
 	}
 	if ctx.Err() != nil {
-		return time.Time{} // shutting down: the row stays pending for the next start
+		return "", time.Time{} // shutting down: the row stays pending for the next start
 	}
 	attempts := r.Attempts + 1
 	if !retry || attempts >= maxAttempts {
 		d.fail(bk, log, r, name, err.Error())
-		return time.Time{}
+		return "", time.Time{}
 	}
 	next := now.Add(retryDelay(d.retryBase, attempts, notifiers.RetryAfter(err)))
 	if err := d.store.Reschedule(bk, r.ID, next, err.Error()); err != nil {
@@ -208,7 +338,7 @@ func (d *Dispatcher) send(ctx context.Context, r store.Delivery) time.Time {
 	}
 	d.metrics.Deliveries.WithLabelValues(name, "retried").Inc()
 	log.Warn("send failed; will retry", "err", err, "attempt", attempts, "next", next.Format(time.RFC3339))
-	return next
+	return "", next
 }
 
 func (d *Dispatcher) fail(ctx context.Context, log *slog.Logger, r store.Delivery, notifier, msg string) {

@@ -15,8 +15,7 @@ type planner struct {
 }
 
 // plan returns the PlanFunc for one ingest. alertable limits which fresh stories
-// may cause deliveries (the first-fetch backfill); all of them are matched and
-// their matches recorded.
+// the rules act on (the first-fetch backfill); the others are only stored.
 func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool) store.PlanFunc {
 	return func(fresh []story.Story) ([]store.Match, []store.Delivery) {
 		// A matcher per ingest: it sees the rules in force now, and fetch
@@ -27,6 +26,9 @@ func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool) stor
 		var deliveries []store.Delivery
 		for i := range fresh {
 			s := &fresh[i]
+			if allowed != nil && !allowed[s.ID] {
+				continue // backlog of a first fetch: stored, not acted on
+			}
 			found := matcher.Match(s)
 			if len(found) == 0 {
 				continue
@@ -34,13 +36,13 @@ func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool) stor
 			byTarget := map[string]*store.Delivery{}
 			var order []string
 			for _, m := range found {
-				matches = append(matches, store.Match{StoryID: s.ID, Rule: m.Rule, Terms: slices.Clone(m.Terms)})
-				if allowed != nil && !allowed[s.ID] {
+				r, ok := p.rules.Rule(m.Rule)
+				if !ok || !appliesTo(r, s.Source) {
 					continue
 				}
-				r, ok := p.rules.Rule(m.Rule)
-				if !ok || !appliesTo(r, s.Source) || r.Digest != "" {
-					continue
+				matches = append(matches, store.Match{StoryID: s.ID, Rule: m.Rule, Terms: slices.Clone(m.Terms)})
+				if r.Digest != "" {
+					continue // gathered by the digest
 				}
 				for _, target := range r.Notify {
 					d := byTarget[target]

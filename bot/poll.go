@@ -3,10 +3,12 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
 
+	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/sources"
 	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
@@ -24,6 +26,14 @@ type poller struct {
 	// guarded reports whether a source must be fetched through the
 	// private-address guard (sources added at run time).
 	guarded func(store.Source) bool
+	health  Health
+}
+
+// Health says where feed-health alerts go and after how many consecutive
+// failures a source is reported.
+type Health struct {
+	Notify []string // targets
+	After  int      // consecutive failures; 0 turns health alerts off
 }
 
 // poll fetches src and stores what it found. It returns whether new deliveries
@@ -49,13 +59,11 @@ func (p *poller) poll(ctx context.Context, src store.Source) (queued bool) {
 			return false // shutting down: not the source's fault
 		}
 		p.metrics.Fetches.WithLabelValues(src.Name, "error").Inc()
-		p.recordFailure(ctx, log, src.ID, &st, err)
-		return false
+		return p.recordFailure(ctx, log, src, &st, err)
 	}
 	if res.NotModified {
 		p.metrics.Fetches.WithLabelValues(src.Name, "not_modified").Inc()
-		p.recordSuccess(ctx, log, src.ID, &st, res)
-		return false
+		return p.recordSuccess(ctx, log, src, &st, res)
 	}
 	p.metrics.Fetches.WithLabelValues(src.Name, "ok").Inc()
 
@@ -68,8 +76,7 @@ func (p *poller) poll(ctx context.Context, src store.Source) (queued bool) {
 		if ctx.Err() == nil {
 			log.Error("storing stories failed", "err", err)
 		}
-		p.recordFailure(ctx, log, src.ID, &st, err)
-		return false
+		return p.recordFailure(ctx, log, src, &st, err)
 	}
 	p.metrics.Stories.WithLabelValues(src.Name).Add(float64(out.Fresh))
 	p.metrics.Matches.Add(float64(out.Matches))
@@ -77,12 +84,20 @@ func (p *poller) poll(ctx context.Context, src store.Source) (queued bool) {
 		p.metrics.Deliveries.WithLabelValues("", "duplicate").Add(float64(out.Duplicates))
 	}
 	st.Primed = true
-	p.recordSuccess(ctx, log, src.ID, &st, res)
+	recovered := p.recordSuccess(ctx, log, src, &st, res)
 	log.Debug("fetched", "items", len(res.Stories), "new", out.Fresh, "matches", out.Matches, "queued", out.Deliveries, "duplicates", out.Duplicates)
-	return out.Deliveries > 0
+	return out.Deliveries > 0 || recovered
 }
 
-func (p *poller) recordSuccess(ctx context.Context, log *slog.Logger, id int64, st *store.SourceState, res sources.Result) {
+// recordSuccess saves the state of a successful fetch. It reports whether a
+// recovery alert was queued.
+func (p *poller) recordSuccess(ctx context.Context, log *slog.Logger, src store.Source, st *store.SourceState, res sources.Result) bool {
+	queued := false
+	if st.HealthAlerted {
+		queued = p.healthAlert(ctx, log, fmt.Sprintf("Source %q has recovered after %d failed fetches (failing since %s).",
+			src.Name, st.Failures, st.FailingSince.UTC().Format(time.RFC3339)))
+		st.HealthAlerted = false
+	}
 	if res.ETag != "" || !res.NotModified {
 		st.ETag = res.ETag
 	}
@@ -94,10 +109,14 @@ func (p *poller) recordSuccess(ctx context.Context, log *slog.Logger, id int64, 
 	st.Failures = 0
 	st.FailingSince = time.Time{}
 	st.NextFetch = time.Time{}
-	p.save(ctx, log, id, st)
+	p.save(ctx, log, src.ID, st)
+	return queued
 }
 
-func (p *poller) recordFailure(ctx context.Context, log *slog.Logger, id int64, st *store.SourceState, err error) {
+// recordFailure saves the state of a failed fetch with its backoff, and
+// reports the source once it has failed Health.After times in a row. It
+// reports whether a health alert was queued.
+func (p *poller) recordFailure(ctx context.Context, log *slog.Logger, src store.Source, st *store.SourceState, err error) bool {
 	var retryAfter time.Duration
 	var fe *sources.Error
 	if errors.As(err, &fe) {
@@ -114,7 +133,30 @@ func (p *poller) recordFailure(ctx context.Context, log *slog.Logger, id int64, 
 	wait := sources.Backoff(st.Failures, retryAfter, rand.Float64)
 	st.NextFetch = st.LastFetch.Add(wait)
 	log.Warn("fetch failed", "err", err, "failures", st.Failures, "retry_in", wait.Round(time.Second))
-	p.save(ctx, log, id, st)
+	queued := false
+	if p.health.After > 0 && st.Failures >= p.health.After && !st.HealthAlerted {
+		queued = p.healthAlert(ctx, log, fmt.Sprintf("Source %q is failing: %d fetches in a row since %s. Last error: %s",
+			src.Name, st.Failures, st.FailingSince.UTC().Format(time.RFC3339), st.LastError))
+		st.HealthAlerted = true
+	}
+	p.save(ctx, log, src.ID, st)
+	return queued
+}
+
+// healthAlert queues a feed-health message to every health target.
+func (p *poller) healthAlert(ctx context.Context, log *slog.Logger, text string) bool {
+	if len(p.health.Notify) == 0 {
+		return false
+	}
+	ds := make([]store.Delivery, 0, len(p.health.Notify))
+	for _, t := range p.health.Notify {
+		ds = append(ds, store.Delivery{Target: t, Kind: notifiers.KindHealth, Text: text})
+	}
+	if _, err := p.store.Enqueue(ctx, ds); err != nil {
+		log.Error("queueing a health alert failed", "err", err)
+		return false
+	}
+	return true
 }
 
 func (p *poller) save(ctx context.Context, log *slog.Logger, id int64, st *store.SourceState) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/wirewatch/wirewatch/rules"
@@ -78,6 +79,20 @@ func (rs *RuleSet) Rule(name string) (store.Rule, bool) {
 	defer rs.mu.RUnlock()
 	r, ok := rs.rules[name]
 	return r, ok
+}
+
+// Digests returns the rules that send digests, by name.
+func (rs *RuleSet) Digests() []store.Rule {
+	rs.mu.RLock()
+	defer rs.mu.RUnlock()
+	var out []store.Rule
+	for _, r := range rs.rules {
+		if r.Digest != "" {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.Rule) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // NewMatcher returns a matcher over the live engine, for one goroutine.

@@ -45,6 +45,9 @@ type Alert struct {
 	Story *story.Story
 	// Stories are the stories of a digest or summary.
 	Stories []story.Story
+	// Total is how many stories a digest or summary stands for; Stories may
+	// list only the newest of them. 0 means len(Stories).
+	Total int
 	// Cluster is the stable id of the story's cluster of near-duplicates, if known.
 	Cluster string
 	// ParentRef is the message reference of the first alert of the cluster, for

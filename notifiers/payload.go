@@ -20,6 +20,9 @@ type Payload struct {
 	Story *PayloadStory `json:"story,omitempty"`
 	// Stories are the stories of a digest or summary, in place of Story.
 	Stories []PayloadStory `json:"stories,omitempty"`
+	// Total is how many stories a digest or summary stands for, when Stories
+	// lists only the newest of them.
+	Total int `json:"total,omitempty"`
 	// Terms are the distinct positive query terms that matched; [] rather than null.
 	Terms []string `json:"terms"`
 	// Cluster is the stable id of the story's cluster of near-duplicates.
@@ -64,6 +67,9 @@ func NewPayload(a *Alert) Payload {
 	if a.Story != nil {
 		s := newPayloadStory(a.Story)
 		p.Story = &s
+	}
+	if a.Total > len(a.Stories) {
+		p.Total = a.Total
 	}
 	for i := range a.Stories {
 		p.Stories = append(p.Stories, newPayloadStory(&a.Stories[i]))

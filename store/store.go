@@ -135,7 +135,8 @@ type Delivery struct {
 }
 
 // PlanFunc decides, inside the ingest transaction, what the stories that were new
-// matched and which deliveries they cause.
+// matched and which deliveries they cause. It may set Cluster on the fresh
+// stories; the store saves it with them.
 type PlanFunc func(fresh []story.Story) ([]Match, []Delivery)
 
 // IngestResult says what one Ingest did.
@@ -192,7 +193,9 @@ type Store interface {
 	// new (their text is updated). For the new ones it calls plan and, in the same
 	// transaction, stores the matches and the deliveries it returns; a delivery
 	// whose (Target, DedupKey) was already delivered or queued is stored with
-	// StatusDuplicate instead of pending.
+	// StatusDuplicate instead of pending. A follow-up delivery (Kind follow_up)
+	// gets as ParentID the first alert of its Cluster to its Target; when the
+	// target has had no alert of that cluster it becomes a pending alert itself.
 	Ingest(ctx context.Context, sourceID int64, stories []story.Story, plan PlanFunc) (IngestResult, error)
 	// Stories returns stored stories, newest published first.
 	Stories(ctx context.Context, q StoryQuery) ([]story.Story, error)
@@ -237,4 +240,22 @@ type Store interface {
 	Retry(ctx context.Context, id int64) error
 	// OutboxDepth counts pending deliveries.
 	OutboxDepth(ctx context.Context) (int, error)
+	// Postpone makes pending deliveries due at until, without counting an attempt
+	// (a target asked to wait, or flood control holds them for a summary).
+	Postpone(ctx context.Context, ids []int64, until time.Time) error
+	// MarkSummarised records that pending deliveries went out inside one summary
+	// message, with that message's reference.
+	MarkSummarised(ctx context.Context, ids []int64, ref string, at time.Time) error
+	// SentAlerts counts the instant alerts (kinds "", alert, surge) sent to a
+	// target since a time, for flood control.
+	SentAlerts(ctx context.Context, target string, since time.Time) (int, error)
+
+	// RuleStories returns the stories a rule matched with the match recorded in
+	// [since, until), newest published first, at most limit, and how many there
+	// were in all.
+	RuleStories(ctx context.Context, rule string, since, until time.Time, limit int) ([]story.Story, int, error)
+	// DigestLast returns when a rule's last digest period ended (zero: never).
+	DigestLast(ctx context.Context, rule string) (time.Time, error)
+	// SetDigestLast records the end of a rule's last digest period.
+	SetDigestLast(ctx context.Context, rule string, at time.Time) error
 }

@@ -37,6 +37,9 @@ type Story struct {
 	Published time.Time `json:"published"`
 	// Fetched is when wirewatch first saw the item.
 	Fetched time.Time `json:"-"`
+	// Cluster is the id of the story's cluster of near-duplicates: the id of
+	// the cluster's first story (its own id when it started the cluster).
+	Cluster string `json:"-"`
 }
 
 // SummaryMax is the longest Summary, in characters.

@@ -32,7 +32,9 @@ func buildBinary(t *testing.T) string {
 type slowReceiver struct {
 	mu    sync.Mutex
 	seen  map[string]int
+	keys  map[string]string // story id → Idempotency-Key of its first delivery
 	total int
+	mixed int // repeats of a story under another Idempotency-Key
 	got   chan struct{}
 }
 
@@ -49,7 +51,13 @@ func (r *slowReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	case <-req.Context().Done():
 		return
 	}
+	key := req.Header.Get("Idempotency-Key")
 	r.mu.Lock()
+	if first, ok := r.keys[p.Story.ID]; ok && first != key {
+		r.mixed++
+	} else if !ok {
+		r.keys[p.Story.ID] = key
+	}
 	r.seen[p.Story.ID]++
 	r.total++
 	r.mu.Unlock()
@@ -99,7 +107,7 @@ func TestCrashMidDeliveryLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	recv := &slowReceiver{seen: map[string]int{}, got: make(chan struct{}, 1)}
+	recv := &slowReceiver{seen: map[string]int{}, keys: map[string]string{}, got: make(chan struct{}, 1)}
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
 
@@ -116,6 +124,7 @@ backfill = %d
 name = "hook"
 type = "webhook"
 url = "%s/alerts"
+max_per_hour = 1000
 [[rules]]
 name = "nvidia-china"
 query = "nvidia china"
@@ -165,5 +174,11 @@ notify = ["hook"]
 	t.Logf("killed after %d alerts; after restart %d distinct, %d received, %d duplicates", atKill, distinct, total, total-distinct)
 	if total-distinct > 1 {
 		t.Errorf("%d duplicates; at most the one send in flight at the kill may repeat", total-distinct)
+	}
+	recv.mu.Lock()
+	mixed := recv.mixed
+	recv.mu.Unlock()
+	if mixed != 0 {
+		t.Errorf("%d repeated sends carried a new Idempotency-Key; receivers could not drop them", mixed)
 	}
 }

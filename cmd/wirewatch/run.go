@@ -127,6 +127,8 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		Interval:    cfg.Fetch.Interval,
 		Concurrency: cfg.Fetch.Concurrency,
 		Retention:   cfg.Storage.Retention,
+		Health:      bot.Health{Notify: targets(cfg.Health.Notify), After: cfg.Health.AlertAfterFailures},
+		MaxPerHour:  maxPerHour(cfg),
 	})
 	logger.Info("wirewatch starting", "version", buildVersion(), "config", cfg.File,
 		"sources", len(cfg.Sources), "rules", len(cfg.Rules), "notifiers", len(cfg.Notifiers), "store", cfg.Storage.Path)
@@ -168,15 +170,27 @@ func storeSources(cfg *config.Config) []store.Source {
 	return out
 }
 
+func targets(ts []config.Target) []string {
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, t.String())
+	}
+	return out
+}
+
+func maxPerHour(cfg *config.Config) map[string]int {
+	out := make(map[string]int, len(cfg.Notifiers))
+	for _, n := range cfg.Notifiers {
+		out[n.Name] = n.MaxPerHour
+	}
+	return out
+}
+
 func storeRules(cfg *config.Config) []store.Rule {
 	out := make([]store.Rule, 0, len(cfg.Rules))
 	for _, r := range cfg.Rules {
-		targets := make([]string, 0, len(r.Notify))
-		for _, t := range r.Notify {
-			targets = append(targets, t.String())
-		}
 		out = append(out, store.Rule{
-			Name: r.Name, Query: r.Query, Notify: targets, Digest: r.Digest,
+			Name: r.Name, Query: r.Query, Notify: targets(r.Notify), Digest: r.Digest,
 			Timezone: r.Timezone, Sources: r.Sources, FollowUps: r.FollowUps,
 			MinSources: r.MinSources, Window: r.Window, Origin: store.OriginConfig,
 		})

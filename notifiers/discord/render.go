@@ -119,12 +119,13 @@ func followUpEmbed(a *notifiers.Alert) *discordgo.MessageEmbed {
 // listEmbed renders a digest or summary: one line per story, as many as fit.
 func listEmbed(a *notifiers.Alert) *discordgo.MessageEmbed {
 	n := len(a.Stories)
+	total := max(a.Total, n)
 	heading := "Digest"
 	if a.Kind == notifiers.KindSummary {
 		heading = "Summary"
 	}
 	noun := "stories"
-	if n == 1 {
+	if total == 1 {
 		noun = "story"
 	}
 	rules := strings.Join(a.Rules, ", ")
@@ -133,7 +134,7 @@ func listEmbed(a *notifiers.Alert) *discordgo.MessageEmbed {
 	}
 	e := &discordgo.MessageEmbed{
 		Type:   discordgo.EmbedTypeRich,
-		Title:  Escaped(fmt.Sprintf("%s: %d %s", heading, n, noun)+rules, MaxTitle),
+		Title:  Escaped(fmt.Sprintf("%s: %d %s", heading, total, noun)+rules, MaxTitle),
 		Color:  ruleColour(a.Rules),
 		Footer: footer("wirewatch", a.Rules),
 	}
@@ -154,18 +155,21 @@ func listEmbed(a *notifiers.Alert) *discordgo.MessageEmbed {
 			line = "\n" + line
 		}
 		more := ""
-		if rest := n - i - 1; rest > 0 {
+		if rest := total - i - 1; rest > 0 {
 			more = "\n+" + strconv.Itoa(rest) + " more"
 		}
 		if used+Len(line)+Len(more) > room {
 			if i > 0 {
 				b.WriteString("\n")
 			}
-			b.WriteString("+" + strconv.Itoa(n-i) + " more")
+			b.WriteString("+" + strconv.Itoa(total-i) + " more")
 			break
 		}
 		b.WriteString(line)
 		used += Len(line)
+		if i == n-1 && total > n {
+			b.WriteString("\n+" + strconv.Itoa(total-n) + " more")
+		}
 	}
 	e.Description = b.String()
 	return e

@@ -111,15 +111,16 @@ func digestBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 	terms := highlight.Compile(a.Terms)
 	rules := line(strings.Join(a.Rules, ", "))
 	n := len(a.Stories)
+	total := max(a.Total, n)
 	noun := "stories"
-	if n == 1 {
+	if total == 1 {
 		noun = "story"
 	}
 	var head string
 	if a.Kind == notifiers.KindSummary {
-		head = fmt.Sprintf("*Summary* — %d more %s", n, noun)
+		head = fmt.Sprintf("*Summary* — %d more %s", total, noun)
 	} else {
-		head = fmt.Sprintf("*Digest* — %d %s", n, noun)
+		head = fmt.Sprintf("*Digest* — %d %s", total, noun)
 	}
 	withRules := func(prefix string) func(string) string {
 		return func(r string) string {
@@ -147,7 +148,7 @@ func digestBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 		})
 		blocks = append(blocks, section(text))
 	}
-	if more := n - shown; more > 0 {
+	if more := total - shown; more > 0 {
 		blocks = append(blocks, contextBlock(fmt.Sprintf("+%d more", more)))
 	}
 

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
@@ -17,6 +19,13 @@ import (
 const deliveryExists = `
 SELECT 1 FROM deliveries
 WHERE target = ? AND dedup_key = ? AND dedup_key <> '' AND status <> 'duplicate' LIMIT 1`
+
+// clusterParent finds the first alert of a cluster to a target.
+const clusterParent = `
+SELECT id FROM deliveries
+WHERE target = ? AND cluster = ? AND cluster <> '' AND kind IN ('', 'alert')
+	AND status IN ('pending', 'sent', 'failed')
+ORDER BY id LIMIT 1`
 
 const deliveryInsert = `
 INSERT INTO deliveries (target, kind, story_id, story_ids, dedup_key, rules, terms, cluster,
@@ -42,6 +51,11 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, ds []store.Delivery, now 
 		return nil, 0, 0, err
 	}
 	defer ins.Close()
+	parent, err := tx.PrepareContext(ctx, clusterParent)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	defer parent.Close()
 
 	created := truncMillis(now)
 	out = make([]store.Delivery, 0, len(ds))
@@ -54,6 +68,19 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, ds []store.Delivery, now 
 		d.Story, d.Stories, d.ParentRef = nil, nil, ""
 		if d.Status == "" {
 			d.Status = store.StatusPending
+		}
+		if d.Kind == notifiers.KindFollowUp && d.ParentID == 0 {
+			err := parent.QueryRowContext(ctx, d.Target, d.Cluster).Scan(&d.ParentID)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				// The target never had this cluster: this story is its first alert.
+				d.Kind, d.ParentID = "", 0
+				if d.Status == store.StatusFolded {
+					d.Status = store.StatusPending
+				}
+			case err != nil:
+				return nil, 0, 0, err
+			}
 		}
 		if d.DedupKey != "" && d.Status != store.StatusDuplicate {
 			var one int
@@ -336,4 +363,66 @@ func (s *Store) Retry(ctx context.Context, id int64) error {
 		return fmt.Errorf("retry %d: %w", id, err)
 	}
 	return nil
+}
+
+// Postpone makes pending deliveries due at until without counting an attempt.
+func (s *Store) Postpone(ctx context.Context, ids []int64, until time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+UPDATE deliveries SET next_attempt = ?
+WHERE status = 'pending' AND id IN (SELECT value FROM json_each(?))`, millis(until), jsonIDs(ids))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postpone: %w", err)
+	}
+	return nil
+}
+
+// MarkSummarised records that pending deliveries went out inside one summary
+// message with reference ref.
+func (s *Store) MarkSummarised(ctx context.Context, ids []int64, ref string, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+UPDATE deliveries SET status = 'summarised', ref = ?, sent = ?, attempts = attempts + 1
+WHERE status = 'pending' AND id IN (SELECT value FROM json_each(?))`, ref, millis(at), jsonIDs(ids))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("mark summarised: %w", err)
+	}
+	return nil
+}
+
+// SentAlerts counts the instant alerts sent to target since a time.
+func (s *Store) SentAlerts(ctx context.Context, target string, since time.Time) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `
+SELECT COUNT(*) FROM deliveries
+WHERE status = 'sent' AND target = ? AND sent >= ? AND kind IN ('', 'alert', 'surge')`,
+		target, since.UnixMilli()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sent alerts %q: %w", target, err)
+	}
+	return n, nil
+}
+
+// jsonIDs encodes ids as a JSON array for json_each.
+func jsonIDs(ids []int64) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	b.WriteByte(']')
+	return b.String()
 }

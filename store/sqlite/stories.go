@@ -13,12 +13,13 @@ import (
 )
 
 const storyColumns = `st.id, st.source_id, st.source, st.guid, st.title, st.summary, st.content,
-	st.url, st.canonical_url, st.author, st.categories, st.published, st.fetched`
+	st.url, st.canonical_url, st.author, st.categories, st.published, st.fetched, st.cluster`
 
 func scanStory(sc interface{ Scan(...any) error }) (story.Story, error) {
 	var s story.Story
 	err := sc.Scan(&s.ID, &s.SourceID, &s.Source, &s.GUID, &s.Title, &s.Summary, &s.Content,
-		&s.URL, &s.CanonicalURL, &s.Author, list{&s.Categories}, msTime{&s.Published}, msTime{&s.Fetched})
+		&s.URL, &s.CanonicalURL, &s.Author, list{&s.Categories}, msTime{&s.Published}, msTime{&s.Fetched},
+		&s.Cluster)
 	return s, err
 }
 
@@ -64,6 +65,9 @@ func (s *Store) Ingest(ctx context.Context, sourceID int64, stories []story.Stor
 			return nil
 		}
 		matches, deliveries := plan(fresh)
+		if err := saveClusters(ctx, tx, fresh); err != nil {
+			return err
+		}
 		if res.Matches, err = insertMatches(ctx, tx, matches, now); err != nil {
 			return err
 		}
@@ -143,6 +147,86 @@ func upsertStories(ctx context.Context, tx *sql.Tx, sourceID int64, stories []st
 		}
 	}
 	return fresh, nil
+}
+
+// saveClusters stores the cluster the plan gave each fresh story.
+func saveClusters(ctx context.Context, tx *sql.Tx, fresh []story.Story) error {
+	var upd *sql.Stmt
+	for _, st := range fresh {
+		if st.Cluster == "" {
+			continue
+		}
+		if upd == nil {
+			var err error
+			if upd, err = tx.PrepareContext(ctx, `UPDATE stories SET cluster = ? WHERE id = ?`); err != nil {
+				return err
+			}
+			defer upd.Close()
+		}
+		if _, err := upd.ExecContext(ctx, st.Cluster, st.ID); err != nil {
+			return fmt.Errorf("story %q: cluster: %w", st.ID, err)
+		}
+	}
+	return nil
+}
+
+// RuleStories returns the stories rule matched with the match recorded in
+// [since, until), newest published first, at most limit, and their total.
+func (s *Store) RuleStories(ctx context.Context, rule string, since, until time.Time, limit int) ([]story.Story, int, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []story.Story
+	var total int
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		const where = ` FROM matches m JOIN stories st ON st.id = m.story_id
+WHERE m.rule = ? AND m.at >= ? AND m.at < ?`
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*)`+where, rule, since.UnixMilli(), until.UnixMilli()).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+storyColumns+where+` ORDER BY st.published DESC, st.rid DESC LIMIT ?`,
+			rule, since.UnixMilli(), until.UnixMilli(), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			st, err := scanStory(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, st)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("rule stories %q: %w", rule, err)
+	}
+	return out, total, nil
+}
+
+// DigestLast returns when rule's last digest period ended (zero: never).
+func (s *Store) DigestLast(ctx context.Context, rule string) (time.Time, error) {
+	var at time.Time
+	err := s.r.QueryRowContext(ctx, `SELECT last FROM digests WHERE rule = ?`, rule).Scan(msTime{&at})
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, fmt.Errorf("digest state %q: %w", rule, err)
+	}
+	return at, nil
+}
+
+// SetDigestLast records the end of rule's last digest period.
+func (s *Store) SetDigestLast(ctx context.Context, rule string, at time.Time) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+INSERT INTO digests (rule, last) VALUES (?, ?) ON CONFLICT (rule) DO UPDATE SET last = excluded.last`,
+			rule, millis(at))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("set digest state %q: %w", rule, err)
+	}
+	return nil
 }
 
 // insertMatches stores matches, at time now, and returns how many were new.

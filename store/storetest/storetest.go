@@ -56,6 +56,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PruneManyBatches", testPruneManyBatches},
 		{"ConcurrentIngest", testConcurrentIngest},
 		{"CanceledContext", testCanceledContext},
+		{"ClusterFollowUps", testClusterFollowUps},
+		{"FloodControl", testFloodControl},
+		{"Digests", testDigests},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -1,0 +1,124 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/store"
+)
+
+// digestStories bounds the stories read for one digest; the message lists
+// the newest 20 of them and counts the rest.
+const digestStories = 500
+
+// DigestSchedule returns the schedule of a digest setting in a time zone:
+// "hourly" (on the hour), "daily" (08:00), "weekly" (Mondays 08:00) or a cron
+// spec.
+func DigestSchedule(digest, timezone string) (cron.Schedule, error) {
+	loc := time.UTC
+	if timezone != "" {
+		var err error
+		if loc, err = time.LoadLocation(timezone); err != nil {
+			return nil, fmt.Errorf("timezone %q: %w", timezone, err)
+		}
+	}
+	spec := digest
+	switch digest {
+	case "hourly":
+		spec = "0 * * * *"
+	case "daily":
+		spec = "0 8 * * *"
+	case "weekly":
+		spec = "0 8 * * 1"
+	}
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, fmt.Errorf("digest %q: %w", digest, err)
+	}
+	if spec, ok := sched.(*cron.SpecSchedule); ok {
+		spec.Location = loc
+	}
+	return sched, nil
+}
+
+// SendDueDigests queues a digest for every digest rule whose period has ended:
+// one message per target listing the rule's matches of the period, grouped by
+// cluster, newest first. Periods missed while the bot was down are sent once,
+// as one period. It returns how many digests were queued.
+func (b *Bot) SendDueDigests(ctx context.Context) (int, error) {
+	now := b.opt.Now()
+	queued := 0
+	var errs []error
+	for _, r := range b.opt.Rules.Digests() {
+		n, err := b.sendDigest(ctx, r, now)
+		queued += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("digest %q: %w", r.Name, err))
+		}
+	}
+	return queued, errors.Join(errs...)
+}
+
+func (b *Bot) sendDigest(ctx context.Context, r store.Rule, now time.Time) (int, error) {
+	sched, err := DigestSchedule(r.Digest, r.Timezone)
+	if err != nil {
+		return 0, err
+	}
+	last, err := b.opt.Store.DigestLast(ctx, r.Name)
+	if err != nil {
+		return 0, err
+	}
+	if last.IsZero() {
+		// A new digest rule: its first period starts now.
+		return 0, b.opt.Store.SetDigestLast(ctx, r.Name, now)
+	}
+	end := sched.Next(last)
+	if end.After(now) {
+		return 0, nil
+	}
+	for range 100_000 { // collapse the periods missed while down into one
+		next := sched.Next(end)
+		if next.After(now) || next.IsZero() {
+			break
+		}
+		end = next
+	}
+	queued := 0
+	if !r.Paused {
+		stories, _, err := b.opt.Store.RuleStories(ctx, r.Name, last, end, digestStories)
+		if err != nil {
+			return 0, err
+		}
+		seen := map[string]bool{}
+		var ids []string
+		for _, s := range stories {
+			key := s.Cluster
+			if key == "" {
+				key = s.ID
+			}
+			if !seen[key] {
+				seen[key] = true
+				ids = append(ids, s.ID)
+			}
+		}
+		if len(ids) > 0 {
+			ds := make([]store.Delivery, 0, len(r.Notify))
+			for _, t := range r.Notify {
+				ds = append(ds, store.Delivery{
+					Target: t, Kind: notifiers.KindDigest, StoryIDs: ids, Rules: []string{r.Name},
+					DedupKey: fmt.Sprintf("digest:%s:%d", r.Name, end.Unix()),
+				})
+			}
+			if _, err := b.opt.Store.Enqueue(ctx, ds); err != nil {
+				return 0, err
+			}
+			queued = len(ds)
+		}
+	}
+	return queued, b.opt.Store.SetDigestLast(ctx, r.Name, end)
+}
