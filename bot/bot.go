@@ -54,6 +54,7 @@ type Bot struct {
 	opt        Options
 	poller     *poller
 	dispatcher *Dispatcher
+	clusters   *clusters
 
 	queue   chan int64 // source ids due for a fetch
 	mu      sync.Mutex
@@ -74,9 +75,10 @@ func New(o Options) *Bot {
 		pending: map[int64]bool{},
 		entries: map[int64]cron.EntryID{},
 	}
+	b.clusters = newClusters(ClusterWindow)
 	b.poller = &poller{
 		store: o.Store, fetcher: o.Fetcher, metrics: o.Metrics, logger: o.Logger, now: o.Now,
-		planner: planner{rules: o.Rules},
+		planner: planner{rules: o.Rules, clusters: b.clusters},
 		guarded: func(s store.Source) bool { return s.Origin != store.OriginConfig },
 		health:  o.Health,
 	}
@@ -91,16 +93,19 @@ func (b *Bot) Dispatcher() *Dispatcher { return b.dispatcher }
 // Run polls and delivers until ctx is done, then stops the schedule, lets
 // in-flight fetches and sends finish (for up to drainTimeout) and returns.
 func (b *Bot) Run(ctx context.Context) error {
-	if err := b.opt.Rules.Reload(ctx); err != nil {
+	if err := b.prepare(ctx); err != nil {
 		return err
 	}
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 
+	b.mu.Lock()
 	b.cron = cron.New(cron.WithLocation(time.UTC))
+	b.mu.Unlock()
 	if err := b.Reschedule(ctx); err != nil {
 		return err
 	}
+	b.cron.Schedule(cron.Every(time.Hour), cron.FuncJob(func() { b.clusters.expire(b.opt.Now()) }))
 	if b.opt.Retention > 0 {
 		b.cron.Schedule(cron.Every(time.Hour), cron.FuncJob(func() { b.prune(work) }))
 		b.prune(work)
@@ -152,7 +157,7 @@ func (b *Bot) Run(ctx context.Context) error {
 // RunOnce fetches every enabled source once, delivers what matched (waiting up
 // to maxWait for retries), and returns. Rows still pending go out on the next run.
 func (b *Bot) RunOnce(ctx context.Context, maxWait time.Duration) error {
-	if err := b.opt.Rules.Reload(ctx); err != nil {
+	if err := b.prepare(ctx); err != nil {
 		return err
 	}
 	srcs, err := b.opt.Store.Sources(ctx)
@@ -215,6 +220,14 @@ func (b *Bot) digestLoop(ctx context.Context) {
 	}
 }
 
+// prepare loads the rules and the recent story clusters.
+func (b *Bot) prepare(ctx context.Context) error {
+	if err := b.opt.Rules.Reload(ctx); err != nil {
+		return err
+	}
+	return b.clusters.load(ctx, b.opt.Store, b.opt.Now())
+}
+
 // Reschedule brings the cron entries in line with the stored sources (after
 // sources were added, removed or changed at run time) and queues the sources
 // that are due now.
@@ -225,6 +238,9 @@ func (b *Bot) Reschedule(ctx context.Context) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.cron == nil {
+		return nil // not running (yet): Run schedules every source when it starts
+	}
 	for id, e := range b.entries {
 		b.cron.Remove(e)
 		delete(b.entries, id)

@@ -36,6 +36,8 @@ type harness struct {
 	rules   []store.Rule
 	health  bot.Health
 	clock   *clock // nil: the real clock
+	// extra notifiers beside "hook", by name.
+	extra map[string]notifiers.Notifier
 
 	st  store.Store
 	bot *bot.Bot
@@ -109,7 +111,7 @@ func (h *harness) start() {
 	h.bot = bot.New(bot.Options{
 		Store:       st,
 		Fetcher:     sources.NewFetcher(sources.Options{Timeout: 5 * time.Second, MaxBody: 64 << 10, PerHost: 4}),
-		Notifiers:   map[string]notifiers.Notifier{"hook": webhook.New("hook", config.Secret(h.hook.URL()+"/alerts"), nil)},
+		Notifiers:   h.notifiers(),
 		Rules:       bot.NewRuleSet(st, logger),
 		Metrics:     bot.NewMetrics(prometheus.NewRegistry(), st),
 		Logger:      logger,
@@ -119,6 +121,14 @@ func (h *harness) start() {
 		Health:      h.health,
 		Now:         now,
 	})
+}
+
+func (h *harness) notifiers() map[string]notifiers.Notifier {
+	ns := map[string]notifiers.Notifier{"hook": webhook.New("hook", config.Secret(h.hook.URL()+"/alerts"), nil)}
+	for name, n := range h.extra {
+		ns[name] = n
+	}
+	return ns
 }
 
 func (h *harness) stop() {

@@ -1,31 +1,49 @@
 package bot
 
 import (
+	"fmt"
 	"slices"
 	"sort"
+	"strings"
+	"time"
 
+	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
 
+// defaultSurgeWindow is the surge window of a rule with min_sources but no window.
+const defaultSurgeWindow = 2 * time.Hour
+
 // planner turns the fresh stories of one fetch into matches and deliveries.
-// It runs inside the store's ingest transaction, so it is pure and quick.
+// It runs inside the store's ingest transaction, so it is quick and does no I/O.
 type planner struct {
-	rules *RuleSet
+	rules    *RuleSet
+	clusters *clusters
 }
 
 // plan returns the PlanFunc for one ingest. alertable limits which fresh stories
-// the rules act on (the first-fetch backfill); the others are only stored.
+// the rules act on (the first-fetch backfill); the others are only stored and
+// clustered.
+//
+// Per story and target it makes at most one instant row naming every rule that
+// matched: an alert when the story starts its cluster, else a follow-up
+// (threaded, or folded when every rule says follow_ups = "none"). Rules with
+// min_sources > 1 make one surge row per cluster once enough distinct sources
+// carried it within their window. Digest rules only record their matches.
 func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool) store.PlanFunc {
 	return func(fresh []story.Story) ([]store.Match, []store.Delivery) {
-		// A matcher per ingest: it sees the rules in force now, and fetch
-		// workers running side by side never share one.
-		matcher := p.rules.NewMatcher()
+		// Fetch workers running side by side never share a matcher.
+		matcher := p.rules.acquire()
+		defer p.rules.release(matcher)
 		allowed := alertable(fresh)
+		boilerplate := boilerplateSummary(fresh)
 		var matches []store.Match
 		var deliveries []store.Delivery
 		for i := range fresh {
 			s := &fresh[i]
+			clusterID, first := p.clusters.assign(s, boilerplate)
+			s.Cluster = clusterID
 			if allowed != nil && !allowed[s.ID] {
 				continue // backlog of a first fetch: stored, not acted on
 			}
@@ -33,34 +51,98 @@ func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool) stor
 			if len(found) == 0 {
 				continue
 			}
-			byTarget := map[string]*store.Delivery{}
-			var order []string
+			rows := newStoryRows(s, first)
 			for _, m := range found {
 				r, ok := p.rules.Rule(m.Rule)
 				if !ok || !appliesTo(r, s.Source) {
 					continue
 				}
 				matches = append(matches, store.Match{StoryID: s.ID, Rule: m.Rule, Terms: slices.Clone(m.Terms)})
-				if r.Digest != "" {
-					continue // gathered by the digest
-				}
-				for _, target := range r.Notify {
-					d := byTarget[target]
-					if d == nil {
-						d = &store.Delivery{Target: target, StoryID: s.ID, DedupKey: s.DedupKey(), Status: store.StatusPending}
-						byTarget[target] = d
-						order = append(order, target)
+				switch {
+				case r.Digest != "":
+					// gathered by the digest
+				case r.MinSources > 1:
+					window := r.Window
+					if window <= 0 {
+						window = defaultSurgeWindow
 					}
-					d.Rules = append(d.Rules, m.Rule)
-					d.Terms = mergeTerms(d.Terms, m.Terms)
+					carriers := p.clusters.sources(clusterID, s.Fetched.Add(-window))
+					if len(carriers) >= r.MinSources {
+						rows.surge(r, m.Terms, carriers, window)
+					}
+				default:
+					rows.instant(r, m.Terms)
 				}
 			}
-			for _, t := range order {
-				deliveries = append(deliveries, *byTarget[t])
-			}
+			deliveries = append(deliveries, rows.list()...)
 		}
 		return matches, deliveries
 	}
+}
+
+// storyRows gathers the deliveries of one story: one row per target and kind.
+type storyRows struct {
+	story *story.Story
+	first bool // the story starts its cluster
+	rows  map[[2]string]*store.Delivery
+	order [][2]string
+}
+
+func newStoryRows(s *story.Story, first bool) *storyRows {
+	return &storyRows{story: s, first: first, rows: map[[2]string]*store.Delivery{}}
+}
+
+func (sr *storyRows) row(target, kind, dedup string) (*store.Delivery, bool) {
+	k := [2]string{target, kind}
+	if d, ok := sr.rows[k]; ok {
+		return d, false
+	}
+	d := &store.Delivery{
+		Target: target, Kind: kind, StoryID: sr.story.ID, DedupKey: dedup,
+		Cluster: sr.story.Cluster, Status: store.StatusPending,
+	}
+	sr.rows[k] = d
+	sr.order = append(sr.order, k)
+	return d, true
+}
+
+// instant adds rule r to the story's alert (or follow-up) row of each target.
+func (sr *storyRows) instant(r store.Rule, terms []string) {
+	kind := ""
+	if !sr.first {
+		kind = notifiers.KindFollowUp
+	}
+	for _, t := range r.Notify {
+		d, created := sr.row(t, kind, sr.story.DedupKey())
+		if kind == notifiers.KindFollowUp {
+			// Folded unless some rule wants the follow-up in the thread.
+			if created && r.FollowUps == "none" {
+				d.Status = store.StatusFolded
+			} else if r.FollowUps != "none" {
+				d.Status = store.StatusPending
+			}
+		}
+		d.Rules = append(d.Rules, r.Name)
+		d.Terms = mergeTerms(d.Terms, terms)
+	}
+}
+
+// surge adds rule r to the story's surge row of each target: once per cluster.
+func (sr *storyRows) surge(r store.Rule, terms, carriers []string, window time.Duration) {
+	for _, t := range r.Notify {
+		d, _ := sr.row(t, notifiers.KindSurge, "surge:"+sr.story.Cluster)
+		d.Rules = append(d.Rules, r.Name)
+		d.Terms = mergeTerms(d.Terms, terms)
+		d.Text = fmt.Sprintf("Carried by %d sources within %s: %s", len(carriers), window, strings.Join(carriers, ", "))
+	}
+}
+
+func (sr *storyRows) list() []store.Delivery {
+	out := make([]store.Delivery, 0, len(sr.order))
+	for _, k := range sr.order {
+		out = append(out, *sr.rows[k])
+	}
+	return out
 }
 
 // mergeTerms appends the terms of add that dst lacks, keeping first-seen order.

@@ -22,11 +22,17 @@ type RuleSet struct {
 
 	mu    sync.RWMutex
 	rules map[string]store.Rule // by name
+
+	// matchers are reused across ingests: each holds scratch space sized to
+	// the rule set, and reads the engine's current rules on every Match.
+	matchers sync.Pool
 }
 
 // NewRuleSet returns an empty rule set backed by st.
 func NewRuleSet(st store.Store, logger *slog.Logger) *RuleSet {
-	return &RuleSet{store: st, logger: logger, engine: rules.NewEngine(), rules: map[string]store.Rule{}}
+	rs := &RuleSet{store: st, logger: logger, engine: rules.NewEngine(), rules: map[string]store.Rule{}}
+	rs.matchers.New = func() any { return rs.NewMatcher() }
+	return rs
 }
 
 // Reload reads every rule from the store and brings the engine up to date:
@@ -97,6 +103,12 @@ func (rs *RuleSet) Digests() []store.Rule {
 
 // NewMatcher returns a matcher over the live engine, for one goroutine.
 func (rs *RuleSet) NewMatcher() *rules.Matcher { return rs.engine.NewMatcher() }
+
+// acquire returns a pooled matcher over the live engine for one goroutine; give it
+// back with release.
+func (rs *RuleSet) acquire() *rules.Matcher { return rs.matchers.Get().(*rules.Matcher) }
+
+func (rs *RuleSet) release(m *rules.Matcher) { rs.matchers.Put(m) }
 
 // appliesTo reports whether a matching rule should act on a story of source:
 // not paused, and the source is in the rule's list when it has one.

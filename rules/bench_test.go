@@ -28,7 +28,7 @@ var (
 	corpusErr     error
 )
 
-func loadCorpus(b *testing.B) []story.Story {
+func loadCorpus(b testing.TB) []story.Story {
 	corpusOnce.Do(func() {
 		path := os.Getenv("WIREWATCH_CORPUS")
 		if path == "" {
@@ -169,7 +169,7 @@ func (g *ruleGen) query() string {
 
 // ruleSet generates n parsed rules, three of them lone regular expressions
 // (which go to the always-check list).
-func ruleSet(b *testing.B, stories []story.Story, n int) ([]string, []*Query) {
+func ruleSet(b testing.TB, stories []story.Story, n int) ([]string, []*Query) {
 	g := newRuleGen(stories, uint64(n))
 	var srcs []string
 	var qs []*Query
@@ -195,6 +195,37 @@ func newLoadedEngine(qs []*Query) *Engine {
 	}
 	e.Flush()
 	return e
+}
+
+// TestCorpusAgreesWithEval holds the engine to the straightforward evaluator
+// on the real headlines (curly quotes, accents and all) with a generated rule
+// set of the benchmarks' kind.
+func TestCorpusAgreesWithEval(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	stories := loadCorpus(t)
+	_, qs := ruleSet(t, stories, 2000)
+	e := newLoadedEngine(qs)
+	names := make([]string, len(qs))
+	queries := map[string]*Query{}
+	for i, q := range qs {
+		names[i] = fmt.Sprintf("rule-%d", i)
+		queries[names[i]] = q
+	}
+	m := e.NewMatcher()
+	matches := 0
+	for i := 0; i < len(stories); i += 3 {
+		s := &stories[i]
+		got, want := m.Match(s), oracle(names, queries, s)
+		if !sameMatches(got, want) {
+			t.Fatalf("story %s:\n got  %+v\n want %+v", s.ID, got, want)
+		}
+		matches += len(want)
+	}
+	if matches == 0 {
+		t.Error("no matches: the test says nothing")
+	}
 }
 
 var sizes = []struct {
@@ -223,14 +254,17 @@ func BenchmarkMatch(b *testing.B) {
 			slices.Sort(lat)
 			b.ReportAllocs()
 			b.ResetTimer()
-			i := 0
+			i, n := 0, 0
+			cpu0 := cpuTime()
 			for b.Loop() {
 				m.Match(&stories[i])
 				if i++; i == len(stories) {
 					i = 0
 				}
+				n++
 			}
 			b.StopTimer()
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/story")
 			st := e.Stats()
 			b.ReportMetric(float64(verified)/float64(len(stories)), "verified/story")
 			b.ReportMetric(float64(matches)/float64(len(stories)), "matches/story")
@@ -248,10 +282,16 @@ func BenchmarkBuild(b *testing.B) {
 	stories := loadCorpus(b)
 	srcs, _ := ruleSet(b, stories, 100000)
 	var heap uint64
+	var cpu time.Duration
+	n := 0
 	for b.Loop() {
+		b.StopTimer()
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
+		b.StartTimer()
+		cpu0 := cpuTime()
+		n++
 		e := NewEngine()
 		for i, src := range srcs {
 			q, err := Parse(src)
@@ -261,6 +301,7 @@ func BenchmarkBuild(b *testing.B) {
 			e.Set(fmt.Sprintf("rule-%d", i), q)
 		}
 		e.Flush()
+		cpu += cpuTime() - cpu0
 		b.StopTimer()
 		runtime.GC()
 		runtime.ReadMemStats(&after)
@@ -269,6 +310,7 @@ func BenchmarkBuild(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(heap)/float64(len(srcs)), "heap-B/rule")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/op")
 }
 
 // baselineRule is a rule evaluated the naive way: one case-insensitive Go
@@ -344,8 +386,10 @@ func BenchmarkBaseline(b *testing.B) {
 			for i, q := range qs {
 				rules[i] = newBaselineRule(q)
 			}
-			i, matches := 0, 0
+			i, n, matches := 0, 0, 0
+			cpu0 := cpuTime()
 			for b.Loop() {
+				n++
 				s := &stories[i]
 				text := s.Title + "\n" + s.Summary
 				for _, r := range rules {
@@ -357,6 +401,35 @@ func BenchmarkBaseline(b *testing.B) {
 					i = 0
 				}
 			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/story")
 		})
+	}
+}
+
+// BenchmarkParse measures parsing alone, over the generated queries.
+func BenchmarkParse(b *testing.B) {
+	srcs, _ := ruleSet(b, loadCorpus(b), 10000)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := Parse(srcs[i]); err != nil {
+			b.Fatal(err)
+		}
+		if i++; i == len(srcs) {
+			i = 0
+		}
+	}
+}
+
+// BenchmarkSet measures a change to a loaded engine of 100k rules: replacing
+// one of 100 rules, which is published at once by rebuilding the delta.
+func BenchmarkSet(b *testing.B) {
+	stories := loadCorpus(b)
+	_, qs := ruleSet(b, stories, 100000)
+	e := newLoadedEngine(qs)
+	i := 0
+	for b.Loop() {
+		e.Set(fmt.Sprintf("chat-%d", i%100), qs[i%len(qs)])
+		i++
 	}
 }

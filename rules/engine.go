@@ -7,20 +7,23 @@ import (
 )
 
 // Engine holds many compiled rules and matches stories against them. Rules can
-// be added, replaced and removed while Matchers match.
+// be added, replaced and removed while Matchers match. Use NewEngine; the zero
+// Engine is not ready.
 //
 // Design: matching reads an immutable snapshot through an atomic pointer and
-// never takes a lock while nothing is waiting to be published. A snapshot is
-// a large base index plus a small delta index (rules added or replaced since
-// the base was built) and a bitmap of base rules no longer in force. Set and
-// Remove change the rule table under a mutex and, while the delta is small
-// (up to eagerDelta rules), publish a new snapshot at once by rebuilding only
-// the delta. Past that, changes are batched: the next Match (or Flush)
-// publishes them, rebuilding the delta, or the whole base when the delta has
-// grown past an eighth of the base (at least eagerDelta, at most maxDelta
-// rules) or a quarter of the base is dead. A bulk load of
-// many rules thus costs one build, and a rule added in chat costs a rebuild of
-// the delta only.
+// takes no lock while nothing waits to be published. A snapshot is a large
+// base index plus a small delta index (rules added or replaced since the base
+// was built) and a bitmap of base rules no longer in force. Set and Remove
+// change the rule table under a mutex and, while the delta is small (up to
+// eagerDelta rules), publish a new snapshot at once by rebuilding only the
+// delta, which takes well under a millisecond. Past that, changes are
+// batched: the next Match (or Flush) publishes them, rebuilding the delta, or
+// the whole base when the delta has grown past an eighth of the base (at
+// least eagerDelta, at most maxDelta rules) or a quarter of the base is dead.
+// A bulk load of many rules thus costs one build; a rule added in chat costs
+// a rebuild of the delta. A Match that starts after Set returns sees the
+// change: only then, when a batch waits, does a Match wait for (or do) its
+// publication.
 type Engine struct {
 	snap  atomic.Pointer[snapshot]
 	dirty atomic.Bool // changes wait to be published

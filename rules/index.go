@@ -189,6 +189,8 @@ type builder struct {
 	postKey []uint32 // (key, posting) pairs, turned into lists at the end
 	postVal []uint32
 	scratch []byte
+	keyBuf  []uint32   // keys of the leaves of the rule being added
+	leafBuf [][]uint32 // per leaf, its keys in keyBuf
 }
 
 // buildIndex compiles rules, given in the order they were first added.
@@ -246,17 +248,18 @@ func (b *builder) term(s string) uint32 {
 	return id
 }
 
-// wordKeys returns the keys of a word, phrase or prefix term in namespace ns.
+// wordKeys appends the keys of a word, phrase or prefix term in namespace
+// ns to b.keyBuf and returns them.
 func (b *builder) wordKeys(t *term, ns uint8) []uint32 {
-	keys := make([]uint32, len(t.words))
+	start := len(b.keyBuf)
 	for i, w := range t.words {
 		if t.prefix && i == len(t.words)-1 {
-			keys[i] = b.key(ns+nsPrefix, w)
+			b.keyBuf = append(b.keyBuf, b.key(ns+nsPrefix, w))
 		} else {
-			keys[i] = b.key(ns, w)
+			b.keyBuf = append(b.keyBuf, b.key(ns, w))
 		}
 	}
-	return keys
+	return b.keyBuf[start:len(b.keyBuf):len(b.keyBuf)]
 }
 
 // add compiles one rule: its code, and its clauses into postings.
@@ -271,7 +274,10 @@ func (b *builder) add(r namedQuery) {
 	hdr := len(ix.code)
 	ix.code = append(ix.code, 0, 0, 0)
 	var posMask uint64
-	leafKeys := make([][]uint32, len(q.leaves)) // keys that must all appear for the leaf to hold
+	// per leaf, the keys that must all appear for it to hold
+	b.keyBuf = b.keyBuf[:0]
+	b.leafBuf = append(b.leafBuf[:0], make([][]uint32, len(q.leaves))...)
+	leafKeys := b.leafBuf
 	for i, l := range q.leaves {
 		if l.positive {
 			posMask |= 1 << i
@@ -285,6 +291,7 @@ func (b *builder) add(r namedQuery) {
 			ix.code = append(ix.code, keys...)
 			leafKeys[i] = keys
 		case kNear:
+			start := len(b.keyBuf)
 			ka, kb := b.wordKeys(t.a, ns), b.wordKeys(t.b, ns)
 			ix.code = append(ix.code,
 				leafNear|b2u(t.a.prefix)<<2|uint32(l.mask)<<4|uint32(len(ka))<<12,
@@ -292,7 +299,7 @@ func (b *builder) add(r namedQuery) {
 				b.term(t.a.text), b.term(t.b.text))
 			ix.code = append(ix.code, ka...)
 			ix.code = append(ix.code, kb...)
-			leafKeys[i] = append(ka, kb...)
+			leafKeys[i] = b.keyBuf[start:len(b.keyBuf):len(b.keyBuf)]
 		case kRegex:
 			id, ok := b.reIDs[t.re]
 			if !ok {
@@ -304,7 +311,8 @@ func (b *builder) add(r namedQuery) {
 		case kSite:
 			k := b.key(nsSite, t.host())
 			ix.code = append(ix.code, leafSite|uint32(l.mask)<<4, b.term(t.text), k)
-			leafKeys[i] = []uint32{k}
+			b.keyBuf = append(b.keyBuf, k)
+			leafKeys[i] = b.keyBuf[len(b.keyBuf)-1 : len(b.keyBuf) : len(b.keyBuf)]
 		}
 	}
 	flags := uint32(0)
@@ -463,14 +471,14 @@ func (b *builder) tidy(clauses [][]uint32) [][]uint32 {
 	for i, c := range clauses {
 		slices.Sort(c)
 		c = slices.Compact(c)
-		strong := c[:0:0]
+		strong := 0
 		for _, k := range c {
 			if !b.weak[k] {
-				strong = append(strong, k)
+				strong++
 			}
 		}
-		if len(strong) > 0 {
-			c = strong
+		if strong > 0 && strong < len(c) {
+			c = slices.DeleteFunc(c, func(k uint32) bool { return b.weak[k] })
 		}
 		if len(c) > maxNeed {
 			c = c[:maxNeed]

@@ -102,8 +102,10 @@ func Parse(query string) (*Query, error) {
 		return nil, p.errf(t.pos, "unexpected %s", p.describe(t))
 	}
 	q := newQuery(query, root)
-	if res, _ := q.leafResults(emptyStory); root.eval(res) {
-		return nil, p.errf(emptyMatchPos(root, res), "this query would match every story: add a term that must appear")
+	var res [MaxTerms]bool
+	var fields [MaxTerms]fieldMask
+	if q.leafResults(emptyStory, res[:], fields[:]); root.eval(res[:]) {
+		return nil, p.errf(emptyMatchPos(root, res[:]), "this query would match every story: add a term that must appear")
 	}
 	return q, nil
 }

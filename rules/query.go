@@ -239,7 +239,8 @@ func newStoryView(s *story.Story) *storyView {
 
 // Eval is the straightforward evaluator: does q match s, and which distinct
 // positive terms matched (lower-cased, as written, phrase words joined by one
-// space, in query order). It is the reference the Engine is tested against.
+// space, in query order; a regular expression as /re/ exactly as written, a
+// site as site:host). It is the reference the Engine is tested against.
 func (q *Query) Eval(s *story.Story) (terms []string, ok bool) {
 	terms, _, ok = q.evalFull(newStoryView(s))
 	return terms, ok
@@ -247,8 +248,10 @@ func (q *Query) Eval(s *story.Story) (terms []string, ok bool) {
 
 // evalFull also returns the fields the reported terms matched in.
 func (q *Query) evalFull(v *storyView) ([]string, fieldMask, bool) {
-	res, fields := q.leafResults(v)
-	if !q.root.eval(res) {
+	var res [MaxTerms]bool
+	var fields [MaxTerms]fieldMask
+	q.leafResults(v, res[:], fields[:])
+	if !q.root.eval(res[:]) {
 		return nil, 0, false
 	}
 	var terms []string
@@ -277,10 +280,10 @@ func contains(list []string, s string) bool {
 }
 
 // leafResults evaluates every leaf: whether it holds, and in which fields.
-func (q *Query) leafResults(v *storyView) ([]bool, []fieldMask) {
-	res := make([]bool, len(q.leaves))
-	fields := make([]fieldMask, len(q.leaves))
+// res and fields have room for every leaf.
+func (q *Query) leafResults(v *storyView, res []bool, fields []fieldMask) {
 	for i, l := range q.leaves {
+		fields[i] = 0
 		for f := range numFields {
 			if l.mask&(1<<f) != 0 && l.t.holdsIn(v, f) {
 				fields[i] |= 1 << f
@@ -288,7 +291,6 @@ func (q *Query) leafResults(v *storyView) ([]bool, []fieldMask) {
 		}
 		res[i] = fields[i] != 0
 	}
-	return res, fields
 }
 
 // holdsIn reports whether a term holds in field f of the story.

@@ -170,7 +170,9 @@ func isCJKToken(tok string) bool {
 
 // tokens returns the tokens of s as strings.
 func tokens(s string) []string {
-	buf, spans := appendTokens(nil, nil, s)
+	var bufArr [64]byte
+	var spanArr [8]span
+	buf, spans := appendTokens(bufArr[:0], spanArr[:0], s)
 	out := make([]string, len(spans))
 	str := string(buf)
 	for i, sp := range spans {

@@ -56,7 +56,11 @@ func parseFeed(body []byte) (feed *gofeed.Feed, err error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, errors.New("empty document")
 	}
-	feed, err = gofeed.NewParser().Parse(bytes.NewReader(body))
+	parser := gofeed.NewParser()
+	// Stories carry no images; without this gofeed parses every item's
+	// description as a whole HTML document to look for one.
+	parser.RSSTranslator = &gofeed.DefaultRSSTranslator{DisableContentImageScan: true}
+	feed, err = parser.Parse(bytes.NewReader(body))
 	if err != nil {
 		if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
 			return nil, errors.New("not an RSS, Atom or JSON feed")

@@ -150,11 +150,13 @@ type IngestResult struct {
 // StoryQuery selects stored stories, newest first.
 type StoryQuery struct {
 	// Text is an FTS5 match expression over title and summary; empty: no text filter.
-	Text     string
-	Since    time.Time // zero: no lower bound
-	Before   time.Time // zero: no upper bound (for paging)
-	SourceID int64     // 0: all sources
-	Limit    int       // 0: 100
+	Text   string
+	Since  time.Time // zero: no lower bound
+	Before time.Time // zero: no upper bound (for paging)
+	// FetchedSince selects stories first seen at or after it (zero: any).
+	FetchedSince time.Time
+	SourceID     int64 // 0: all sources
+	Limit        int   // 0: 100
 }
 
 // DeliveryQuery selects outbox rows, newest first.

@@ -1,8 +1,11 @@
-// Command poll measures one poll of many sources through the real road: the
-// fetcher, the parser, the SQLite store and the rule engine. A child process
-// serves the feeds on 127.0.0.1 (so its CPU is not counted), the parent polls
-// every source once (all new), then again (all 304), and prints wall time,
-// CPU time and peak RSS of each round.
+// Command poll measures polls of many sources through the real road: the
+// fetcher, the parser, the SQLite store, clustering, the rule engine and the
+// outbox. A child process serves the feeds on 127.0.0.1 (so its CPU is not
+// counted). Three rounds: the first poll (every item is backlog: stored and
+// clustered, not matched), a changed poll (every feed has as many new items,
+// all matched and delivered to a console notifier writing to io.Discard), and
+// an unchanged poll (every feed answers 304). It prints wall time, CPU time
+// and peak RSS of each round.
 //
 //	go run ./bench/poll -sources 2000 -items 50
 package main
@@ -24,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -45,6 +49,7 @@ func main() {
 	corpus := flag.String("corpus", "../shared/corpus/news/huffpost_news_category_v3_head9999.jsonl", "headlines (JSON Lines)")
 	serve := flag.Bool("serve", false, "internal: serve the feeds and print the address")
 	concurrency := flag.Int("concurrency", 8, "fetches at once")
+	memProfile := flag.String("memprofile", "", "write a heap profile after the changed round to this file")
 	flag.Parse()
 
 	headlines, err := readHeadlines(*corpus)
@@ -105,12 +110,24 @@ func main() {
 		Concurrency: *concurrency,
 	})
 	fmt.Printf("sources=%d items=%d rules=%d concurrency=%d\n", *nSources, *nItems, len(rules), *concurrency)
-	for _, round := range []string{"changed (all new)", "unchanged (304)"} {
+	for _, round := range []string{"first (backlog)", "changed (all new)", "unchanged (304)"} {
 		wall, cpu := time.Now(), cpuTime()
 		if err := b.RunOnce(ctx, 0); err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("%-18s wall %6.2fs  cpu %6.2fs  peak RSS %4d MB\n", round, time.Since(wall).Seconds(), (cpuTime() - cpu).Seconds(), peakRSS()>>20)
+		elapsed, used := time.Since(wall), cpuTime()-cpu
+		srcs, err := st.Sources(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		byStatus := map[int]int{}
+		for _, s := range srcs {
+			byStatus[s.State.LastStatus]++
+		}
+		fmt.Printf("%-18s wall %6.2fs  cpu %6.2fs  peak RSS %4d MB  sources by last status %v\n", round, elapsed.Seconds(), used.Seconds(), peakRSS()>>20, byStatus)
+		if *memProfile != "" && strings.HasPrefix(round, "changed") {
+			writeHeapProfile(*memProfile)
+		}
 	}
 	all, err := st.Stories(ctx, store.StoryQuery{Limit: 1})
 	if err != nil || len(all) == 0 {
@@ -124,7 +141,11 @@ func main() {
 	for _, c := range counts {
 		total += c
 	}
-	fmt.Printf("matches recorded: %d\n", total)
+	depth, err := st.OutboxDepth(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("matches recorded: %d, deliveries still pending (flood control holds them for summaries): %d\n", total, depth)
 }
 
 type headline struct{ Title, Summary string }
@@ -150,8 +171,9 @@ func readHeadlines(path string) ([]headline, error) {
 	return out, nil
 }
 
-// serveFeeds serves /feed/N: items drawn from the headlines, with links unique
-// per feed, an ETag, and 304 for a matching If-None-Match.
+// serveFeeds serves /feed/N in generations: a request without a validator
+// gets generation 0; a request carrying generation 0's ETag gets generation 1
+// (as many new items); one carrying generation 1's ETag gets 304.
 func serveFeeds(hs []headline, items int) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -159,26 +181,32 @@ func serveFeeds(hs []headline, items int) {
 	}
 	fmt.Println(ln.Addr().String())
 	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	etag := func(path string, gen int) string {
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%s#%d", path, gen)))
+		return `"` + hex.EncodeToString(sum[:8]) + `"`
+	}
 	log.Fatal(http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/feed/"))
 		if err != nil {
 			http.NotFound(w, r)
 			return
 		}
-		sum := sha256.Sum256([]byte(r.URL.Path))
-		etag := `"` + hex.EncodeToString(sum[:8]) + `"`
-		if r.Header.Get("If-None-Match") == etag {
+		gen := 0
+		switch r.Header.Get("If-None-Match") {
+		case etag(r.URL.Path, 0):
+			gen = 1
+		case etag(r.URL.Path, 1):
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
-		w.Header().Set("ETag", etag)
+		w.Header().Set("ETag", etag(r.URL.Path, gen))
 		w.Header().Set("Content-Type", "application/rss+xml")
 		var b strings.Builder
 		fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Feed %d</title><link>https://feeds.example/%d</link><description>bench</description>`, n, n)
 		for i := range items {
-			h := hs[(n*items+i)%len(hs)]
-			fmt.Fprintf(&b, `<item><guid>f%d-i%d</guid><title>%s</title><link>https://news.example/%d/%d?utm_source=rss</link><description>%s</description><pubDate>%s</pubDate></item>`,
-				n, i, html.EscapeString(h.Title), n, i, html.EscapeString(h.Summary), now.Add(-time.Duration(i)*time.Minute).Format(time.RFC1123Z))
+			h := hs[((gen*7919+n)*items+i)%len(hs)]
+			fmt.Fprintf(&b, `<item><guid>g%d-f%d-i%d</guid><title>%s</title><link>https://news.example/%d/%d/%d?utm_source=rss</link><description>%s</description><pubDate>%s</pubDate></item>`,
+				gen, n, i, html.EscapeString(h.Title), gen, n, i, html.EscapeString(h.Summary), now.Add(time.Duration(gen)*time.Hour-time.Duration(i)*time.Minute).Format(time.RFC1123Z))
 		}
 		b.WriteString(`</channel></rss>`)
 		io.WriteString(w, b.String())
@@ -205,6 +233,17 @@ func benchRules(hs []headline, n int) []store.Rule {
 		})
 	}
 	return rules
+}
+
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		log.Fatal(err)
+	}
 }
 
 func cpuTime() time.Duration {

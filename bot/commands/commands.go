@@ -77,8 +77,11 @@ type Handler interface {
 
 // Slow reports whether a command may take longer than the 3 seconds a
 // platform allows for the first answer, so the adapter should acknowledge
-// first and send the reply afterwards.
+// first and send the reply afterwards. The command and subcommand are read
+// as Handle reads them (any case; the subcommand may be the first word of
+// Args).
 func Slow(req Request) bool {
+	req = normalize(req)
 	switch req.Command {
 	case "news":
 		return true

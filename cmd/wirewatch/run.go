@@ -15,8 +15,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wirewatch/wirewatch/bot"
+	"github.com/wirewatch/wirewatch/bot/commands"
 	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/notifiers/registry"
+	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/sources"
 	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/store/sqlite"
@@ -117,11 +119,12 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		UserAgent: sources.UserAgent(buildVersion()),
 	})
 	defer fetcher.Close()
+	ruleSet := bot.NewRuleSet(st, logger)
 	b := bot.New(bot.Options{
 		Store:       st,
 		Fetcher:     fetcher,
 		Notifiers:   ns.Notifiers,
-		Rules:       bot.NewRuleSet(st, logger),
+		Rules:       ruleSet,
 		Metrics:     metrics,
 		Logger:      logger,
 		Interval:    cfg.Fetch.Interval,
@@ -137,10 +140,23 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		return b.RunOnce(ctx, onceMaxWait)
 	}
 
+	core := commands.New(service.New(service.Options{Store: st, Rules: ruleSet, Sources: b, Fetcher: fetcher}),
+		commands.WithLogger(logger))
+	chatCtx, cancelChat := context.WithCancel(ctx)
+	defer cancelChat()
+	chat, err := startChat(chatCtx, cfg, core, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cancelChat()
+		chat.stop()
+	}()
+
 	served := make(chan error, 1)
 	if cfg.HTTP.Listen != "" {
 		srv, err := web.Listen(web.Options{
-			Listen: cfg.HTTP.Listen, Store: st, Gatherer: reg,
+			Listen: cfg.HTTP.Listen, Store: st, Gatherer: reg, Routes: chat.routes,
 			Tokens: revealAll(cfg.HTTP.Tokens), Logger: logger,
 		})
 		if err != nil {

@@ -29,13 +29,6 @@ func WithPermissions(interaction map[string]any, permissions int64) map[string]a
 	return interaction
 }
 
-// GatewayConnections returns how many gateway websockets are open.
-func (d *Discord) GatewayConnections() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.conns)
-}
-
 // WaitGatewayClosed blocks until no gateway websocket is open.
 func (d *Discord) WaitGatewayClosed(ctx context.Context) error {
 	return d.waitFor(ctx, "all gateway connections closed", func() bool { return len(d.conns) == 0 })

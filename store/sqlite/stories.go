@@ -274,6 +274,10 @@ func (s *Store) Stories(ctx context.Context, q store.StoryQuery) ([]story.Story,
 		where = append(where, `st.published < ?`)
 		args = append(args, q.Before.UnixMilli())
 	}
+	if !q.FetchedSince.IsZero() {
+		where = append(where, `st.fetched >= ?`)
+		args = append(args, q.FetchedSince.UnixMilli())
+	}
 	if q.SourceID != 0 {
 		where = append(where, `st.source_id = ?`)
 		args = append(args, q.SourceID)

@@ -129,3 +129,19 @@ func testDigests(t *testing.T, s store.Store) {
 		t.Errorf("DigestLast = %v", last)
 	}
 }
+
+// testRuleNamesNotReused: a rule made after the newest one was deleted gets
+// a new id and name, so it inherits no match counts.
+func testRuleNamesNotReused(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a, err := s.AddRule(ctx, store.Rule{Query: "a", Notify: []string{"hook"}, Origin: store.OriginChat})
+	check(t, err)
+	b, err := s.AddRule(ctx, store.Rule{Query: "b", Notify: []string{"hook"}, Origin: store.OriginChat})
+	check(t, err)
+	check(t, s.DeleteRule(ctx, b.ID))
+	c, err := s.AddRule(ctx, store.Rule{Query: "c", Notify: []string{"hook"}, Origin: store.OriginChat})
+	check(t, err)
+	if c.ID == b.ID || c.Name == b.Name || c.Name == a.Name {
+		t.Errorf("rules %q, %q (deleted), then %q: a deleted rule's id or name came back", a.Name, b.Name, c.Name)
+	}
+}

@@ -1,0 +1,173 @@
+package bot_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/wirewatch/wirewatch/config"
+	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/notifiers/slack"
+	"github.com/wirewatch/wirewatch/store"
+)
+
+// event is one news event as four outlets wrote it.
+var event = []item{
+	{GUID: "w1", Title: "Nvidia halts H20 chip sales to China after new US export rules",
+		Description: "Nvidia said on Tuesday it would stop shipping its H20 accelerator to customers in China after the Commerce Department tightened export licensing requirements.",
+		Link:        "https://wire.example/nvidia-h20", Published: t0},
+	{GUID: "w2", Title: "Nvidia stops H20 chip sales to China after US export rules",
+		Description: "Nvidia said on Tuesday it would stop shipping its H20 accelerator to customers in China after the Commerce Department tightened export licensing requirements, the company said.",
+		Link:        "https://daily.example/tech/nvidia-stops-h20", Published: t0.Add(5 * time.Minute)},
+	{GUID: "w3", Title: "UPDATE 1-Nvidia halts H20 chip sales to China after new US export rules",
+		Description: "Nvidia said on Tuesday it would stop shipping its H20 accelerator to customers in China after the Commerce Department tightened export licensing.",
+		Link:        "https://markets.example/update-1-nvidia", Published: t0.Add(9 * time.Minute)},
+	{GUID: "w4", Title: "Nvidia halts sales of H20 chips to China after new US export rules",
+		Description: "Nvidia said on Tuesday it would stop shipping its H20 accelerator to customers in China after the Commerce Department tightened export licensing requirements.",
+		Link:        "https://asia.example/nvidia-h20-halt", Published: t0.Add(20 * time.Minute)},
+}
+
+func fourFeeds(h *harness) {
+	for _, p := range []string{"/a", "/b", "/c", "/d"} {
+		h.feeds.set(p)
+		h.source("Outlet "+p[1:], p, 0)
+	}
+}
+
+func TestSameEventFromFourFeedsIsOneAlertAndThreeFollowUps(t *testing.T) {
+	h := newHarness(t)
+	fourFeeds(h)
+	h.start()
+	h.once()
+	for i, p := range []string{"/a", "/b", "/c", "/d"} {
+		h.feeds.add(p, event[i])
+		h.once()
+	}
+	got := h.alerts()
+	if len(got) != 4 {
+		t.Fatalf("got %d messages, want 1 alert + 3 follow-ups", len(got))
+	}
+	if got[0].FollowUp || got[0].Cluster == "" {
+		t.Errorf("first message = %+v, want a plain alert with a cluster", got[0])
+	}
+	for _, p := range got[1:] {
+		if !p.FollowUp || p.Kind != notifiers.KindFollowUp || p.Cluster != got[0].Cluster {
+			t.Errorf("later copy = kind %q follow_up %v cluster %q; want a follow-up in cluster %q", p.Kind, p.FollowUp, p.Cluster, got[0].Cluster)
+		}
+	}
+}
+
+func TestFollowUpsNoneStaySilent(t *testing.T) {
+	h := newHarness(t)
+	h.rules[0].FollowUps = "none"
+	fourFeeds(h)
+	h.start()
+	h.once()
+	for i, p := range []string{"/a", "/b", "/c", "/d"} {
+		h.feeds.add(p, event[i])
+	}
+	h.once()
+	if got := h.alerts(); len(got) != 1 {
+		t.Fatalf("got %d messages, want the first alert only", len(got))
+	}
+	folded, err := h.st.Deliveries(context.Background(), store.DeliveryQuery{Status: store.StatusFolded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(folded) != 3 {
+		t.Errorf("%d rows folded into the cluster, want 3", len(folded))
+	}
+}
+
+func TestSurgeAlertsOnceAtTheThirdSource(t *testing.T) {
+	h := newHarness(t)
+	h.rules = []store.Rule{{Name: "breaking", Query: "nvidia china", Notify: []string{"hook"},
+		MinSources: 3, Window: 2 * time.Hour, Origin: store.OriginConfig}}
+	fourFeeds(h)
+	h.start()
+	h.once()
+	h.feeds.add("/a", event[0])
+	h.feeds.add("/b", event[1])
+	h.once()
+	if n := len(h.alerts()); n != 0 {
+		t.Fatalf("two sources gave %d alerts, want none", n)
+	}
+	h.feeds.add("/c", event[2])
+	h.once()
+	h.feeds.add("/d", event[3])
+	h.once()
+	got := h.alerts()
+	if len(got) != 1 || got[0].Kind != notifiers.KindSurge {
+		t.Fatalf("after the 3rd and 4th source: %v, want one surge alert", kinds(got))
+	}
+	if want := "Carried by 3 sources within 2h0m0s: Outlet a, Outlet b, Outlet c"; got[0].Text != want {
+		t.Errorf("surge text %q, want %q", got[0].Text, want)
+	}
+}
+
+func TestFollowUpThreadsUnderTheAlertAfterARestart(t *testing.T) {
+	fake := notifiertest.NewSlack(t)
+	fake.SetChannels(notifiertest.SlackChannel{ID: "C0POLICY", Name: "ai-policy"})
+	sl, err := slack.New(config.Notifier{Name: "team-slack", Type: "slack", Token: "xoxb-test", APIURL: fake.URL()},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), slack.WithPacing(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t)
+	h.extra = map[string]notifiers.Notifier{"team-slack": sl}
+	h.rules[0].Notify = []string{"team-slack:#ai-policy"}
+	fourFeeds(h)
+	h.start()
+	h.once()
+	h.feeds.add("/a", event[0])
+	h.once()
+
+	h.stop() // killed between the parent alert and its follow-up
+	h.start()
+	h.feeds.add("/b", event[1])
+	h.once()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	msgs, err := fake.WaitMessages(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 {
+		t.Fatalf("slack got %d messages, want 2", len(msgs))
+	}
+	parent, err := h.st.Deliveries(ctx, store.DeliveryQuery{Status: store.StatusSent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parentRef string
+	for _, d := range parent {
+		if d.Kind == "" {
+			parentRef = d.Ref
+		}
+	}
+	if msgs[0].ThreadTS != "" || parentRef == "" || msgs[1].ThreadTS != parentRef {
+		t.Errorf("thread_ts: first %q, follow-up %q; want the follow-up under the first alert's ts %q", msgs[0].ThreadTS, msgs[1].ThreadTS, parentRef)
+	}
+}
+
+func TestBoilerplateSummariesDoNotMergeUnrelatedStories(t *testing.T) {
+	h := newHarness(t)
+	h.rules[0].Query = "nvidia"
+	h.feeds.set("/a")
+	h.source("Feed A", "/a", 0)
+	h.start()
+	h.once()
+	for i, title := range []string{"Nvidia opens a research lab in Toronto", "Nvidia shares fall after earnings call", "Nvidia wins antitrust case in Brussels"} {
+		h.feeds.add("/a", item{GUID: title, Title: title, Description: "Click here to read the full story on our website and subscribe for more updates every day.",
+			Link: "https://news.example/bp/" + string(rune('a'+i)), Published: t0})
+	}
+	h.once()
+	got := h.alerts()
+	if k := kinds(got); k["alert"] != 3 {
+		t.Fatalf("three unrelated stories with one boilerplate summary gave %v, want 3 alerts", k)
+	}
+}

@@ -1,0 +1,283 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/wirewatch/wirewatch/rules"
+	"github.com/wirewatch/wirewatch/store"
+)
+
+// Defaults a rule made at run time takes, as a rule in the configuration file does.
+const (
+	defaultFollowUps  = "thread"
+	defaultMinSources = 1
+)
+
+// RuleInfo is a stored rule with what it has done lately.
+type RuleInfo struct {
+	store.Rule
+	// Matches7d is how many stories the rule matched in the last 7 days.
+	Matches7d int
+}
+
+// RulePatch is a change to a rule; nil fields stay as they are.
+type RulePatch struct {
+	Query  *string
+	Notify []string
+	Digest *string
+	Paused *bool
+}
+
+// ParseQuery parses a query as a rule would use it. A bad query is an
+// *InvalidError for field "query" that wraps the *rules.Error.
+func ParseQuery(query string) (*rules.Query, error) {
+	q, err := rules.Parse(query)
+	if err != nil {
+		var re *rules.Error
+		if errors.As(err, &re) {
+			return nil, &InvalidError{Field: "query", Reason: re.Error(), Err: re}
+		}
+		return nil, &InvalidError{Field: "query", Reason: err.Error(), Err: err}
+	}
+	return q, nil
+}
+
+// NormalizeDigest checks a digest setting and returns it in stored form: ""
+// (instant), "hourly", "daily", "weekly" (any case) or a cron spec that
+// robfig/cron/v3's ParseStandard accepts, without a time zone (a rule has its
+// own timezone setting), exactly as the configuration file allows.
+func NormalizeDigest(d string) (string, error) {
+	d = strings.TrimSpace(d)
+	switch k := strings.ToLower(d); k {
+	case "", "hourly", "daily", "weekly":
+		return k, nil
+	}
+	if strings.HasPrefix(d, "TZ=") || strings.HasPrefix(d, "CRON_TZ=") {
+		return "", invalid("digest", "set the time zone with the rule's timezone, not in the digest spec")
+	}
+	if _, err := cron.ParseStandard(d); err != nil {
+		if !strings.ContainsAny(d, " @") {
+			return "", invalid("digest", fmt.Sprintf(`unknown digest %q: use hourly, daily, weekly or a cron spec such as "0 9 * * 1-5"`, d))
+		}
+		return "", &InvalidError{Field: "digest", Reason: fmt.Sprintf("invalid cron spec %q: %v", d, err), Err: err}
+	}
+	return strings.Join(strings.Fields(d), " "), nil
+}
+
+// checkTargets cleans a rule's targets: at least one, each "notifier" or
+// "notifier:channel" without spaces, no repeats.
+func checkTargets(notify []string) ([]string, error) {
+	var out []string
+	for _, t := range notify {
+		t = strings.TrimSpace(t)
+		if t == "" || strings.HasPrefix(t, ":") || strings.IndexFunc(t, unicode.IsSpace) >= 0 {
+			return nil, invalid("notify", fmt.Sprintf(`target %q: want "notifier" or "notifier:channel"`, t))
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return nil, invalid("notify", "a rule needs at least one target to send to")
+	}
+	return out, nil
+}
+
+// checkName refuses names a lookup could confuse: "w" and digits is kept for
+// generated names, and digits alone read as an id.
+func checkName(name string) error {
+	if strings.TrimSpace(name) != name || name == "" {
+		return invalid("name", "must not be empty or start or end with a space")
+	}
+	if _, err := strconv.ParseInt(name, 10, 64); err == nil {
+		return invalid("name", "must not be a number: numbers are rule ids")
+	}
+	if len(name) > 1 && (name[0] == 'w' || name[0] == 'W') {
+		if _, err := strconv.ParseUint(name[1:], 10, 64); err == nil {
+			return invalid("name", `names of the form "w12" are kept for generated names`)
+		}
+	}
+	return nil
+}
+
+// validRule checks and cleans the fields of a rule that a user sets.
+func validRule(r store.Rule) (store.Rule, error) {
+	r.Query = strings.TrimSpace(r.Query)
+	if _, err := ParseQuery(r.Query); err != nil {
+		return r, err
+	}
+	var err error
+	if r.Digest, err = NormalizeDigest(r.Digest); err != nil {
+		return r, err
+	}
+	if r.Notify, err = checkTargets(r.Notify); err != nil {
+		return r, err
+	}
+	if r.Timezone != "" {
+		if _, err := time.LoadLocation(r.Timezone); err != nil {
+			return r, invalid("timezone", fmt.Sprintf("unknown time zone %q", r.Timezone))
+		}
+	}
+	switch r.FollowUps {
+	case "":
+		r.FollowUps = defaultFollowUps
+	case "thread", "none":
+	default:
+		return r, invalid("follow_ups", `must be "thread" or "none"`)
+	}
+	if r.MinSources < 0 || r.Window < 0 {
+		return r, invalid("min_sources", "must not be negative")
+	}
+	if r.MinSources == 0 {
+		r.MinSources = defaultMinSources
+	}
+	return r, nil
+}
+
+// AddRule validates a rule made at run time, stores it and reloads the live
+// rules, so that it applies to the very next story. The query must parse (a
+// bad one is an *InvalidError wrapping the *rules.Error), the digest be ""
+// or hourly, daily, weekly or a cron spec, and the targets non-empty. Origin
+// defaults to api; config is refused. An empty Name becomes "w<ID>".
+func (s *Service) AddRule(ctx context.Context, r store.Rule) (store.Rule, error) {
+	r, err := validRule(r)
+	if err != nil {
+		return store.Rule{}, err
+	}
+	switch r.Origin {
+	case "":
+		r.Origin = store.OriginAPI
+	case store.OriginChat, store.OriginAPI:
+	default:
+		return store.Rule{}, invalid("origin", `must be "chat" or "api"; configuration rules come from the file`)
+	}
+	if r.Name != "" {
+		if err := checkName(r.Name); err != nil {
+			return store.Rule{}, err
+		}
+	}
+	stored, err := s.o.Store.AddRule(ctx, r)
+	if err != nil {
+		return store.Rule{}, fmt.Errorf("add rule: %w", err)
+	}
+	if err := s.reload(ctx); err != nil {
+		return stored, fmt.Errorf("add rule %s: stored, but the live rules did not reload: %w", stored.Name, err)
+	}
+	return stored, nil
+}
+
+// UpdateRule changes a rule's query, targets, digest or pause flag and
+// reloads the live rules. Rules from the configuration file are ErrReadOnly.
+func (s *Service) UpdateRule(ctx context.Context, id int64, patch RulePatch) (store.Rule, error) {
+	r, err := s.o.Store.Rule(ctx, id)
+	if err != nil {
+		return store.Rule{}, err
+	}
+	if r.Origin == store.OriginConfig {
+		return store.Rule{}, fmt.Errorf("rule %q: %w", r.Name, ErrReadOnly)
+	}
+	if patch.Query != nil {
+		r.Query = *patch.Query
+	}
+	if patch.Notify != nil {
+		r.Notify = patch.Notify
+	}
+	if patch.Digest != nil {
+		r.Digest = *patch.Digest
+	}
+	if patch.Paused != nil {
+		r.Paused = *patch.Paused
+	}
+	if r, err = validRule(r); err != nil {
+		return store.Rule{}, err
+	}
+	if err := s.o.Store.UpdateRule(ctx, r); err != nil {
+		return store.Rule{}, err
+	}
+	if err := s.reload(ctx); err != nil {
+		return r, fmt.Errorf("update rule %s: stored, but the live rules did not reload: %w", r.Name, err)
+	}
+	return r, nil
+}
+
+// DeleteRule removes a rule and reloads the live rules. Rules from the
+// configuration file are ErrReadOnly.
+func (s *Service) DeleteRule(ctx context.Context, id int64) error {
+	r, err := s.o.Store.Rule(ctx, id)
+	if err != nil {
+		return err
+	}
+	if r.Origin == store.OriginConfig {
+		return fmt.Errorf("rule %q: %w", r.Name, ErrReadOnly)
+	}
+	if err := s.o.Store.DeleteRule(ctx, id); err != nil {
+		return err
+	}
+	if err := s.reload(ctx); err != nil {
+		return fmt.Errorf("delete rule %s: deleted, but the live rules did not reload: %w", r.Name, err)
+	}
+	return nil
+}
+
+// Rules lists every rule, by id, with its matches of the last 7 days.
+func (s *Service) Rules(ctx context.Context) ([]RuleInfo, error) {
+	all, err := s.o.Store.Rules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := s.o.Store.MatchCounts(ctx, s.o.Now().Add(-7*24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RuleInfo, len(all))
+	for i, r := range all {
+		out[i] = RuleInfo{Rule: r, Matches7d: counts[r.Name]}
+	}
+	return out, nil
+}
+
+// FindRule returns the rule a user means by ref: its exact name ("w12",
+// "nvidia-china"), else its numeric id, else its name in any case when only
+// one rule has it. No such rule is store.ErrNotFound, wrapped.
+func (s *Service) FindRule(ctx context.Context, ref string) (store.Rule, error) {
+	ref = strings.TrimSpace(ref)
+	notFound := fmt.Errorf("rule %q: %w", ref, store.ErrNotFound)
+	if ref == "" {
+		return store.Rule{}, notFound
+	}
+	all, err := s.o.Store.Rules(ctx)
+	if err != nil {
+		return store.Rule{}, err
+	}
+	for _, r := range all {
+		if r.Name == ref {
+			return r, nil
+		}
+	}
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		for _, r := range all {
+			if r.ID == id {
+				return r, nil
+			}
+		}
+	}
+	var found []store.Rule
+	for _, r := range all {
+		if strings.EqualFold(r.Name, ref) {
+			found = append(found, r)
+		}
+	}
+	if len(found) == 1 {
+		return found[0], nil
+	}
+	return store.Rule{}, notFound
+}
