@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -36,6 +37,8 @@ type harness struct {
 	rules   []store.Rule
 	health  bot.Health
 	clock   *clock // nil: the real clock
+	// retryBase is the dispatcher's first retry wait (0: 20ms).
+	retryBase time.Duration
 	// extra notifiers beside "hook", by name.
 	extra map[string]notifiers.Notifier
 
@@ -117,7 +120,7 @@ func (h *harness) start() {
 		Logger:      logger,
 		Interval:    time.Minute,
 		Concurrency: 4,
-		RetryBase:   20 * time.Millisecond,
+		RetryBase:   cmp.Or(h.retryBase, 20*time.Millisecond),
 		Health:      h.health,
 		Now:         now,
 	})

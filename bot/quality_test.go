@@ -143,3 +143,56 @@ func TestDailyDigestListsExactlyThePeriodsMatchesOnce(t *testing.T) {
 		t.Fatalf("after two missed ticks: %d messages, last %+v; want one digest with the later story", len(got), got[len(got)-1])
 	}
 }
+
+func TestOutageThenEverythingOnceWithinTheFloodLimit(t *testing.T) {
+	h := newHarness(t)
+	h.retryBase = 5 * time.Millisecond
+	h.feeds.set("/a")
+	h.source("Feed A", "/a", 0)
+	h.start()
+	h.once()
+
+	// The receiver is down for its next 8 requests while 300 matches arrive
+	// over three polls.
+	h.hook.Fail(503, 8)
+	for round := range 3 {
+		for i := range 100 {
+			n := round*100 + i
+			h.feeds.add("/a", item{GUID: fmt.Sprintf("o%d", n), Title: fmt.Sprintf("Nvidia China outage story %d", n),
+				Link: fmt.Sprintf("https://news.example/o/%d", n), Published: t0.Add(time.Duration(n) * time.Second)})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := h.bot.RunOnce(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
+	h.once() // the outage is over: retries and the summary go out
+
+	got := h.alerts()[8:] // past the eight refused requests
+	seen := map[string]int{}
+	for _, p := range got {
+		if p.Story != nil {
+			seen[p.Story.ID]++
+		}
+	}
+	k := kinds(got)
+	if k["alert"] != bot.DefaultMaxPerHour || k["summary"] != 1 {
+		t.Fatalf("after the outage: %v, want %d alerts and one summary", k, bot.DefaultMaxPerHour)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("story %s alerted %d times", id, n)
+		}
+	}
+	if sum := got[len(got)-1]; sum.Total != 300-bot.DefaultMaxPerHour {
+		t.Errorf("summary stands for %d stories, want %d", sum.Total, 300-bot.DefaultMaxPerHour)
+	}
+	if n, _ := h.st.OutboxDepth(context.Background()); n != 0 {
+		t.Errorf("%d deliveries still pending", n)
+	}
+	failed, _ := h.st.Deliveries(context.Background(), store.DeliveryQuery{Status: store.StatusFailed})
+	if len(failed) != 0 {
+		t.Errorf("%d deliveries failed for good: %+v", len(failed), failed[0])
+	}
+}

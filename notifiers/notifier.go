@@ -66,6 +66,19 @@ type Notifier interface {
 	Notify(ctx context.Context, a *Alert) (ref string, retry bool, err error)
 }
 
+// Wait pauses for d or until ctx ends, whichever is first; notifiers pace
+// their sends with it.
+func Wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // RetryAfterError says that the receiver asked to wait After before trying again.
 type RetryAfterError struct {
 	After time.Duration

@@ -1,7 +1,6 @@
 package discord
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
 	"unicode"
@@ -28,9 +27,6 @@ var (
 // maxDetail bounds one item's detail line, so that one long detail cannot
 // crowd out the rest of a list.
 const maxDetail = 300
-
-// maxURL is the longest link put in a reply.
-const maxURL = 2048
 
 // message is rep as an immediate interaction response (type 4).
 func message(rep commands.Reply) *discordgo.InteractionResponse {
@@ -127,7 +123,7 @@ func itemLine(it commands.Item) string {
 		title = "(untitled)"
 	}
 	line := title
-	if u := linkTarget(it.URL); u != "" {
+	if u := ndiscord.MarkdownLink(it.URL); u != "" {
 		line = "[" + title + "](" + u + ")"
 	}
 	if d := strings.Join(strings.Fields(it.Detail), " "); d != "" {
@@ -137,27 +133,6 @@ func itemLine(it commands.Item) string {
 }
 
 // linkEscaper percent-encodes what would end or break "(url)".
-var linkEscaper = strings.NewReplacer("(", "%28", ")", "%29", "<", "%3C", ">", "%3E", " ", "%20", "`", "%60")
-
-// linkTarget returns raw as the target of a masked link: "" unless it is an
-// absolute http or https URL.
-func linkTarget(raw string) string {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Host == "" {
-		return ""
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "http", "https":
-	default:
-		return ""
-	}
-	s := linkEscaper.Replace(u.String())
-	if len(s) > maxURL {
-		return ""
-	}
-	return s
-}
-
 // plainLine returns untrusted text for places that show no markdown (embed
 // footers, autocomplete choices): one line, control characters dropped, cut
 // to max units with "…".

@@ -200,7 +200,7 @@ func fitText(raw string, limit int, render func(string) string) string {
 	n := limit
 	for n > 0 {
 		out := render(slacknotify.Truncate(raw, n))
-		over := textLen(out) - limit
+		over := slacknotify.TextLen(out) - limit
 		if over <= 0 {
 			return out
 		}
@@ -208,17 +208,4 @@ func fitText(raw string, limit int, render func(string) string) string {
 		n -= max(1, (over+4)/5)
 	}
 	return ""
-}
-
-// textLen counts s in UTF-16 code units: what Slack counts, or more.
-func textLen(s string) int {
-	n := 0
-	for _, r := range s {
-		if r >= 0x10000 {
-			n += 2
-		} else {
-			n++
-		}
-	}
-	return n
 }

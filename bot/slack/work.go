@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/wirewatch/wirewatch/bot/commands"
+
+	"github.com/wirewatch/wirewatch/notifiers"
 )
 
 // workers runs the goroutines that answer commands and waits for them at
@@ -146,7 +148,7 @@ func (a *Adapter) post(ctx context.Context, responseURL string, msg message) {
 			a.logger.Debug("slack reply posted to response_url")
 			return
 		}
-		if attempt == 1 && ctx.Err() == nil && (err != nil || status >= 500) && sleep(ctx, a.retryDelay) == nil {
+		if attempt == 1 && ctx.Err() == nil && (err != nil || status >= 500) && notifiers.Wait(ctx, a.retryDelay) == nil {
 			continue
 		}
 		if err != nil {
@@ -195,15 +197,4 @@ func (a *Adapter) trustedResponseURL(raw string) bool {
 		}
 	}
 	return false
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -54,7 +54,7 @@ func WithPace(n int, per time.Duration) Option {
 }
 
 func buildOptions(opts []Option) options {
-	o := options{now: time.Now, wait: sleep, paceN: paceN, pacePer: pacePer}
+	o := options{now: time.Now, wait: notifiers.Wait, paceN: paceN, pacePer: pacePer}
 	for _, opt := range opts {
 		opt(&o)
 	}

@@ -182,7 +182,7 @@ func listLine(s *story.Story) string {
 	if t == "" {
 		t = "(untitled)"
 	}
-	if u := markdownLink(s.URL); u != "" {
+	if u := MarkdownLink(s.URL); u != "" {
 		t = "[" + t + "](" + u + ")"
 	}
 	line := "• " + t
@@ -284,9 +284,9 @@ func link(raw string) string {
 // markdownLinkEscaper percent-encodes what would end or break "(url)".
 var markdownLinkEscaper = strings.NewReplacer("(", "%28", ")", "%29", "<", "%3C", ">", "%3E", " ", "%20", "`", "%60")
 
-// markdownLink returns raw for use as the target of a masked link, "" when it
+// MarkdownLink returns raw for use as the target of a masked link, "" when it
 // is no http or https URL.
-func markdownLink(raw string) string {
+func MarkdownLink(raw string) string {
 	s := link(raw)
 	if s == "" {
 		return ""

@@ -68,7 +68,7 @@ func alertBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 	snippet := cutRunes(line(s.Summary), maxSnippetRunes)
 	if snippet != "" {
 		snippetText := fit(snippet, MaxText, func(t string) string { return emphasize(t, terms) })
-		if textLen(titleText)+1+textLen(snippetText) <= MaxText {
+		if TextLen(titleText)+1+TextLen(snippetText) <= MaxText {
 			blocks = append(blocks, section(titleText+"\n"+snippetText))
 		} else {
 			blocks = append(blocks, section(titleText), section(snippetText))
@@ -276,14 +276,14 @@ func Truncate(s string, limit int) string {
 // before rendering means an escape entity or a link is never cut in half.
 // It returns "" when not even the ellipsis fits.
 func fit(s string, limit int, render func(string) string) string {
-	if out := render(s); textLen(out) <= limit {
+	if out := render(s); TextLen(out) <= limit {
 		return out
 	}
 	rs := []rune(s)
 	best, found := "", false
 	for lo, hi := 0, len(rs)-1; lo <= hi; {
 		mid := (lo + hi) / 2
-		if out := render(cut(rs, mid)); textLen(out) <= limit {
+		if out := render(cut(rs, mid)); TextLen(out) <= limit {
 			best, found, lo = out, true, mid+1
 		} else {
 			hi = mid - 1
@@ -339,8 +339,8 @@ func line(s string) string {
 	return b.String()
 }
 
-// textLen counts s in UTF-16 code units: what Slack counts, or more.
-func textLen(s string) int {
+// TextLen counts s in UTF-16 code units: what Slack counts, or more.
+func TextLen(s string) int {
 	n := 0
 	for _, r := range s {
 		if r >= 0x10000 {

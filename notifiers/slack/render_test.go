@@ -109,7 +109,7 @@ func TestTruncate(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("Truncate(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
 		}
-		if textLen(got) > tt.limit || !utf8.ValidString(got) {
+		if TextLen(got) > tt.limit || !utf8.ValidString(got) {
 			t.Errorf("Truncate(%q, %d) = %q: too long or invalid", tt.in, tt.limit, got)
 		}
 	}
@@ -148,13 +148,13 @@ func checkLimits(t *testing.T, blocks []slackgo.Block, fallback string) {
 			t.Errorf("unexpected block %T", b)
 		}
 	}
-	if textLen(fallback) > MaxFallback {
-		t.Errorf("fallback is %d long", textLen(fallback))
+	if TextLen(fallback) > MaxFallback {
+		t.Errorf("fallback is %d long", TextLen(fallback))
 	}
 	entity := regexp.MustCompile(`&(amp|lt|gt);`)
 	for _, s := range texts {
-		if textLen(s) > MaxText {
-			t.Errorf("text of %d characters", textLen(s))
+		if TextLen(s) > MaxText {
+			t.Errorf("text of %d characters", TextLen(s))
 		}
 		if !utf8.ValidString(s) {
 			t.Errorf("invalid UTF-8: %q", s)

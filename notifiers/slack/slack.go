@@ -77,7 +77,7 @@ func buildOptions(opts []Option) options {
 		interval:   defaultInterval,
 		channelTTL: defaultChannelTTL,
 		now:        time.Now,
-		sleep:      sleepContext,
+		sleep:      notifiers.Wait,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -86,17 +86,6 @@ func buildOptions(opts []Option) options {
 		o.client = &http.Client{Timeout: defaultTimeout}
 	}
 	return o
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Notifier posts alerts to Slack channels with a bot token.
