@@ -90,6 +90,7 @@ func TestSurgeAlertsOnceAtTheThirdSource(t *testing.T) {
 	h.start()
 	h.once()
 	h.feeds.add("/a", event[0])
+	h.once()
 	h.feeds.add("/b", event[1])
 	h.once()
 	if n := len(h.alerts()); n != 0 {

@@ -1,6 +1,12 @@
-// Package web serves wirewatch's HTTP endpoints on [http].listen: /healthz and
-// /metrics now, and the routes other packages mount (chat command endpoints,
-// later the dashboard and API). It reads the store; it never sends alerts.
+// Package web serves wirewatch's HTTP endpoints on [http].listen: /healthz,
+// /metrics, the routes other packages mount (the chat command endpoints), and
+// — when a service is given — the dashboard at / and the JSON API at /api/v1
+// (package api). The dashboard is server-rendered html/template pages with
+// htmx (vendored under /static/) for the live rule preview; pages and API call
+// the one service layer and read the store. This package holds the security
+// of both: tokens and sessions, the Host check against DNS rebinding,
+// cross-origin protection and a strict Content-Security-Policy. It never
+// sends alerts.
 package web
 
 import (
@@ -14,6 +20,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wirewatch/wirewatch/api"
+	"github.com/wirewatch/wirewatch/service"
+	"github.com/wirewatch/wirewatch/store"
 )
 
 // Pinger is what /healthz asks: does the store answer.
@@ -23,18 +33,47 @@ type Pinger interface {
 
 // Options configure the server.
 type Options struct {
-	Listen   string
-	Store    Pinger
+	// Listen is the address to listen on ([http].listen).
+	Listen string
+	// Store answers /healthz. When Service is set it must also be a
+	// store.Store: the dashboard and the API read it.
+	Store Pinger
+	// Gatherer is served at /metrics.
 	Gatherer prometheus.Gatherer
 	// Routes are extra handlers by pattern (e.g. "POST /slack/commands").
+	// They keep their own authentication (signatures): no token, no Host
+	// check.
 	Routes map[string]http.Handler
-	// Tokens, when set, allow listening on a non-loopback address.
+	// Tokens, when set, allow listening on a non-loopback address, and every
+	// request to / and /api/ then needs one (a bearer token or the session
+	// cookie that the login form gives for one).
 	Tokens []string
+	// Logger records errors. Tokens are never logged.
 	Logger *slog.Logger
+
+	// Service is the service layer the dashboard and the API share; nil
+	// serves no dashboard and no API (/ answers 404).
+	Service *service.Service
+	// Checker fetches a source now, for "check now" (*bot.Bot); nil: the
+	// button and POST /api/v1/sources/{id}/check answer that no fetcher runs.
+	Checker api.Checker
+	// FetchInterval is the [fetch] interval, to show when a source without
+	// its own interval is fetched next (default 5m).
+	FetchInterval time.Duration
+	// AllowedHosts are extra values of the Host header the dashboard and API
+	// answer to (host names, or host:port), for a reverse proxy's public
+	// name. The listen host, localhost, 127.0.0.1 and [::1] are always
+	// allowed; "*" allows any (only sensible with tokens).
+	AllowedHosts []string
+	// PreviewBudget bounds one live rule preview (api.DefaultPreviewBudget).
+	PreviewBudget time.Duration
 }
 
 // Handler returns the server's routes.
 func Handler(o Options) http.Handler {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -49,6 +88,9 @@ func Handler(o Options) http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
 	for pattern, h := range o.Routes {
 		mux.Handle(pattern, h)
+	}
+	if st, ok := o.Store.(store.Store); ok && o.Service != nil {
+		mux.Handle("/", newDashboard(o, st))
 	}
 	return mux
 }
@@ -84,6 +126,9 @@ func Listen(o Options) (*Server, error) {
 	if err := CheckListen(o.Listen, len(o.Tokens)); err != nil {
 		return nil, err
 	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", o.Listen, err)
@@ -91,6 +136,8 @@ func Listen(o Options) (*Server, error) {
 	srv := &http.Server{
 		Handler:           Handler(o),
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
 	}
 	return &Server{srv: srv, ln: ln}, nil

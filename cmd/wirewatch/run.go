@@ -140,8 +140,8 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		return b.RunOnce(ctx, onceMaxWait)
 	}
 
-	core := commands.New(service.New(service.Options{Store: st, Rules: ruleSet, Sources: b, Fetcher: fetcher}),
-		commands.WithLogger(logger))
+	svc := service.New(service.Options{Store: st, Rules: ruleSet, Sources: b, Fetcher: fetcher})
+	core := commands.New(svc, commands.WithLogger(logger))
 	chatCtx, cancelChat := context.WithCancel(ctx)
 	defer cancelChat()
 	chat, err := startChat(chatCtx, cfg, core, logger)
@@ -158,6 +158,7 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		srv, err := web.Listen(web.Options{
 			Listen: cfg.HTTP.Listen, Store: st, Gatherer: reg, Routes: chat.routes,
 			Tokens: revealAll(cfg.HTTP.Tokens), Logger: logger,
+			Service: svc, Checker: b, FetchInterval: cfg.Fetch.Interval,
 		})
 		if err != nil {
 			return err

@@ -1,0 +1,67 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/wirewatch/wirewatch/api"
+)
+
+type alertsData struct {
+	Alerts   []api.Alert
+	Rule     string
+	Status   string
+	Since    string
+	Statuses []string
+	Rules    []string
+	// Next is the URL of the next (older) page, "" on the last.
+	Next string
+}
+
+func (d *dashboard) alerts(w http.ResponseWriter, r *http.Request) {
+	q, err := api.ParseAlertQuery(r, d.svc.Now())
+	if err != nil {
+		d.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	alerts, next, err := api.Alerts(r.Context(), d.st, q)
+	if err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	data := alertsData{Alerts: alerts, Rule: q.Rule, Status: q.Status, Since: r.URL.Query().Get("since"), Statuses: api.Statuses}
+	if rules, err := d.st.Rules(r.Context()); err == nil {
+		for _, rule := range rules {
+			data.Rules = append(data.Rules, rule.Name)
+		}
+	}
+	if next > 0 {
+		v := url.Values{}
+		for k, val := range map[string]string{"rule": q.Rule, "status": q.Status, "since": data.Since} {
+			if val != "" {
+				v.Set(k, val)
+			}
+		}
+		v.Set("before", strconv.FormatInt(next, 10))
+		data.Next = "/alerts?" + v.Encode()
+	}
+	d.render(w, r, http.StatusOK, "alerts", page{Title: "Alerts", Nav: "alerts", Data: data})
+}
+
+func (d *dashboard) retryAlert(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		d.fail(w, r, http.StatusBadRequest, "Bad request.")
+		return
+	}
+	if err := d.st.Retry(r.Context(), id); err != nil {
+		if api.Status(err) == http.StatusConflict {
+			d.fail(w, r, http.StatusConflict, "Only a failed alert can be retried; this one has not failed.")
+			return
+		}
+		d.failErr(w, r, err)
+		return
+	}
+	done(w, r, "/alerts", "retried")
+}

@@ -1,0 +1,201 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/wirewatch/wirewatch/api"
+	"github.com/wirewatch/wirewatch/store"
+)
+
+// chartDays is how many days the overview's chart shows.
+const chartDays = 14
+
+// maxChartRows bounds the delivery rows the chart counts.
+const maxChartRows = 20_000
+
+type overviewData struct {
+	Failing     []store.Source
+	SourceN     int
+	RuleN       int
+	Outbox      int
+	Recent      []api.Alert
+	NextRuns    []nextRun
+	Chart       chart
+	ChartCapped bool
+}
+
+// nextRun is one scheduled job: a source fetch or a rule's digest.
+type nextRun struct {
+	At   time.Time
+	What string
+	Kind string // "fetch" or "digest"
+	Link string
+	Note string
+}
+
+func (d *dashboard) overview(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	now := d.svc.Now()
+	sources, err := d.svc.Sources(ctx)
+	if err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	rules, err := d.st.Rules(ctx)
+	if err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	data := overviewData{SourceN: len(sources), RuleN: len(rules)}
+	for _, s := range sources {
+		if s.State.Failures > 0 {
+			data.Failing = append(data.Failing, s)
+		}
+	}
+	sort.SliceStable(data.Failing, func(i, j int) bool { return data.Failing[i].State.Failures > data.Failing[j].State.Failures })
+	if data.Outbox, err = d.st.OutboxDepth(ctx); err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	if data.Recent, _, err = api.Alerts(ctx, d.st, api.AlertQuery{Limit: 10}); err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	data.NextRuns = nextRuns(sources, rules, d.o.FetchInterval, now, 8)
+	if data.Chart, data.ChartCapped, err = d.alertChart(ctx, rules, now); err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "overview", page{Title: "Overview", Nav: "overview", Data: data})
+}
+
+// alertChart counts the alerts (instant and surge rows that were not
+// duplicates) per rule per day over the last chartDays days.
+func (d *dashboard) alertChart(ctx context.Context, rules []store.Rule, now time.Time) (chart, bool, error) {
+	first := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(chartDays - 1))
+	rows, err := d.st.Deliveries(ctx, store.DeliveryQuery{Since: first, Limit: maxChartRows})
+	if err != nil {
+		return chart{}, false, err
+	}
+	days := make([]string, chartDays)
+	index := map[string]int{}
+	for i := range days {
+		days[i] = first.AddDate(0, 0, i).Format(time.DateOnly)
+		index[days[i]] = i
+	}
+	counts := map[string][]int{}
+	for _, row := range rows {
+		if row.Status == store.StatusDuplicate {
+			continue
+		}
+		switch row.Kind {
+		case "", "alert", "surge":
+		default:
+			continue
+		}
+		i, ok := index[row.Created.UTC().Format(time.DateOnly)]
+		if !ok {
+			continue
+		}
+		for _, rule := range row.Rules {
+			if counts[rule] == nil {
+				counts[rule] = make([]int, chartDays)
+			}
+			counts[rule][i]++
+		}
+	}
+	var names []string
+	for _, r := range rules {
+		if counts[r.Name] != nil {
+			names = append(names, r.Name)
+		}
+	}
+	for name := range counts {
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	series := make([]series, 0, len(names))
+	for _, n := range names {
+		series = append(series, seriesOf(n, counts[n]))
+	}
+	return stackedChart(days, series), len(rows) >= maxChartRows, nil
+}
+
+// nextRuns lists the soonest scheduled jobs: each unpaused source's next
+// fetch and each digest rule's next digest.
+func nextRuns(sources []store.Source, rules []store.Rule, interval time.Duration, now time.Time, n int) []nextRun {
+	var out []nextRun
+	for _, s := range sources {
+		if s.Paused {
+			continue
+		}
+		run := nextRun{What: s.Name, Kind: "fetch", Link: "/sources/" + itoa(s.ID)}
+		switch {
+		case s.State.NextFetch.After(now):
+			run.At, run.Note = s.State.NextFetch, "backing off after failures"
+		case s.Schedule != "":
+			sched, err := cron.ParseStandard(s.Schedule)
+			if err != nil {
+				continue
+			}
+			run.At, run.Note = sched.Next(now), "schedule "+s.Schedule
+		default:
+			every := s.Interval
+			if every <= 0 {
+				every = interval
+			}
+			run.At, run.Note = s.State.LastFetch.Add(every), "every "+every.String()
+			if s.State.LastFetch.IsZero() {
+				run.Note = "first fetch"
+			}
+			if run.At.Before(now) {
+				run.At = now
+			}
+		}
+		out = append(out, run)
+	}
+	for _, r := range rules {
+		if r.Digest == "" || r.Paused {
+			continue
+		}
+		if at, ok := nextDigest(r, now); ok {
+			out = append(out, nextRun{At: at, What: r.Name, Kind: "digest", Link: "/rules/" + itoa(r.ID), Note: r.Digest + " digest"})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// nextDigest is when a digest rule's next digest is due, in its time zone.
+func nextDigest(r store.Rule, now time.Time) (time.Time, bool) {
+	spec := r.Digest
+	switch strings.ToLower(spec) {
+	case "hourly", "daily", "weekly":
+		spec = "@" + strings.ToLower(spec)
+	}
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		return time.Time{}, false
+	}
+	loc := time.UTC
+	if r.Timezone != "" {
+		if l, err := time.LoadLocation(r.Timezone); err == nil {
+			loc = l
+		}
+	}
+	if ss, ok := sched.(*cron.SpecSchedule); ok {
+		ss.Location = loc
+	}
+	return sched.Next(now.In(loc)), true
+}

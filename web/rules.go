@@ -1,0 +1,248 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/wirewatch/wirewatch/api"
+	"github.com/wirewatch/wirewatch/rules"
+	"github.com/wirewatch/wirewatch/service"
+	"github.com/wirewatch/wirewatch/store"
+)
+
+// previewDays is the window of the editor's live preview.
+const previewDays = 30
+
+// previewSample is how many matching stories the editor lists.
+const previewSample = 15
+
+type rulesData struct {
+	Rules []service.RuleInfo
+}
+
+type ruleData struct {
+	ID       int64
+	New      bool
+	ReadOnly bool
+	Origin   string
+	Name     string
+	Query    string
+	Notify   string
+	Digest   string
+	Paused   bool
+	// FieldError is a problem with a field other than the query.
+	FieldError string
+	Preview    previewData
+}
+
+// queryError is a query's error, with the caret line under its column.
+type queryError struct {
+	Reason string
+	Column int
+	// Line is the query as shown (tabs and line breaks as spaces), Caret the
+	// spaces and '^' that point at Column under it.
+	Line, Caret string
+}
+
+type previewData struct {
+	Query        string
+	Days         int
+	Err          *queryError
+	Total        int
+	AlertsPerDay string
+	Chart        chart
+	Stories      []api.Story
+	Scanned      int
+	Truncated    bool
+	CoveredDays  int
+}
+
+func (d *dashboard) rules(w http.ResponseWriter, r *http.Request) {
+	all, err := d.svc.Rules(r.Context())
+	if err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "rules", page{Title: "Rules", Nav: "rules", Data: rulesData{Rules: all}})
+}
+
+func (d *dashboard) newRule(w http.ResponseWriter, r *http.Request) {
+	data := ruleData{New: true, Query: r.URL.Query().Get("q"), Preview: previewData{Days: previewDays}}
+	if data.Query != "" {
+		data.Preview = d.runPreview(r, data.Query)
+	}
+	d.render(w, r, http.StatusOK, "rule", page{Title: "New rule", Nav: "rules", Data: data})
+}
+
+func (d *dashboard) editRule(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		d.fail(w, r, http.StatusNotFound, "No such rule.")
+		return
+	}
+	rule, err := d.st.Rule(r.Context(), id)
+	if err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	data := ruleData{ID: rule.ID, ReadOnly: rule.Origin == store.OriginConfig, Origin: rule.Origin, Name: rule.Name,
+		Query: rule.Query, Notify: strings.Join(rule.Notify, ", "), Digest: rule.Digest, Paused: rule.Paused}
+	data.Preview = d.runPreview(r, rule.Query)
+	d.render(w, r, http.StatusOK, "rule", page{Title: "Rule " + rule.Name, Nav: "rules", Data: data})
+}
+
+// targetsOf splits the notify field at commas and white space.
+func targetsOf(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' || r == '\r' })
+}
+
+func (d *dashboard) saveRule(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	if err := r.ParseForm(); err != nil {
+		d.fail(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	data := ruleData{Name: strings.TrimSpace(r.PostFormValue("name")), Query: r.PostFormValue("query"),
+		Notify: r.PostFormValue("notify"), Digest: r.PostFormValue("digest"), Paused: r.PostFormValue("paused") == "on"}
+	var saved store.Rule
+	var err error
+	if r.PathValue("id") == "" {
+		data.New = true
+		saved, err = d.svc.AddRule(r.Context(), store.Rule{Name: data.Name, Query: data.Query, Notify: targetsOf(data.Notify),
+			Digest: data.Digest, Paused: data.Paused, Origin: store.OriginAPI, Author: "dashboard"})
+	} else {
+		id, ok := pathID(r)
+		if !ok {
+			d.fail(w, r, http.StatusNotFound, "No such rule.")
+			return
+		}
+		data.ID = id
+		if old, gerr := d.st.Rule(r.Context(), id); gerr == nil {
+			data.Name, data.Origin = old.Name, old.Origin
+		}
+		saved, err = d.svc.UpdateRule(r.Context(), id, service.RulePatch{Query: &data.Query, Notify: targetsOf(data.Notify),
+			Digest: &data.Digest, Paused: &data.Paused})
+	}
+	if err != nil {
+		code := api.Status(err)
+		if code != http.StatusBadRequest && code != http.StatusConflict {
+			d.failErr(w, r, err)
+			return
+		}
+		data.ReadOnly = errors.Is(err, service.ErrReadOnly)
+		data.Preview = d.runPreview(r, data.Query)
+		if data.Preview.Err == nil {
+			data.FieldError = err.Error()
+		}
+		title := "New rule"
+		if !data.New {
+			title = "Rule " + data.Name
+		}
+		d.render(w, r, code, "rule", page{Title: title, Nav: "rules", Data: data})
+		return
+	}
+	done(w, r, "/rules#rule-"+itoa(saved.ID), "saved")
+}
+
+func (d *dashboard) pauseRule(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	if !ok || r.ParseForm() != nil {
+		d.fail(w, r, http.StatusBadRequest, "Bad request.")
+		return
+	}
+	paused := r.PostFormValue("paused") == "true"
+	if _, err := d.svc.UpdateRule(r.Context(), id, service.RulePatch{Paused: &paused}); err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	notice := "resumed"
+	if paused {
+		notice = "paused"
+	}
+	done(w, r, "/rules", notice)
+}
+
+func (d *dashboard) deleteRule(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		d.fail(w, r, http.StatusBadRequest, "Bad request.")
+		return
+	}
+	if err := d.svc.DeleteRule(r.Context(), id); err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	done(w, r, "/rules", "deleted")
+}
+
+// previewRule answers the editor's live preview: an HTML fragment that htmx
+// swaps in, 200 even for a bad query (htmx swaps only 2xx answers).
+func (d *dashboard) previewRule(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	d.fragment(w, http.StatusOK, "preview", d.runPreview(r, r.PostFormValue("query")))
+}
+
+// runPreview previews a query over the last previewDays days.
+func (d *dashboard) runPreview(r *http.Request, query string) previewData {
+	data := previewData{Query: query, Days: previewDays}
+	since, _ := api.PreviewWindow(previewDays, d.svc.Now())
+	p, err := d.preview.Preview(r.Context(), query, since, previewSample)
+	if err != nil {
+		var qe *rules.Error
+		if errors.As(err, &qe) {
+			data.Err = caretOf(query, qe)
+			return data
+		}
+		d.log.Warn("preview", "err", err)
+		data.Err = &queryError{Reason: "the preview failed; see the server log"}
+		return data
+	}
+	res := api.PreviewOf(p)
+	data.Total, data.Stories, data.Scanned, data.Truncated = res.Total, res.Stories, res.Scanned, res.Truncated
+	data.CoveredDays = res.CoveredDays
+	data.AlertsPerDay = strconv.FormatFloat(res.AlertsPerDay, 'f', 1, 64)
+	days := make([]string, 0, len(p.PerDay))
+	counts := make([]int, 0, len(p.PerDay))
+	for _, dc := range p.PerDay {
+		days = append(days, dc.Day)
+		counts = append(counts, dc.Count)
+	}
+	data.Chart = stackedChart(days, []series{seriesOf("matches", counts)})
+	return data
+}
+
+// caretOf places a caret under the column of a query error.
+func caretOf(query string, qe *rules.Error) *queryError {
+	line := strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, query)
+	col := max(qe.Column, 1)
+	if n := utf8.RuneCountInString(line); col > n+1 {
+		col = n + 1
+	}
+	return &queryError{Reason: qe.Reason, Column: qe.Column, Line: line,
+		Caret: strings.Repeat(" ", col-1) + "^"}
+}
+
+// ruleMode describes how a rule delivers.
+func ruleMode(r store.Rule) string {
+	switch {
+	case r.Digest != "":
+		return r.Digest + " digest"
+	case r.MinSources > 1:
+		return fmt.Sprintf("surge: %d sources", r.MinSources)
+	}
+	return "instant"
+}

@@ -1,0 +1,203 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/wirewatch/wirewatch/api"
+	"github.com/wirewatch/wirewatch/service"
+	"github.com/wirewatch/wirewatch/store"
+	"github.com/wirewatch/wirewatch/story"
+)
+
+// maxFormBody bounds a form post; OPML uploads get api.MaxOPML.
+const maxFormBody = 64 << 10
+
+type sourcesData struct {
+	Sources []store.Source
+	// Form is the add form as it was sent, shown again with its error.
+	URL, Name  string
+	FieldError string
+	CanCheck   bool
+}
+
+type sourceData struct {
+	Source   store.Source
+	Stories  []story.Story
+	Interval string
+	CanCheck bool
+}
+
+func itoa(id int64) string { return strconv.FormatInt(id, 10) }
+
+func (d *dashboard) sources(w http.ResponseWriter, r *http.Request) {
+	d.renderSources(w, r, http.StatusOK, sourcesData{})
+}
+
+func (d *dashboard) renderSources(w http.ResponseWriter, r *http.Request, code int, data sourcesData) {
+	all, err := d.svc.Sources(r.Context())
+	if err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	// Failing sources first, then by name as stored (by id).
+	failing := make([]store.Source, 0, len(all))
+	var healthy []store.Source
+	for _, s := range all {
+		if s.State.Failures > 0 {
+			failing = append(failing, s)
+		} else {
+			healthy = append(healthy, s)
+		}
+	}
+	data.Sources = append(failing, healthy...)
+	data.CanCheck = d.o.Checker != nil
+	d.render(w, r, code, "sources", page{Title: "Sources", Nav: "sources", Data: data})
+}
+
+func (d *dashboard) addSource(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	if err := r.ParseForm(); err != nil {
+		d.fail(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	data := sourcesData{URL: r.PostFormValue("url"), Name: r.PostFormValue("name")}
+	src, err := d.svc.AddSource(r.Context(), data.URL, data.Name, "dashboard", store.OriginAPI)
+	if err != nil {
+		code := api.Status(err)
+		if code == http.StatusInternalServerError {
+			d.failErr(w, r, err)
+			return
+		}
+		data.FieldError = err.Error()
+		d.renderSources(w, r, code, data)
+		return
+	}
+	done(w, r, "/sources/"+itoa(src.ID), "added")
+}
+
+func (d *dashboard) source(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		d.fail(w, r, http.StatusNotFound, "No such source.")
+		return
+	}
+	src, err := d.st.Source(r.Context(), id)
+	if err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	stories, err := d.st.Stories(r.Context(), store.StoryQuery{SourceID: id, Limit: 25})
+	if err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	data := sourceData{Source: src, Stories: stories, CanCheck: d.o.Checker != nil}
+	switch {
+	case src.Schedule != "":
+		data.Interval = "schedule " + src.Schedule
+	case src.Interval > 0:
+		data.Interval = "every " + src.Interval.String()
+	default:
+		data.Interval = "every " + d.o.FetchInterval.String() + " (the [fetch] default)"
+	}
+	d.render(w, r, http.StatusOK, "source", page{Title: src.Name, Nav: "sources", Data: data})
+}
+
+// back is where an action on a source returns: its page, when the form says
+// it came from there, else the list.
+func back(r *http.Request, id int64) string {
+	if r.PostFormValue("from") == "detail" {
+		return "/sources/" + itoa(id)
+	}
+	return "/sources"
+}
+
+func (d *dashboard) checkSource(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok || r.ParseForm() != nil {
+		d.fail(w, r, http.StatusBadRequest, "Bad request.")
+		return
+	}
+	if _, err := d.st.Source(r.Context(), id); err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	if d.o.Checker == nil {
+		d.fail(w, r, http.StatusServiceUnavailable, "No fetcher is running to check the source.")
+		return
+	}
+	d.o.Checker.Enqueue(id)
+	done(w, r, back(r, id), "checked")
+}
+
+func (d *dashboard) pauseSource(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	if !ok || r.ParseForm() != nil {
+		d.fail(w, r, http.StatusBadRequest, "Bad request.")
+		return
+	}
+	paused := r.PostFormValue("paused") == "true"
+	if _, err := d.svc.UpdateSource(r.Context(), id, service.SourcePatch{Paused: &paused}); err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	notice := "resumed"
+	if paused {
+		notice = "paused"
+	}
+	done(w, r, back(r, id), notice)
+}
+
+func (d *dashboard) deleteSource(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		d.fail(w, r, http.StatusBadRequest, "Bad request.")
+		return
+	}
+	src, err := d.st.Source(r.Context(), id)
+	if err == nil {
+		err = d.svc.RemoveSource(r.Context(), src.Name)
+	}
+	if err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	done(w, r, "/sources", "removed")
+}
+
+func (d *dashboard) importSources(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, api.MaxOPML+64<<10)
+	file, _, err := r.FormFile("opml")
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			d.fail(w, r, http.StatusRequestEntityTooLarge, "The OPML file is too large.")
+			return
+		}
+		d.fail(w, r, http.StatusBadRequest, "Choose an OPML file to import.")
+		return
+	}
+	defer file.Close()
+	rep, err := api.ImportOPML(r.Context(), d.svc, file, "dashboard")
+	if err != nil {
+		d.render(w, r, http.StatusBadRequest, "import", page{Title: "Import", Nav: "sources", Error: err.Error()})
+		return
+	}
+	d.render(w, r, http.StatusOK, "import", page{Title: "Import", Nav: "sources", Data: rep})
+}
+
+func (d *dashboard) exportSources(w http.ResponseWriter, r *http.Request) {
+	all, err := d.svc.Sources(r.Context())
+	if err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/x-opml; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="wirewatch-sources.opml"`)
+	if err := api.WriteOPML(w, all); err != nil {
+		d.log.Warn("export opml", "err", err)
+	}
+}

@@ -1,0 +1,393 @@
+package web_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wirewatch/wirewatch/api"
+	"github.com/wirewatch/wirewatch/web"
+)
+
+const token = "s3cret-token-for-tests"
+
+func TestTokensGuardPagesAndAPI(t *testing.T) {
+	e := newEnv(t, token, "second-token")
+	e.seed()
+
+	for _, h := range [][]string{nil, {"Authorization: Bearer wrong"}, {"Authorization: Basic " + token}, {"Authorization: Bearer "}} {
+		resp, body := e.request("GET", "/api/v1/rules", "", h...)
+		var apiErr api.Error
+		if resp.StatusCode != 401 || json.Unmarshal([]byte(body), &apiErr) != nil || apiErr.Error == "" {
+			t.Fatalf("headers %v: %d %s", h, resp.StatusCode, body)
+		}
+		if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+			t.Fatalf("no WWW-Authenticate: %v", resp.Header)
+		}
+		if strings.Contains(body, token) {
+			t.Fatal("the answer shows a token")
+		}
+	}
+	for _, tok := range []string{token, "second-token"} {
+		if resp, body := e.request("GET", "/api/v1/rules", "", "Authorization: Bearer "+tok); resp.StatusCode != 200 {
+			t.Fatalf("good token: %d %s", resp.StatusCode, body)
+		}
+	}
+	// A page without a token goes to the login form; with one it is served.
+	resp, _ := e.request("GET", "/rules?x=1", "")
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/login?next=%2Frules%3Fx%3D1" {
+		t.Fatalf("page without token: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := e.request("GET", "/rules", "", "Authorization: Bearer "+token); resp.StatusCode != 200 {
+		t.Fatalf("page with token: %d", resp.StatusCode)
+	}
+	if resp, _ := e.form("/rules/preview", url.Values{"query": {"nvidia"}}); resp.StatusCode != 401 {
+		t.Fatalf("POST without token: %d", resp.StatusCode)
+	}
+	// Health, metrics, static assets and the chat endpoints need no token.
+	for _, p := range []string{"/healthz", "/metrics", "/static/htmx.min.js", "/static/style.css", "/login"} {
+		if resp, _ := e.request("GET", p, ""); resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", p, resp.StatusCode)
+		}
+	}
+	if resp, _ := e.request("POST", "/slack/commands", "x=1"); resp.StatusCode != http.StatusTeapot {
+		t.Fatalf("slack route: %d", resp.StatusCode)
+	}
+
+	// The login form: a bad token is refused, a good one gives a session cookie.
+	resp, body := e.form("/login", url.Values{"token": {"wrong"}, "next": {"/alerts"}})
+	if resp.StatusCode != 401 || !strings.Contains(body, "not valid") || len(resp.Cookies()) != 0 {
+		t.Fatalf("bad login: %d", resp.StatusCode)
+	}
+	resp, _ = e.form("/login", url.Values{"token": {token}, "next": {"https://evil.example/"}})
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" {
+		t.Fatalf("login with a foreign next: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, _ = e.form("/login", url.Values{"token": {token}, "next": {"/alerts"}})
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/alerts" || len(resp.Cookies()) != 1 {
+		t.Fatalf("login: %d %q %v", resp.StatusCode, resp.Header.Get("Location"), resp.Cookies())
+	}
+	c := resp.Cookies()[0]
+	if c.Name != web.SessionCookie || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Value == token || c.Path != "/" {
+		t.Fatalf("cookie %+v", c)
+	}
+	cookie := "Cookie: " + c.Name + "=" + c.Value
+	if resp, _ := e.request("GET", "/alerts", "", cookie); resp.StatusCode != 200 {
+		t.Fatalf("page with session: %d", resp.StatusCode)
+	}
+	if resp, _ := e.request("GET", "/api/v1/alerts", "", cookie); resp.StatusCode != 200 {
+		t.Fatalf("API with session: %d", resp.StatusCode)
+	}
+	if resp, _ := e.request("GET", "/alerts", "", "Cookie: "+c.Name+"=forged"); resp.StatusCode != 303 {
+		t.Fatalf("forged session: %d", resp.StatusCode)
+	}
+	// Log out ends the session.
+	if resp, _ := e.form("/logout", nil, cookie); resp.StatusCode != 303 {
+		t.Fatalf("logout: %d", resp.StatusCode)
+	}
+	if resp, _ := e.request("GET", "/alerts", "", cookie); resp.StatusCode != 303 {
+		t.Fatalf("page after logout: %d", resp.StatusCode)
+	}
+}
+
+func TestWithoutTokensLoginIsNotNeeded(t *testing.T) {
+	e := newEnv(t)
+	if resp, _ := e.request("GET", "/", ""); resp.StatusCode != 200 {
+		t.Fatalf("overview: %d", resp.StatusCode)
+	}
+	if resp, _ := e.request("GET", "/login", ""); resp.StatusCode != 303 {
+		t.Fatalf("login page without tokens: %d", resp.StatusCode)
+	}
+}
+
+func TestCrossOriginPostsAreRefused(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	id := e.failedAlert()
+	body := `{"query": "walrus", "notify": ["console"]}`
+	for _, h := range [][]string{
+		{"Sec-Fetch-Site: cross-site"},
+		{"Sec-Fetch-Site: same-site"},
+		{"Origin: https://evil.example"},
+	} {
+		resp, out := e.request("POST", "/api/v1/rules", body, h...)
+		if resp.StatusCode != 403 || !strings.Contains(out, "cross-origin") {
+			t.Fatalf("API POST with %v: %d %s", h, resp.StatusCode, out)
+		}
+		resp, _ = e.request("POST", fmt.Sprintf("/alerts/%d/retry", id), "", h...)
+		if resp.StatusCode != 403 {
+			t.Fatalf("page POST with %v: %d", h, resp.StatusCode)
+		}
+		resp, _ = e.request("POST", "/login", "token=x", append(h, "Content-Type: application/x-www-form-urlencoded")...)
+		if resp.StatusCode != 403 {
+			t.Fatalf("login POST with %v: %d", h, resp.StatusCode)
+		}
+	}
+	if ds, _ := e.request("GET", "/api/v1/alerts?status=failed", ""); ds.StatusCode != 200 {
+		t.Fatal(ds.StatusCode)
+	}
+	if e.failedAlert() != id {
+		t.Fatal("a refused retry changed the alert")
+	}
+	// The same requests from the same origin, and from clients that are not
+	// browsers (no Sec-Fetch-Site, no Origin), go through.
+	if resp, out := e.request("POST", "/api/v1/rules", body, "Sec-Fetch-Site: same-origin"); resp.StatusCode != 201 {
+		t.Fatalf("same-origin: %d %s", resp.StatusCode, out)
+	}
+	if resp, out := e.request("POST", "/api/v1/rules", `{"query": "seal", "notify": ["console"]}`, "Origin: "+e.srv.URL); resp.StatusCode != 201 {
+		t.Fatalf("same Origin: %d %s", resp.StatusCode, out)
+	}
+	if resp, out := e.request("POST", "/api/v1/rules", `{"query": "otter", "notify": ["console"]}`); resp.StatusCode != 201 {
+		t.Fatalf("curl-like: %d %s", resp.StatusCode, out)
+	}
+	// GETs are not state-changing: cross-site GET of a page is answered.
+	if resp, _ := e.request("GET", "/rules", "", "Sec-Fetch-Site: cross-site"); resp.StatusCode != 200 {
+		t.Fatalf("cross-site GET: %d", resp.StatusCode)
+	}
+}
+
+func TestHostHeaderIsChecked(t *testing.T) {
+	e := newEnv(t)
+	for _, host := range []string{"evil.example", "evil.example:80", "127.0.0.2:8080", "localhost.evil.example"} {
+		for _, p := range []string{"/", "/api/v1/rules", "/static/style.css", "/login"} {
+			if resp, _ := e.request("GET", p, "", "Host: "+host); resp.StatusCode != http.StatusMisdirectedRequest {
+				t.Fatalf("Host %s %s: %d", host, p, resp.StatusCode)
+			}
+		}
+	}
+	for _, host := range []string{"localhost:8080", "127.0.0.1", "[::1]:9000", "LOCALHOST"} {
+		if resp, _ := e.request("GET", "/api/v1/rules", "", "Host: "+host); resp.StatusCode != 200 {
+			t.Fatalf("Host %s: %d", host, resp.StatusCode)
+		}
+	}
+	// /healthz stays as it is: any Host.
+	if resp, _ := e.request("GET", "/healthz", "", "Host: evil.example"); resp.StatusCode != 200 {
+		t.Fatalf("healthz: %d", resp.StatusCode)
+	}
+}
+
+func TestAllowedHosts(t *testing.T) {
+	e := newEnvWith(t, func(o *web.Options) {
+		o.Listen, o.Tokens, o.AllowedHosts = "0.0.0.0:8080", []string{token}, []string{"news.example.org", "proxy.example:8443"}
+	})
+	auth := "Authorization: Bearer " + token
+	for host, want := range map[string]int{"news.example.org": 200, "NEWS.example.org:443": 200, "proxy.example": 200,
+		"localhost": 200, "0.0.0.0": 421, "evil.example": 421} {
+		if resp, _ := e.request("GET", "/api/v1/rules", "", "Host: "+host, auth); resp.StatusCode != want {
+			t.Errorf("Host %s: %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+	any := newEnvWith(t, func(o *web.Options) { o.AllowedHosts = []string{"*"} })
+	if resp, _ := any.request("GET", "/api/v1/rules", "", "Host: whatever.example"); resp.StatusCode != 200 {
+		t.Fatalf(`"*": %d`, resp.StatusCode)
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	e := newEnv(t)
+	for _, p := range []string{"/", "/api/v1/rules", "/static/htmx.min.js"} {
+		resp, _ := e.request("GET", p, "")
+		csp := resp.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "default-src 'self'") || strings.Contains(csp, "unsafe") {
+			t.Fatalf("%s: CSP %q", p, csp)
+		}
+		if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("X-Frame-Options") != "DENY" {
+			t.Fatalf("%s: headers %v", p, resp.Header)
+		}
+	}
+}
+
+// The pages carry no inline script, no inline style and no inline event
+// handler, which the Content-Security-Policy would block.
+func TestPagesHaveNoInlineScriptOrStyle(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	for _, p := range pagePaths(t, e) {
+		resp, body := e.request("GET", p, "")
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d\n%s", p, resp.StatusCode, body)
+		}
+		if loc := inline.FindStringIndex(body); loc != nil {
+			t.Fatalf("%s: inline script, style or handler: …%s…", p, body[max(0, loc[0]-40):min(len(body), loc[1]+40)])
+		}
+		for _, want := range []string{`<script src="/static/htmx.min.js" defer></script>`, `<html lang="en">`, `<main id="main">`} {
+			if !strings.Contains(body, want) {
+				t.Fatalf("%s lacks %q", p, want)
+			}
+		}
+	}
+}
+
+// inline finds an inline script, an inline style, an inline event handler
+// (hx-on included) or a javascript: URL in a tag.
+var inline = regexp.MustCompile(`(?i)<script>|<style|<[a-z][^>]*\s(on[a-z]+|style|hx-on[^=\s]*)=|(href|src|action)="javascript:`)
+
+// pagePaths lists a URL of every page.
+func pagePaths(t *testing.T, e *env) []string {
+	t.Helper()
+	src, _ := e.st.Sources(t.Context())
+	rules, _ := e.st.Rules(t.Context())
+	return []string{"/", "/sources", fmt.Sprintf("/sources/%d", src[0].ID), "/rules", "/rules/new",
+		fmt.Sprintf("/rules/%d", rules[0].ID), "/alerts", "/alerts?status=failed", "/stories", "/stories?q=walrus",
+		"/stories/evil", "/stories/s01", "/rules/new?q=" + url.QueryEscape(`nvidia "china`)}
+}
+
+// A story title written as HTML is shown as text on every page that shows it.
+func TestHostileTitleRendersAsText(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	escaped := `&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;`
+	check := func(where, body string) {
+		t.Helper()
+		if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img src=x") || strings.Contains(body, "<b>bold") {
+			t.Fatalf("%s: the title is not escaped", where)
+		}
+		if !strings.Contains(body, "alert(&#34;pwned&#34;)") {
+			t.Fatalf("%s: the title is missing", where)
+		}
+	}
+	for _, p := range []string{"/", "/alerts", "/stories", "/stories?q=walrus", "/stories/evil", "/sources/1"} {
+		resp, body := e.request("GET", p, "")
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", p, resp.StatusCode)
+		}
+		check(p, body)
+		if p == "/stories/evil" && !strings.Contains(body, escaped) {
+			t.Fatalf("story page: want %s", escaped)
+		}
+	}
+	resp, body := e.form("/rules/preview", url.Values{"query": {"walrus"}})
+	if resp.StatusCode != 200 {
+		t.Fatalf("preview: %d", resp.StatusCode)
+	}
+	check("preview", body)
+	if !strings.Contains(body, "<mark>Walrus</mark>") {
+		t.Fatalf("preview does not highlight: %s", body)
+	}
+	// A javascript: link of a story is not made a link.
+	if strings.Contains(body, `href="javascript:`) {
+		t.Fatal("javascript: URL as a link")
+	}
+	// The JSON API returns the title as data; encoding/json escapes < and >.
+	_, js := e.request("GET", "/api/v1/stories/evil", "")
+	var s api.Story
+	if err := json.Unmarshal([]byte(js), &s); err != nil || s.Title != hostile || strings.Contains(js, "<script>") {
+		t.Fatalf("API story %q: %v (%s)", s.Title, err, js)
+	}
+}
+
+func TestPreviewFragment(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	resp, body := e.form("/rules/preview", url.Values{"query": {`nvidia AND (china OR beijing) -"stock price"`}})
+	if resp.StatusCode != 200 || !strings.Contains(body, `<strong id="preview-total">16</strong>`) {
+		t.Fatalf("preview: %d\n%s", resp.StatusCode, body)
+	}
+	if !strings.Contains(body, "<mark>Nvidia</mark>") || !strings.Contains(body, "<svg") || !strings.Contains(body, "alerts a day") {
+		t.Fatalf("preview parts missing:\n%s", body)
+	}
+	resp, body = e.form("/rules/preview", url.Values{"query": {`nvidia "china`}})
+	if resp.StatusCode != 200 || !strings.Contains(body, "column 8") ||
+		!strings.Contains(body, `<code id="caret">       ^</code>`) || !strings.Contains(body, `<code id="caret-line">nvidia &#34;china</code>`) {
+		t.Fatalf("error preview: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+func TestPageActions(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	ctx := t.Context()
+
+	// Add a source through the form.
+	resp, _ := e.form("/sources", url.Values{"url": {e.feeds.URL + "/feed.xml"}})
+	if resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/sources/") {
+		t.Fatalf("add source: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, body := e.request("GET", resp.Header.Get("Location"), "")
+	if resp.StatusCode != 200 || !strings.Contains(body, "Seal News") || !strings.Contains(body, "Source added") {
+		t.Fatalf("source page: %d", resp.StatusCode)
+	}
+	resp, body = e.form("/sources", url.Values{"url": {"ftp://nope"}})
+	if resp.StatusCode != 400 || !strings.Contains(body, `id="add-error"`) || !strings.Contains(body, "ftp://nope") {
+		t.Fatalf("bad source: %d", resp.StatusCode)
+	}
+
+	// Check now and pause.
+	src, _ := e.st.Sources(ctx)
+	if resp, _ := e.form(fmt.Sprintf("/sources/%d/check", src[0].ID), nil); resp.StatusCode != 303 {
+		t.Fatalf("check: %d", resp.StatusCode)
+	}
+	if !slices.Contains(e.check.enqueued(), src[0].ID) {
+		t.Fatal("check now did not enqueue")
+	}
+	if resp, _ := e.form(fmt.Sprintf("/sources/%d/pause", src[0].ID), url.Values{"paused": {"true"}}); resp.StatusCode != 303 {
+		t.Fatalf("pause: %d", resp.StatusCode)
+	}
+	if s, _ := e.st.Source(ctx, src[0].ID); !s.Paused {
+		t.Fatal("not paused")
+	}
+
+	// Save a rule; a bad one comes back with the caret.
+	resp, body = e.form("/rules", url.Values{"query": {`walrus "colony`}, "notify": {"console"}})
+	if resp.StatusCode != 400 || !strings.Contains(body, `id="caret"`) {
+		t.Fatalf("bad rule: %d", resp.StatusCode)
+	}
+	resp, _ = e.form("/rules", url.Values{"name": {"walruses"}, "query": {"walrus colony"}, "notify": {"console, hook:#ops"}, "digest": {""}})
+	if resp.StatusCode != 303 {
+		t.Fatalf("save rule: %d", resp.StatusCode)
+	}
+	_, body = e.request("GET", "/rules", "")
+	if !strings.Contains(body, ">walruses</a>") || !strings.Contains(body, "console, hook:#ops") {
+		t.Fatal("saved rule not listed")
+	}
+	rules, _ := e.st.Rules(ctx)
+	cfg := rules[0]
+	resp, body = e.form(fmt.Sprintf("/rules/%d", cfg.ID), url.Values{"query": {"x"}, "notify": {"console"}})
+	if resp.StatusCode != 409 || !strings.Contains(body, "configuration file") {
+		t.Fatalf("edit config rule: %d", resp.StatusCode)
+	}
+
+	// Retry a failed alert.
+	id := e.failedAlert()
+	_, body = e.request("GET", "/alerts?status=failed", "")
+	if !strings.Contains(body, fmt.Sprintf(`action="/alerts/%d/retry"`, id)) || !strings.Contains(body, "status 500") {
+		t.Fatal("failed alert without retry button or error")
+	}
+	if resp, _ := e.form(fmt.Sprintf("/alerts/%d/retry", id), nil); resp.StatusCode != 303 {
+		t.Fatalf("retry: %d", resp.StatusCode)
+	}
+	if resp, _ := e.form(fmt.Sprintf("/alerts/%d/retry", id), nil); resp.StatusCode != 409 {
+		t.Fatalf("retry again: %d", resp.StatusCode)
+	}
+}
+
+func TestOverviewShowsFailingSourcesFirstAndOutbox(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	_, body := e.request("GET", "/", "")
+	failing := strings.Index(body, `id="failing-h"`)
+	flaky := strings.Index(body, ">Flaky</a>")
+	if failing < 0 || flaky < failing || !strings.Contains(body, "status 503") {
+		t.Fatal("failing sources not shown")
+	}
+	if !strings.Contains(body, `<span class="big" id="outbox-depth">`) || !strings.Contains(body, "<svg") {
+		t.Fatal("outbox or chart missing")
+	}
+	if !strings.Contains(body, "digest: <a") || !strings.Contains(body, "fetch: <a") {
+		t.Fatal("next runs missing")
+	}
+}
+
+func TestNotFoundPages(t *testing.T) {
+	e := newEnv(t)
+	for _, p := range []string{"/nope", "/sources/999", "/rules/999", "/stories/none", "/sources/abc"} {
+		if resp, _ := e.request("GET", p, ""); resp.StatusCode != 404 {
+			t.Errorf("%s: %d", p, resp.StatusCode)
+		}
+	}
+}
