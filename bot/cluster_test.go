@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/notifiers/discord"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 	"github.com/wirewatch/wirewatch/notifiers/slack"
 	"github.com/wirewatch/wirewatch/store"
@@ -170,5 +172,81 @@ func TestBoilerplateSummariesDoNotMergeUnrelatedStories(t *testing.T) {
 	got := h.alerts()
 	if k := kinds(got); k["alert"] != 3 {
 		t.Fatalf("three unrelated stories with one boilerplate summary gave %v, want 3 alerts", k)
+	}
+}
+
+func TestSlack429IsDeliveredOnceAfterRetryAfter(t *testing.T) {
+	fake := notifiertest.NewSlack(t)
+	fake.SetChannels(notifiertest.SlackChannel{ID: "C0POLICY", Name: "ai-policy"})
+	sl, err := slack.New(config.Notifier{Name: "team-slack", Type: "slack", Token: "xoxb-test", APIURL: fake.URL()},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), slack.WithPacing(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t)
+	h.extra = map[string]notifiers.Notifier{"team-slack": sl}
+	h.rules[0].Notify = []string{"team-slack:#ai-policy"}
+	h.feeds.set("/a")
+	h.source("Feed A", "/a", 0)
+	h.start()
+	h.once()
+
+	fake.FailNext("chat.postMessage", 429, map[string]string{"Retry-After": "2"}, `{"ok":false,"error":"ratelimited"}`)
+	h.feeds.add("/a", event[0])
+	start := time.Now()
+	h.once()
+	if n := len(fake.Messages()); n != 1 {
+		t.Fatalf("slack recorded %d messages, want exactly 1", n)
+	}
+	if waited := time.Since(start); waited < 2*time.Second {
+		t.Errorf("delivered %v after the 429, want at least Retry-After: 2s", waited)
+	}
+	sent, _ := h.st.Deliveries(context.Background(), store.DeliveryQuery{Status: store.StatusSent})
+	if len(sent) != 1 || sent[0].Attempts != 2 {
+		t.Errorf("sent rows %+v, want one after 2 attempts", sent)
+	}
+}
+
+func TestDiscord429IsDeliveredOnceAfterRetryAfter(t *testing.T) {
+	fake := notifiertest.NewDiscord(t)
+	restore, err := discord.SetAPIBase(fake.Base())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(restore)
+	dc, err := discord.New(config.Notifier{Name: "ops-discord", Type: "discord", Token: "bot-token", ApplicationID: "1"},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), discord.WithPace(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t)
+	h.extra = map[string]notifiers.Notifier{"ops-discord": dc}
+	h.rules[0].Notify = []string{"ops-discord:1234567890"}
+	h.feeds.set("/a")
+	h.source("Feed A", "/a", 0)
+	h.start()
+	h.once()
+
+	fake.FailNext("channels/1234567890/messages", 429, map[string]string{"Content-Type": "application/json"}, `{"retry_after": 1.5, "global": false}`)
+	h.feeds.add("/a", event[0])
+	start := time.Now()
+	h.once()
+	msgs := fake.Messages()
+	if n := len(msgs); n != 1 {
+		t.Fatalf("discord recorded %d messages, want exactly 1", n)
+	}
+	if waited := time.Since(start); waited < 1500*time.Millisecond {
+		t.Errorf("delivered %v after the 429, want at least retry_after: 1.5s", waited)
+	}
+	var body struct {
+		AllowedMentions *struct {
+			Parse []string `json:"parse"`
+		} `json:"allowed_mentions"`
+	}
+	if err := json.Unmarshal(msgs[0].Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.AllowedMentions == nil || body.AllowedMentions.Parse == nil || len(body.AllowedMentions.Parse) != 0 {
+		t.Errorf("message body lacks an empty allowed_mentions parse list: %s", msgs[0].Body)
 	}
 }
