@@ -42,24 +42,21 @@ type AlertList struct {
 var Statuses = []string{store.StatusSent, store.StatusPending, store.StatusFailed,
 	store.StatusDuplicate, store.StatusFolded, store.StatusSummarised}
 
-// maxDeliveryScan bounds how many rows one page of the log reads while it
-// looks for the rows older than a before= cursor.
-const maxDeliveryScan = 20_000
-
 // AlertQuery selects a page of the delivery log.
 type AlertQuery struct {
 	Rule   string
 	Status string
+	Target string
 	Since  time.Time
 	// Before is the id of the last row of the previous page (0: the newest).
 	Before int64
 	Limit  int
 }
 
-// ParseAlertQuery reads rule=, status=, since=, before= and limit= of a request.
+// ParseAlertQuery reads rule=, status=, target=, since=, before= and limit= of a request.
 func ParseAlertQuery(r *http.Request, now time.Time) (AlertQuery, error) {
 	q := r.URL.Query()
-	aq := AlertQuery{Rule: q.Get("rule"), Status: q.Get("status"), Limit: DefaultLimit}
+	aq := AlertQuery{Rule: q.Get("rule"), Status: q.Get("status"), Target: q.Get("target"), Limit: DefaultLimit}
 	if aq.Status != "" && !slices.Contains(Statuses, aq.Status) {
 		return aq, fmt.Errorf("status %q: want one of %v", aq.Status, Statuses)
 	}
@@ -83,27 +80,11 @@ func ParseAlertQuery(r *http.Request, now time.Time) (AlertQuery, error) {
 // Alerts reads one page of the delivery log, newest first, with each alert's
 // story, and the cursor of the next page (0: none).
 func Alerts(ctx context.Context, st store.Store, q AlertQuery) ([]Alert, int64, error) {
-	want := q.Limit + 1
-	fetch := want
-	if q.Before > 0 {
-		fetch = want * 4
-	}
-	var rows []store.Delivery
-	for {
-		ds, err := st.Deliveries(ctx, store.DeliveryQuery{Rule: q.Rule, Status: q.Status, Since: q.Since, Limit: fetch})
-		if err != nil {
-			return nil, 0, err
-		}
-		rows = rows[:0]
-		for _, d := range ds {
-			if q.Before == 0 || d.ID < q.Before {
-				rows = append(rows, d)
-			}
-		}
-		if len(rows) >= want || len(ds) < fetch || fetch >= maxDeliveryScan {
-			break
-		}
-		fetch = min(fetch*4, maxDeliveryScan)
+	rows, err := st.Deliveries(ctx, store.DeliveryQuery{
+		Rule: q.Rule, Status: q.Status, Target: q.Target, Since: q.Since, Before: q.Before, Limit: q.Limit + 1,
+	})
+	if err != nil {
+		return nil, 0, err
 	}
 	var next int64
 	if len(rows) > q.Limit {

@@ -114,6 +114,7 @@ func (a *API) routes() {
 	m.HandleFunc("PATCH /api/v1/sources/{id}", a.patchSource)
 	m.HandleFunc("DELETE /api/v1/sources/{id}", a.deleteSource)
 	m.HandleFunc("POST /api/v1/sources/{id}/check", a.checkSource)
+	m.HandleFunc("GET /api/v1/sources/{id}/log", a.fetchLog)
 	m.HandleFunc("POST /api/v1/sources/import", a.importSources)
 	m.HandleFunc("GET /api/v1/sources/export.opml", a.exportSources)
 

@@ -379,6 +379,62 @@ func TestAlertsAndRetry(t *testing.T) {
 	}
 }
 
+// TestAlertsPagingDeepInTheLog: the before= cursor is a bound of the store's
+// query, so a page far down a long log is found however many newer rows
+// there are, and filters hold on every page.
+func TestAlertsPagingDeepInTheLog(t *testing.T) {
+	e := newEnv(t, envOpt{})
+	ctx := context.Background()
+	old, err := e.st.Enqueue(ctx, []store.Delivery{
+		{Target: "ops", Kind: "health", Text: "old 1"},
+		{Target: "console", Kind: "health", Text: "old 2"},
+		{Target: "ops", Kind: "health", Text: "old 3"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// More newer rows than a page may read: paging used to filter them in Go,
+	// up to 20,000 rows, and came back empty here.
+	newer := make([]store.Delivery, 20_100)
+	for i := range newer {
+		newer[i] = store.Delivery{Target: "console", Kind: "health", Text: "newer"}
+	}
+	if _, err := e.st.Enqueue(ctx, newer); err != nil {
+		t.Fatal(err)
+	}
+
+	var list api.AlertList
+	path := fmt.Sprintf("/api/v1/alerts?limit=2&before=%d", old[2].ID+1)
+	if code := e.do("GET", path, nil, &list); code != 200 || len(list.Alerts) != 2 || list.NextBefore == nil {
+		t.Fatalf("page deep in the log: %d %+v", code, list)
+	}
+	if list.Alerts[0].ID != old[2].ID || list.Alerts[1].ID != old[1].ID || *list.NextBefore != old[1].ID {
+		t.Fatalf("page = %d, %d next %d; want %d, %d next %d",
+			list.Alerts[0].ID, list.Alerts[1].ID, *list.NextBefore, old[2].ID, old[1].ID, old[1].ID)
+	}
+
+	var ids []int64
+	path = "/api/v1/alerts?target=ops&limit=1"
+	for pages := 0; ; pages++ {
+		if pages > 3 {
+			t.Fatal("paging does not end")
+		}
+		if code := e.do("GET", path, nil, &list); code != 200 {
+			t.Fatalf("%s: %d", path, code)
+		}
+		for _, a := range list.Alerts {
+			ids = append(ids, a.ID)
+		}
+		if list.NextBefore == nil {
+			break
+		}
+		path = fmt.Sprintf("/api/v1/alerts?target=ops&limit=1&before=%d", *list.NextBefore)
+	}
+	if !slices.Equal(ids, []int64{old[2].ID, old[0].ID}) {
+		t.Fatalf("target=ops pages = %v, want %d, %d", ids, old[2].ID, old[0].ID)
+	}
+}
+
 func TestStoriesLookupAndPaging(t *testing.T) {
 	e := newEnv(t, envOpt{})
 	e.ingest(0, makeStories("a", "Nvidia export controls tighten", 12)...)

@@ -15,6 +15,7 @@
 //	PATCH  /api/v1/sources/{id}             {"name", "paused"}: renaming a configuration source is 409
 //	DELETE /api/v1/sources/{id}             204; a configuration source is 409
 //	POST   /api/v1/sources/{id}/check       fetch now: 202 {"id", "queued": true}; 503 without a fetcher
+//	GET    /api/v1/sources/{id}/log         ?limit=: its fetch log, newest first: at, status, not_modified, items, fresh, bytes, duration_ms, error
 //	POST   /api/v1/sources/import           OPML body: each outline's xmlUrl added as POST /sources would; a result per outline
 //	GET    /api/v1/sources/export.opml      every source as OPML 2.0
 //	GET    /api/v1/rules                    rules: id, name, query, notify, digest, paused, origin (config, chat, api), matches_7d
@@ -23,7 +24,7 @@
 //	PATCH  /api/v1/rules/{id}               {"query", "notify", "digest", "paused"}; configuration rules are 409
 //	DELETE /api/v1/rules/{id}               204; configuration rules are 409
 //	POST   /api/v1/rules/preview            {"query", "days": 30, "limit": 20}: total, per_day, alerts_per_day, stories with terms
-//	GET    /api/v1/alerts                   the delivery log: ?rule=&status=&since=&limit=&before=
+//	GET    /api/v1/alerts                   the delivery log: ?rule=&status=&target=&since=&limit=&before=
 //	POST   /api/v1/alerts/{id}/retry        a failed alert back to pending; 409 when it has not failed
 //	GET    /api/v1/stories                  ?q=QUERY&limit=&before=: the stories a rule with that query matches, with terms
 //	GET    /api/v1/stories/{id}             one story
@@ -47,7 +48,8 @@
 // the last alert of the page; for stories an opaque cursor (the last story's
 // publication time and id), so that stories published at the same instant
 // are neither lost nor repeated across pages. Sources and rules are short
-// lists and come whole.
+// lists and come whole; a source's fetch log gives its newest limit entries
+// (default 50, at most the 200 it keeps).
 //
 // # Preview bounds
 //

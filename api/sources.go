@@ -183,3 +183,55 @@ func (a *API) exportSources(w http.ResponseWriter, r *http.Request) {
 
 // idString formats an id for messages.
 func idString(id int64) string { return strconv.FormatInt(id, 10) }
+
+// FetchLogEntry is one fetch attempt of a source.
+type FetchLogEntry struct {
+	ID          int64     `json:"id"`
+	At          time.Time `json:"at"`
+	Status      int       `json:"status"`
+	NotModified bool      `json:"not_modified"`
+	Items       int       `json:"items"`
+	Fresh       int       `json:"fresh"`
+	Bytes       int64     `json:"bytes"`
+	DurationMS  int64     `json:"duration_ms"`
+	Error       string    `json:"error"`
+}
+
+// FetchLog is the answer of GET /api/v1/sources/{id}/log.
+type FetchLog struct {
+	SourceID int64           `json:"source_id"`
+	Entries  []FetchLogEntry `json:"entries"`
+}
+
+// FetchLogEntryOf converts a stored fetch log entry.
+func FetchLogEntryOf(e store.FetchLogEntry) FetchLogEntry {
+	return FetchLogEntry{
+		ID: e.ID, At: e.At.UTC(), Status: e.Status, NotModified: e.NotModified, Items: e.Items,
+		Fresh: e.Fresh, Bytes: e.Bytes, DurationMS: e.Duration.Milliseconds(), Error: e.Error,
+	}
+}
+
+func (a *API) fetchLog(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	limit, ok := limitParam(w, r, store.FetchLogKeep)
+	if !ok {
+		return
+	}
+	if _, err := a.o.Store.Source(r.Context(), id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	entries, err := a.o.Store.FetchLog(r.Context(), id, limit)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := FetchLog{SourceID: id, Entries: make([]FetchLogEntry, 0, len(entries))}
+	for _, e := range entries {
+		out.Entries = append(out.Entries, FetchLogEntryOf(e))
+	}
+	WriteJSON(w, http.StatusOK, out)
+}

@@ -142,6 +142,8 @@ func (b *Bot) Run(ctx context.Context) error {
 		workers.Wait()
 		<-dispatched
 		<-digested
+		// Alerts of fetches that finished during the drain go out too.
+		b.dispatcher.Drain(work, 0)
 		close(finished)
 	}()
 	select {

@@ -39,6 +39,8 @@ type harness struct {
 	clock   *clock // nil: the real clock
 	// retryBase is the dispatcher's first retry wait (0: 20ms).
 	retryBase time.Duration
+	// maxPerHour is the flood limit by notifier name (nil: the default).
+	maxPerHour map[string]int
 	// extra notifiers beside "hook", by name.
 	extra map[string]notifiers.Notifier
 
@@ -122,6 +124,7 @@ func (h *harness) start() {
 		Concurrency: 4,
 		RetryBase:   cmp.Or(h.retryBase, 20*time.Millisecond),
 		Health:      h.health,
+		MaxPerHour:  h.maxPerHour,
 		Now:         now,
 	})
 }

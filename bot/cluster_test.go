@@ -250,3 +250,27 @@ func TestDiscord429IsDeliveredOnceAfterRetryAfter(t *testing.T) {
 		t.Errorf("message body lacks an empty allowed_mentions parse list: %s", msgs[0].Body)
 	}
 }
+
+func TestFollowUpOfAFloodHeldAlertGoesIntoTheSummary(t *testing.T) {
+	h := newHarness(t)
+	h.maxPerHour = map[string]int{"hook": 1}
+	h.feeds.set("/a")
+	h.source("Feed A", "/a", 0)
+	h.start()
+	h.once()
+	h.feeds.add("/a", item{GUID: "u", Title: "Nvidia China unrelated earlier story", Link: "https://news.example/u", Published: t0})
+	h.once() // uses up the hourly limit
+
+	// The same event twice in one poll: the alert is over the limit, and its
+	// follow-up must not be posted ahead of it.
+	h.feeds.add("/a", event[0])
+	h.feeds.add("/a", event[1])
+	h.once()
+	got := h.alerts()
+	if k := kinds(got); len(got) != 2 || k["alert"] != 1 || k["summary"] != 1 {
+		t.Fatalf("got %v, want the first alert and one summary holding the event and its copy", k)
+	}
+	if sum := got[1]; len(sum.Stories) != 2 {
+		t.Errorf("summary lists %d stories, want the event and its copy", len(sum.Stories))
+	}
+}

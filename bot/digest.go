@@ -16,6 +16,10 @@ import (
 // the newest 20 of them and counts the rest.
 const digestStories = 500
 
+// digestGrace is how long after a period ends its digest is read: longer
+// than any ingest transaction takes.
+const digestGrace = time.Minute
+
 // DigestSchedule returns the schedule of a digest setting in a time zone:
 // "hourly" (on the hour), "daily" (08:00), "weekly" (Mondays 08:00) or a cron
 // spec.
@@ -77,13 +81,16 @@ func (b *Bot) sendDigest(ctx context.Context, r store.Rule, now time.Time) (int,
 		// A new digest rule: its first period starts now.
 		return 0, b.opt.Store.SetDigestLast(ctx, r.Name, now)
 	}
+	// A period is read digestGrace after it ends, so that a match stamped
+	// just before the end but committed just after is in it.
+	ready := now.Add(-digestGrace)
 	end := sched.Next(last)
-	if end.After(now) {
+	if end.After(ready) {
 		return 0, nil
 	}
 	for range 100_000 { // collapse the periods missed while down into one
 		next := sched.Next(end)
-		if next.After(now) || next.IsZero() {
+		if next.After(ready) || next.IsZero() {
 			break
 		}
 		end = next

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -51,6 +52,10 @@ type Dispatcher struct {
 	busy        map[string]bool      // targets with a sender running
 	hold        map[string]time.Time // targets asked to wait until then
 	nextSummary map[string]time.Time // targets' earliest next summary
+	// done counts the senders that finished, per target. Rows read from the
+	// store before a target's sender finished may be stale (sent since), so
+	// dispatchDue drops them; the finished sender's kick reads them afresh.
+	done map[string]uint64
 }
 
 // NewDispatcher returns a dispatcher over st that sends through ns (by notifier
@@ -63,6 +68,7 @@ func NewDispatcher(st store.Store, ns map[string]notifiers.Notifier, m *Metrics,
 		store: st, notifiers: ns, metrics: m, logger: logger, now: now, retryBase: retryBase,
 		kick: make(chan struct{}, 1),
 		busy: map[string]bool{}, hold: map[string]time.Time{}, nextSummary: map[string]time.Time{},
+		done: map[string]uint64{},
 	}
 }
 
@@ -121,6 +127,9 @@ func (d *Dispatcher) Drain(ctx context.Context, maxWait time.Duration) {
 // dispatchDue starts a sender for every target that has due rows and is
 // neither busy nor held.
 func (d *Dispatcher) dispatchDue(ctx context.Context) {
+	d.mu.Lock()
+	before := maps.Clone(d.done)
+	d.mu.Unlock()
 	now := d.now()
 	rows, err := d.store.Due(ctx, now, dueBatch)
 	if err != nil {
@@ -133,7 +142,7 @@ func (d *Dispatcher) dispatchDue(ctx context.Context) {
 	var order []string
 	d.mu.Lock()
 	for _, r := range rows {
-		if d.busy[r.Target] || now.Before(d.hold[r.Target]) {
+		if d.busy[r.Target] || now.Before(d.hold[r.Target]) || d.done[r.Target] != before[r.Target] {
 			continue
 		}
 		if _, seen := groups[r.Target]; !seen {
@@ -186,6 +195,12 @@ func (d *Dispatcher) sendAll(ctx context.Context, target string, rows []store.De
 		if r.ParentID != 0 && r.ParentRef == "" {
 			r.ParentRef = refs[r.ParentID] // the parent went out earlier in this batch
 		}
+		if r.Kind == notifiers.KindFollowUp && r.ParentRef == "" && limit > 0 && sentHour >= limit {
+			// Its parent is held for a summary: the copy goes with it rather
+			// than before it.
+			flooded = append(flooded, r)
+			continue
+		}
 		var ref string
 		ref, holdUntil = d.send(ctx, r)
 		if !holdUntil.IsZero() {
@@ -204,6 +219,7 @@ func (d *Dispatcher) sendAll(ctx context.Context, target string, rows []store.De
 	}
 	d.mu.Lock()
 	delete(d.busy, target)
+	d.done[target]++
 	if !holdUntil.IsZero() {
 		d.hold[target] = holdUntil
 	}

@@ -43,6 +43,7 @@ func (p *poller) poll(ctx context.Context, src store.Source) (queued bool) {
 	log := p.logger.With("source", src.Name)
 	st := src.State
 	started := p.now()
+	begun := time.Now() // the duration is measured on the monotonic clock, whatever p.now says
 	res, err := p.fetcher.Fetch(ctx, sources.Request{
 		SourceID:     src.ID,
 		Name:         src.Name,
@@ -51,19 +52,24 @@ func (p *poller) poll(ctx context.Context, src store.Source) (queued bool) {
 		LastModified: st.LastModified,
 		Guarded:      p.guarded(src),
 	})
-	p.metrics.FetchDuration.WithLabelValues(src.Name).Observe(time.Since(started).Seconds())
+	elapsed := time.Since(begun)
+	p.metrics.FetchDuration.WithLabelValues(src.Name).Observe(elapsed.Seconds())
 	st.LastFetch = started
 	st.LastStatus = res.Status
+	entry := store.FetchLogEntry{
+		SourceID: src.ID, At: started, Status: res.Status, NotModified: res.NotModified,
+		Items: len(res.Stories), Bytes: res.Bytes, Duration: elapsed,
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return false // shutting down: not the source's fault
 		}
 		p.metrics.Fetches.WithLabelValues(src.Name, "error").Inc()
-		return p.recordFailure(ctx, log, src, &st, err)
+		return p.recordFailure(ctx, log, src, &st, entry, err)
 	}
 	if res.NotModified {
 		p.metrics.Fetches.WithLabelValues(src.Name, "not_modified").Inc()
-		return p.recordSuccess(ctx, log, src, &st, res)
+		return p.recordSuccess(ctx, log, src, &st, entry, res)
 	}
 	p.metrics.Fetches.WithLabelValues(src.Name, "ok").Inc()
 
@@ -76,7 +82,7 @@ func (p *poller) poll(ctx context.Context, src store.Source) (queued bool) {
 		if ctx.Err() == nil {
 			log.Error("storing stories failed", "err", err)
 		}
-		return p.recordFailure(ctx, log, src, &st, err)
+		return p.recordFailure(ctx, log, src, &st, entry, err)
 	}
 	p.metrics.Stories.WithLabelValues(src.Name).Add(float64(out.Fresh))
 	p.metrics.Matches.Add(float64(out.Matches))
@@ -84,14 +90,15 @@ func (p *poller) poll(ctx context.Context, src store.Source) (queued bool) {
 		p.metrics.Deliveries.WithLabelValues("", "duplicate").Add(float64(out.Duplicates))
 	}
 	st.Primed = true
-	recovered := p.recordSuccess(ctx, log, src, &st, res)
+	entry.Fresh = out.Fresh
+	recovered := p.recordSuccess(ctx, log, src, &st, entry, res)
 	log.Debug("fetched", "items", len(res.Stories), "new", out.Fresh, "matches", out.Matches, "queued", out.Deliveries, "duplicates", out.Duplicates)
 	return out.Deliveries > 0 || recovered
 }
 
-// recordSuccess saves the state of a successful fetch. It reports whether a
-// recovery alert was queued.
-func (p *poller) recordSuccess(ctx context.Context, log *slog.Logger, src store.Source, st *store.SourceState, res sources.Result) bool {
+// recordSuccess saves the state of a successful fetch and logs it. It reports
+// whether a recovery alert was queued.
+func (p *poller) recordSuccess(ctx context.Context, log *slog.Logger, src store.Source, st *store.SourceState, entry store.FetchLogEntry, res sources.Result) bool {
 	queued := false
 	if st.HealthAlerted {
 		queued = p.healthAlert(ctx, log, fmt.Sprintf("Source %q has recovered after %d failed fetches (failing since %s).",
@@ -110,13 +117,14 @@ func (p *poller) recordSuccess(ctx context.Context, log *slog.Logger, src store.
 	st.FailingSince = time.Time{}
 	st.NextFetch = time.Time{}
 	p.save(ctx, log, src.ID, st)
+	p.logFetch(ctx, log, entry)
 	return queued
 }
 
-// recordFailure saves the state of a failed fetch with its backoff, and
-// reports the source once it has failed Health.After times in a row. It
+// recordFailure saves the state of a failed fetch with its backoff, logs it,
+// and reports the source once it has failed Health.After times in a row. It
 // reports whether a health alert was queued.
-func (p *poller) recordFailure(ctx context.Context, log *slog.Logger, src store.Source, st *store.SourceState, err error) bool {
+func (p *poller) recordFailure(ctx context.Context, log *slog.Logger, src store.Source, st *store.SourceState, entry store.FetchLogEntry, err error) bool {
 	var retryAfter time.Duration
 	var fe *sources.Error
 	if errors.As(err, &fe) {
@@ -140,6 +148,8 @@ func (p *poller) recordFailure(ctx context.Context, log *slog.Logger, src store.
 		st.HealthAlerted = true
 	}
 	p.save(ctx, log, src.ID, st)
+	entry.Status, entry.Error = st.LastStatus, st.LastError
+	p.logFetch(ctx, log, entry)
 	return queued
 }
 
@@ -162,5 +172,18 @@ func (p *poller) healthAlert(ctx context.Context, log *slog.Logger, text string)
 func (p *poller) save(ctx context.Context, log *slog.Logger, id int64, st *store.SourceState) {
 	if err := p.store.SaveSourceState(ctx, id, *st); err != nil && ctx.Err() == nil {
 		log.Error("saving fetch state failed", "err", err)
+	}
+}
+
+// logFetch adds the attempt to the source's fetch log. The log is for people
+// to read: a failure to write it is logged and changes nothing else.
+func (p *poller) logFetch(ctx context.Context, log *slog.Logger, entry store.FetchLogEntry) {
+	err := p.store.LogFetch(ctx, entry)
+	switch {
+	case err == nil || ctx.Err() != nil:
+	case errors.Is(err, store.ErrNotFound):
+		log.Debug("fetch log: the source was removed during the fetch")
+	default:
+		log.Error("writing the fetch log failed", "err", err)
 	}
 }

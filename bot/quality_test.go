@@ -114,6 +114,11 @@ func TestDailyDigestListsExactlyThePeriodsMatchesOnce(t *testing.T) {
 	h.clock.Set(time.Date(2026, 11, 28, 8, 0, 30, 0, time.UTC))
 	h.feeds.add("/a", item{GUID: "d3", Title: "Nvidia three, after the tick", Link: "https://news.example/d3", Published: t0.Add(2 * time.Minute)})
 	h.once()
+	if n := len(h.alerts()); n != 0 {
+		t.Fatalf("the digest went out %d times before the minute of grace after the tick", n)
+	}
+	h.clock.Set(time.Date(2026, 11, 28, 8, 1, 30, 0, time.UTC))
+	h.once()
 	got := h.alerts()
 	if len(got) != 1 || got[0].Kind != notifiers.KindDigest {
 		t.Fatalf("at 08:00: %v, want one digest", kinds(got))

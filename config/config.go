@@ -43,6 +43,9 @@ type Fetch struct {
 type HTTP struct {
 	Listen string   // default "127.0.0.1:8080"; empty string in the file disables the server
 	Tokens []Secret // bearer tokens for the dashboard and API
+	// Hosts are extra Host header values the dashboard and API answer to
+	// (host or host:port), such as a reverse proxy's public name.
+	Hosts []string
 }
 
 // Source is one [[sources]] entry.

@@ -55,7 +55,7 @@ var (
 	rootKeys     = []string{"storage", "fetch", "http", "sources", "notifiers", "rules", "alerts", "health"}
 	storageKeys  = []string{"path", "url", "retention"}
 	fetchKeys    = []string{"interval", "concurrency", "per_host", "timeout", "max_body"}
-	httpKeys     = []string{"listen", "tokens"}
+	httpKeys     = []string{"listen", "tokens", "hosts"}
 	sourceKeys   = []string{"name", "url", "interval", "schedule", "backfill"}
 	notifierKeys = []string{"name", "type", "path", "url", "token", "app_token", "signing_secret", "api_url",
 		"admins", "application_id", "public_key", "guild_id", "thread_id", "max_per_hour"}
@@ -217,7 +217,50 @@ func (d *decoder) http(root *table) HTTP {
 		}
 		h.Tokens = append(h.Tokens, Secret(e.value))
 	}
+	hosts, _ := t.strs("hosts")
+	for _, e := range hosts {
+		if err := checkHost(e.value); err != nil {
+			d.errorf(e.path, "%v", err)
+			continue
+		}
+		h.Hosts = append(h.Hosts, e.value)
+	}
 	return h
+}
+
+// checkHost checks a Host header value to allow: a host name or an IP
+// address, with or without a port.
+func checkHost(h string) error {
+	bad := fmt.Errorf(`invalid host %q: want a host name or host:port such as "wirewatch.example.com", without a scheme or path`, h)
+	if strings.Contains(h, "/") {
+		return bad
+	}
+	host := h
+	if hp, port, err := net.SplitHostPort(h); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("invalid port %q in host %q", port, h)
+		}
+		host = hp
+	} else if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		host = h[1 : len(h)-1]
+	}
+	if net.ParseIP(host) != nil {
+		return nil
+	}
+	if len(host) == 0 || len(host) > 253 {
+		return bad
+	}
+	for label := range strings.SplitSeq(host, ".") {
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return bad
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return bad
+			}
+		}
+	}
+	return nil
 }
 
 // checkListen checks a host:port listen address.

@@ -240,6 +240,21 @@ func TestFullConfig(t *testing.T) {
 	}
 }
 
+func TestHTTPHosts(t *testing.T) {
+	hosts := []string{"wirewatch.example.com", "Proxy.Example:8443", "localhost", "[::1]:8080", "::1", "[fe80::1]", "10.0.0.5", "${HOST}"}
+	c, err := Parse("t.toml", doc(`[http]`, `hosts = ["`+strings.Join(hosts, `", "`)+`"]`), envOf(map[string]string{"HOST": "env.example"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(hosts[:len(hosts)-1:len(hosts)-1], "env.example")
+	if !reflect.DeepEqual(c.HTTP.Hosts, want) {
+		t.Errorf("hosts = %q, want %q", c.HTTP.Hosts, want)
+	}
+	if c, err := Parse("t.toml", doc(`[http]`), nil); err != nil || c.HTTP.Hosts != nil {
+		t.Errorf("no hosts = %q, %v; want none", c.HTTP.Hosts, err)
+	}
+}
+
 // TestErrors checks that each problem is reported with the exact file, line
 // and key: each want is the start of one line of the error, in order.
 func TestErrors(t *testing.T) {
@@ -297,6 +312,18 @@ func TestErrors(t *testing.T) {
 			[]string{`t.toml:2: http.listen: invalid listen address "8080"`}},
 		{"empty http token", doc(`[http]`, `tokens = ["a", "${EMPTY}"]`), map[string]string{"EMPTY": ""},
 			[]string{`t.toml:2: http.tokens[1]: must not be empty`}},
+		{"http hosts", doc(`[http]`, `hosts = [`, `  "ok.example.com",`, `  "https://wirewatch.example.com",`,
+			`  "wirewatch.example.com/dash",`, `  "proxy.example:0",`, `  "",`, `  "*",`, `  "-bad.example",`, `]`), nil,
+			[]string{
+				`t.toml:4: http.hosts[1]: invalid host "https://wirewatch.example.com": want a host name or host:port`,
+				`t.toml:5: http.hosts[2]: invalid host "wirewatch.example.com/dash"`,
+				`t.toml:6: http.hosts[3]: invalid port "0" in host "proxy.example:0"`,
+				`t.toml:7: http.hosts[4]: invalid host ""`,
+				`t.toml:8: http.hosts[5]: invalid host "*"`,
+				`t.toml:9: http.hosts[6]: invalid host "-bad.example"`,
+			}},
+		{"http hosts not a list", doc(`[http]`, `hosts = "wirewatch.example.com"`), nil,
+			[]string{`t.toml:2: http.hosts: must be an array of strings, not a string`}},
 		{"storage url not postgres", doc(`[storage]`, `url = "mysql://x/y"`), nil,
 			[]string{`t.toml:2: storage.url: must be a postgres:// URL`}},
 		{"storage path and url", doc(`[storage]`, `path = "a.db"`, `url = "postgres://x/y"`), nil,

@@ -163,8 +163,28 @@ type StoryQuery struct {
 type DeliveryQuery struct {
 	Rule   string
 	Status string
+	Target string // "": any target
 	Since  time.Time
+	// Before selects rows whose id is below it, for paging (0: no bound).
+	Before int64
 	Limit  int // 0: 100
+}
+
+// FetchLogKeep is how many of its newest fetch log entries a source keeps.
+const FetchLogKeep = 200
+
+// FetchLogEntry is one fetch attempt of a source, as its fetch log shows it.
+type FetchLogEntry struct {
+	ID          int64
+	SourceID    int64
+	At          time.Time // when the attempt started
+	Status      int       // HTTP status (0: no response)
+	NotModified bool
+	Items       int   // items the feed held
+	Fresh       int   // items that were new
+	Bytes       int64 // body size read
+	Duration    time.Duration
+	Error       string // "": the fetch succeeded
 }
 
 // Store is the persistence wirewatch needs. Every method is safe for concurrent use.
@@ -190,6 +210,12 @@ type Store interface {
 	RemoveSource(ctx context.Context, id int64) error
 	// SaveSourceState records the outcome of a fetch.
 	SaveSourceState(ctx context.Context, id int64, st SourceState) error
+	// LogFetch adds an entry to its source's fetch log, keeping the source's
+	// newest FetchLogKeep entries; ErrNotFound when the source is not there.
+	LogFetch(ctx context.Context, e FetchLogEntry) error
+	// FetchLog returns a source's newest fetch log entries, newest first, at
+	// most limit (0: 50). A source's log goes with the source.
+	FetchLog(ctx context.Context, sourceID int64, limit int) ([]FetchLogEntry, error)
 
 	// Ingest inserts a source's stories. Stories whose ID is already stored are not
 	// new (their text is updated). For the new ones it calls plan and, in the same

@@ -12,6 +12,7 @@ type alertsData struct {
 	Alerts   []api.Alert
 	Rule     string
 	Status   string
+	Target   string
 	Since    string
 	Statuses []string
 	Rules    []string
@@ -30,7 +31,8 @@ func (d *dashboard) alerts(w http.ResponseWriter, r *http.Request) {
 		d.failErr(w, r, err)
 		return
 	}
-	data := alertsData{Alerts: alerts, Rule: q.Rule, Status: q.Status, Since: r.URL.Query().Get("since"), Statuses: api.Statuses}
+	data := alertsData{Alerts: alerts, Rule: q.Rule, Status: q.Status, Target: q.Target,
+		Since: r.URL.Query().Get("since"), Statuses: api.Statuses}
 	if rules, err := d.st.Rules(r.Context()); err == nil {
 		for _, rule := range rules {
 			data.Rules = append(data.Rules, rule.Name)
@@ -38,7 +40,7 @@ func (d *dashboard) alerts(w http.ResponseWriter, r *http.Request) {
 	}
 	if next > 0 {
 		v := url.Values{}
-		for k, val := range map[string]string{"rule": q.Rule, "status": q.Status, "since": data.Since} {
+		for k, val := range map[string]string{"rule": q.Rule, "status": q.Status, "target": q.Target, "since": data.Since} {
 			if val != "" {
 				v.Set(k, val)
 			}

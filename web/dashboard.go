@@ -111,6 +111,8 @@ func (d *dashboard) parseTemplates() {
 		"mark":      highlightText,
 		"statusTip": statusTip,
 		"add":       func(a, b int) int { return a + b },
+		"size":      byteSize,
+		"took":      took,
 	}
 	base := template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html"))
 	d.pages = map[string]*template.Template{}

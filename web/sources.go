@@ -2,8 +2,10 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/wirewatch/wirewatch/api"
 	"github.com/wirewatch/wirewatch/service"
@@ -13,6 +15,9 @@ import (
 
 // maxFormBody bounds a form post; OPML uploads get api.MaxOPML.
 const maxFormBody = 64 << 10
+
+// fetchLogRows is how many fetch log entries a source's page shows.
+const fetchLogRows = 50
 
 type sourcesData struct {
 	Sources []store.Source
@@ -25,6 +30,7 @@ type sourcesData struct {
 type sourceData struct {
 	Source   store.Source
 	Stories  []story.Story
+	Log      []store.FetchLogEntry // newest first
 	Interval string
 	CanCheck bool
 }
@@ -93,7 +99,12 @@ func (d *dashboard) source(w http.ResponseWriter, r *http.Request) {
 		d.failErr(w, r, err)
 		return
 	}
-	data := sourceData{Source: src, Stories: stories, CanCheck: d.o.Checker != nil}
+	log, err := d.st.FetchLog(r.Context(), id, fetchLogRows)
+	if err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	data := sourceData{Source: src, Stories: stories, Log: log, CanCheck: d.o.Checker != nil}
 	switch {
 	case src.Schedule != "":
 		data.Interval = "schedule " + src.Schedule
@@ -103,6 +114,26 @@ func (d *dashboard) source(w http.ResponseWriter, r *http.Request) {
 		data.Interval = "every " + d.o.FetchInterval.String() + " (the [fetch] default)"
 	}
 	d.render(w, r, http.StatusOK, "source", page{Title: src.Name, Nav: "sources", Data: data})
+}
+
+// byteSize says how large a body was, in B, KiB or MiB.
+func byteSize(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	default:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+}
+
+// took says how long a fetch took: milliseconds below a second, else seconds.
+func took(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
 }
 
 // back is where an action on a source returns: its page, when the form says

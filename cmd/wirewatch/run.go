@@ -158,7 +158,7 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		srv, err := web.Listen(web.Options{
 			Listen: cfg.HTTP.Listen, Store: st, Gatherer: reg, Routes: chat.routes,
 			Tokens: revealAll(cfg.HTTP.Tokens), Logger: logger,
-			Service: svc, Checker: b, FetchInterval: cfg.Fetch.Interval,
+			Service: svc, Checker: b, FetchInterval: cfg.Fetch.Interval, AllowedHosts: cfg.HTTP.Hosts,
 		})
 		if err != nil {
 			return err

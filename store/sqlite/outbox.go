@@ -24,7 +24,7 @@ WHERE target = ? AND dedup_key = ? AND dedup_key <> '' AND status <> 'duplicate'
 const clusterParent = `
 SELECT id FROM deliveries
 WHERE target = ? AND cluster = ? AND cluster <> '' AND kind IN ('', 'alert')
-	AND status IN ('pending', 'sent', 'failed')
+	AND status IN ('pending', 'sent', 'failed', 'summarised')
 ORDER BY id LIMIT 1`
 
 const deliveryInsert = `
@@ -240,7 +240,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]store.Deli
 
 // Deliveries lists outbox rows for the delivery log, newest first, with Story,
 // Stories and ParentRef filled in. Rule selects rows naming that rule; Since
-// selects rows created at or after it.
+// selects rows created at or after it; Before rows whose id is below it.
 func (s *Store) Deliveries(ctx context.Context, q store.DeliveryQuery) ([]store.Delivery, error) {
 	var where []string
 	var args []any
@@ -251,6 +251,14 @@ func (s *Store) Deliveries(ctx context.Context, q store.DeliveryQuery) ([]store.
 	if q.Status != "" {
 		where = append(where, `d.status = ?`)
 		args = append(args, q.Status)
+	}
+	if q.Target != "" {
+		where = append(where, `d.target = ?`)
+		args = append(args, q.Target)
+	}
+	if q.Before > 0 {
+		where = append(where, `d.id < ?`)
+		args = append(args, q.Before)
 	}
 	if !q.Since.IsZero() {
 		where = append(where, `d.created >= ?`)

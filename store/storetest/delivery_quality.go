@@ -51,6 +51,35 @@ func testClusterFollowUps(t *testing.T, s store.Store) {
 	if folded := byStatus(t, s, store.StatusFolded); len(folded) != 1 || folded[0].ParentID != due[2].ID {
 		t.Errorf("folded = %+v, want one row under %d", folded, due[2].ID)
 	}
+
+	// A first alert that went out inside a flood summary is still the
+	// cluster's parent: a later copy stays a follow-up, not a new alert.
+	summary := func(fresh []story.Story) ([]store.Match, []store.Delivery) {
+		fresh[0].Cluster = "c9"
+		return nil, []store.Delivery{{Target: "slack:#z", StoryID: fresh[0].ID, DedupKey: "u9", Cluster: "c9"}}
+	}
+	ingest(t, s, 0, summary, mkStory("c9", "flooded first", now))
+	var firstID int64
+	for _, d := range byStatus(t, s, store.StatusPending) {
+		if d.Target == "slack:#z" {
+			firstID = d.ID
+		}
+	}
+	check(t, s.MarkSummarised(ctx, []int64{firstID}, "", now))
+	copyPlan := func(fresh []story.Story) ([]store.Match, []store.Delivery) {
+		return nil, []store.Delivery{{Target: "slack:#z", Kind: "follow_up", StoryID: fresh[0].ID, DedupKey: "u10", Cluster: "c9", Status: store.StatusFolded}}
+	}
+	ingest(t, s, 0, copyPlan, mkStory("c10", "syndicated copy", now))
+	for _, d := range byStatus(t, s, store.StatusFolded) {
+		if d.StoryID == "c10" && d.ParentID != firstID {
+			t.Errorf("copy of a summarised alert: parent %d, want %d", d.ParentID, firstID)
+		}
+	}
+	for _, d := range byStatus(t, s, store.StatusPending) {
+		if d.StoryID == "c10" {
+			t.Errorf("copy of a summarised alert became a new alert: %+v", d)
+		}
+	}
 }
 
 // testFloodControl: Postpone moves pending rows without counting attempts,

@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FloodControl", testFloodControl},
 		{"Digests", testDigests},
 		{"RuleNamesNotReused", testRuleNamesNotReused},
+		{"FetchLog", testFetchLog},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -926,6 +927,12 @@ func testDeliveries(t *testing.T, s store.Store) {
 		{"rule and status", store.DeliveryQuery{Rule: "r2", Status: store.StatusFailed}, []int64{out[2].ID}},
 		{"limit", store.DeliveryQuery{Limit: 1}, []int64{out[2].ID}},
 		{"since", store.DeliveryQuery{Since: time.Now().Add(time.Hour)}, []int64{}},
+		{"target", store.DeliveryQuery{Target: "a"}, []int64{out[1].ID, out[0].ID}},
+		{"before", store.DeliveryQuery{Before: out[2].ID}, []int64{out[1].ID, out[0].ID}},
+		{"before and limit", store.DeliveryQuery{Before: out[2].ID, Limit: 1}, []int64{out[1].ID}},
+		{"before and rule", store.DeliveryQuery{Before: out[2].ID, Rule: "r2"}, []int64{out[1].ID}},
+		{"before the oldest", store.DeliveryQuery{Before: out[0].ID}, []int64{}},
+		{"target and status", store.DeliveryQuery{Target: "b", Status: store.StatusDuplicate}, []int64{}},
 	} {
 		got, err := s.Deliveries(ctx, tc.q)
 		check(t, err)

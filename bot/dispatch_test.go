@@ -1,0 +1,83 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/store"
+	"github.com/wirewatch/wirewatch/store/sqlite"
+)
+
+// countingNotifier counts sends per delivery, taking a little time for each
+// (senders of different targets overlap with the dispatch loop), and closes
+// all once every delivery was sent at least once.
+type countingNotifier struct {
+	want int
+	all  chan struct{}
+
+	mu   sync.Mutex
+	sent map[int64]int
+}
+
+func (c *countingNotifier) Notify(ctx context.Context, a *notifiers.Alert) (string, bool, error) {
+	t := time.NewTimer(time.Duration(rand.IntN(3000)) * time.Microsecond) // a receiver's latency
+	<-t.C
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sent[a.ID]++
+	if len(c.sent) == c.want && c.sent[a.ID] == 1 {
+		close(c.all)
+	}
+	return "ref", false, nil
+}
+
+// TestDispatcherSendsEachRowOnce: while senders finish and kick the loop,
+// rows read before a sender finished are never sent a second time.
+func TestDispatcherSendsEachRowOnce(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const targets, per = 20, 40
+	var ds []store.Delivery
+	for i := range per {
+		for tg := range targets {
+			ds = append(ds, store.Delivery{Target: fmt.Sprintf("n:%d", tg), Kind: notifiers.KindHealth, Text: fmt.Sprint(i)})
+		}
+	}
+	if _, err := st.Enqueue(ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	n := &countingNotifier{want: targets * per, all: make(chan struct{}), sent: map[int64]int{}}
+	d := NewDispatcher(st, map[string]notifiers.Notifier{"n": n},
+		NewMetrics(prometheus.NewRegistry(), st), slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now, 0)
+	run, stop := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() { d.Run(run, ctx); close(stopped) }()
+	select {
+	case <-n.all:
+	case <-time.After(30 * time.Second):
+		t.Fatal("not every delivery was sent within 30 s")
+	}
+	stop()
+	<-stopped // Run waits for the senders in flight
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for id, c := range n.sent {
+		if c > 1 {
+			t.Errorf("delivery %d sent %d times", id, c)
+		}
+	}
+}
