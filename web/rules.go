@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -149,6 +150,16 @@ func (d *dashboard) saveRule(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *dashboard) pauseRule(w http.ResponseWriter, r *http.Request) {
+	d.setPaused(w, r, func(ctx context.Context, id int64, paused bool) error {
+		_, err := d.svc.UpdateRule(ctx, id, service.RulePatch{Paused: &paused})
+		return err
+	}, func(int64) string { return "/rules" })
+}
+
+// setPaused handles a pause or resume form: update sets the flag of the
+// object with the path's id, then the browser goes to back(id).
+func (d *dashboard) setPaused(w http.ResponseWriter, r *http.Request,
+	update func(ctx context.Context, id int64, paused bool) error, back func(id int64) string) {
 	id, ok := pathID(r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 	if !ok || r.ParseForm() != nil {
@@ -156,7 +167,7 @@ func (d *dashboard) pauseRule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	paused := r.PostFormValue("paused") == "true"
-	if _, err := d.svc.UpdateRule(r.Context(), id, service.RulePatch{Paused: &paused}); err != nil {
+	if err := update(r.Context(), id, paused); err != nil {
 		d.failErr(w, r, err)
 		return
 	}
@@ -164,7 +175,7 @@ func (d *dashboard) pauseRule(w http.ResponseWriter, r *http.Request) {
 	if paused {
 		notice = "paused"
 	}
-	done(w, r, "/rules", notice)
+	done(w, r, back(id), notice)
 }
 
 func (d *dashboard) deleteRule(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -164,22 +165,10 @@ func (d *dashboard) checkSource(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *dashboard) pauseSource(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
-	if !ok || r.ParseForm() != nil {
-		d.fail(w, r, http.StatusBadRequest, "Bad request.")
-		return
-	}
-	paused := r.PostFormValue("paused") == "true"
-	if _, err := d.svc.UpdateSource(r.Context(), id, service.SourcePatch{Paused: &paused}); err != nil {
-		d.failErr(w, r, err)
-		return
-	}
-	notice := "resumed"
-	if paused {
-		notice = "paused"
-	}
-	done(w, r, back(r, id), notice)
+	d.setPaused(w, r, func(ctx context.Context, id int64, paused bool) error {
+		_, err := d.svc.UpdateSource(ctx, id, service.SourcePatch{Paused: &paused})
+		return err
+	}, func(id int64) string { return back(r, id) })
 }
 
 func (d *dashboard) deleteSource(w http.ResponseWriter, r *http.Request) {
