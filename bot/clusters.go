@@ -70,16 +70,26 @@ func (c *clusters) load(ctx context.Context, st store.Store, now time.Time) erro
 	return nil
 }
 
-// assign finds the cluster of a new story and records its source. isNew
-// reports whether the story starts the cluster. With boilerplate set the
-// summary is left out: text a feed repeats on every item says nothing about
-// which event a story is.
-func (c *clusters) assign(s *story.Story, boilerplate bool) (id string, isNew bool) {
-	summary := s.Summary
-	if boilerplate {
-		summary = ""
+// signatures signs every story of one fetch, outside the ingest transaction
+// (signing is the costly part). Summaries a feed repeats on every item are
+// left out: they say nothing about which event a story is.
+func signatures(batch []story.Story) map[string]cluster.Signature {
+	boilerplate := boilerplateSummary(batch)
+	sigs := make(map[string]cluster.Signature, len(batch))
+	for i := range batch {
+		summary := batch[i].Summary
+		if boilerplate {
+			summary = ""
+		}
+		sigs[batch[i].ID] = cluster.Sign(batch[i].Title, summary)
 	}
-	id, isNew = c.index.Assign(s.ID, cluster.Sign(s.Title, summary), s.Fetched)
+	return sigs
+}
+
+// assign finds the cluster of a new story, given its signature, and records
+// its source. isNew reports whether the story starts the cluster.
+func (c *clusters) assign(s *story.Story, sig cluster.Signature) (id string, isNew bool) {
+	id, isNew = c.index.Assign(s.ID, sig, s.Fetched)
 	if id == s.ID {
 		isNew = true // a story is always first in the cluster named after it
 	}
@@ -124,8 +134,8 @@ func (c *clusters) expire(now time.Time) {
 	}
 }
 
-// boilerplateSummary reports whether a batch of stories from one source all
-// carry the same summary ("Click here to read the full story").
+// boilerplateSummary reports whether the stories of one fetch all carry the
+// same summary ("Click here to read the full story").
 func boilerplateSummary(batch []story.Story) bool {
 	if len(batch) < 3 || batch[0].Summary == "" {
 		return false

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wirewatch/wirewatch/cluster"
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
@@ -24,25 +25,29 @@ type planner struct {
 
 // plan returns the PlanFunc for one ingest. alertable limits which fresh stories
 // the rules act on (the first-fetch backfill); the others are only stored and
-// clustered.
+// clustered. sigs holds the stories' cluster signatures, made before the
+// transaction.
 //
 // Per story and target it makes at most one instant row naming every rule that
 // matched: an alert when the story starts its cluster, else a follow-up
 // (threaded, or folded when every rule says follow_ups = "none"). Rules with
 // min_sources > 1 make one surge row per cluster once enough distinct sources
 // carried it within their window. Digest rules only record their matches.
-func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool) store.PlanFunc {
+func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool, sigs map[string]cluster.Signature) store.PlanFunc {
 	return func(fresh []story.Story) ([]store.Match, []store.Delivery) {
 		// Fetch workers running side by side never share a matcher.
 		matcher := p.rules.acquire()
 		defer p.rules.release(matcher)
 		allowed := alertable(fresh)
-		boilerplate := boilerplateSummary(fresh)
 		var matches []store.Match
 		var deliveries []store.Delivery
 		for i := range fresh {
 			s := &fresh[i]
-			clusterID, first := p.clusters.assign(s, boilerplate)
+			sig, ok := sigs[s.ID]
+			if !ok {
+				sig = cluster.Sign(s.Title, s.Summary)
+			}
+			clusterID, first := p.clusters.assign(s, sig)
 			s.Cluster = clusterID
 			if allowed != nil && !allowed[s.ID] {
 				continue // backlog of a first fetch: stored, not acted on

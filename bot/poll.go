@@ -77,7 +77,7 @@ func (p *poller) poll(ctx context.Context, src store.Source) (queued bool) {
 	if !st.Primed {
 		alertable = func(fresh []story.Story) map[string]bool { return newest(fresh, src.Backfill) }
 	}
-	out, err := p.store.Ingest(ctx, src.ID, res.Stories, p.planner.plan(alertable))
+	out, err := p.store.Ingest(ctx, src.ID, res.Stories, p.planner.plan(alertable, signatures(res.Stories)))
 	if err != nil {
 		if ctx.Err() == nil {
 			log.Error("storing stories failed", "err", err)

@@ -50,6 +50,7 @@ func main() {
 	serve := flag.Bool("serve", false, "internal: serve the feeds and print the address")
 	concurrency := flag.Int("concurrency", 8, "fetches at once")
 	memProfile := flag.String("memprofile", "", "write a heap profile after the changed round to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the changed round to this file")
 	flag.Parse()
 
 	headlines, err := readHeadlines(*corpus)
@@ -112,9 +113,14 @@ func main() {
 	fmt.Printf("sources=%d items=%d rules=%d concurrency=%d\n", *nSources, *nItems, len(rules), *concurrency)
 	for _, round := range []string{"first (backlog)", "changed (all new)", "unchanged (304)"} {
 		wall, cpu := time.Now(), cpuTime()
+		stopProfile := func() {}
+		if *cpuProfile != "" && strings.HasPrefix(round, "changed") {
+			stopProfile = startCPUProfile(*cpuProfile)
+		}
 		if err := b.RunOnce(ctx, 0); err != nil {
 			log.Fatal(err)
 		}
+		stopProfile()
 		elapsed, used := time.Since(wall), cpuTime()-cpu
 		srcs, err := st.Sources(ctx)
 		if err != nil {
@@ -233,6 +239,20 @@ func benchRules(hs []headline, n int) []store.Rule {
 		})
 	}
 	return rules
+}
+
+func startCPUProfile(path string) (stop func()) {
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 func writeHeapProfile(path string) {
