@@ -19,6 +19,9 @@ import (
 // Checker fetches a source soon, out of its schedule (*bot.Bot).
 type Checker interface {
 	Enqueue(id int64)
+	// NextFetch returns when source id is next fetched, given the end of its
+	// failure backoff (ok false: not scheduled).
+	NextFetch(id int64, backoffUntil time.Time) (time.Time, bool)
 }
 
 // Options are the API's dependencies.

@@ -39,6 +39,17 @@ func TestSources(t *testing.T) {
 		got.LastFetch == nil || got.NextFetch == nil || !got.NextFetch.Equal(state.NextFetch) {
 		t.Fatalf("health not shown: %+v", got)
 	}
+	// A healthy source shows its next scheduled fetch.
+	if err := e.st.SaveSourceState(ctx, cfg.ID, store.SourceState{LastFetch: now.Add(-time.Minute), LastStatus: 200}); err != nil {
+		t.Fatal(err)
+	}
+	if code := e.do("GET", "/api/v1/sources", nil, &list); code != 200 || list.Sources[0].NextFetch == nil ||
+		!list.Sources[0].NextFetch.Equal(now.Add(scheduledIn)) {
+		t.Fatalf("healthy source: next_fetch = %v, want its next scheduled slot", list.Sources[0].NextFetch)
+	}
+	if err := e.st.SaveSourceState(ctx, cfg.ID, state); err != nil {
+		t.Fatal(err)
+	}
 
 	var added api.Source
 	if code := e.do("POST", "/api/v1/sources", map[string]string{"url": feeds.URL + "/feed.xml"}, &added); code != 201 {

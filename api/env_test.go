@@ -33,6 +33,20 @@ type checker struct {
 	ids []int64
 }
 
+// scheduledIn is when the fake scheduler next fetches a source that is not
+// backing off.
+const scheduledIn = 5 * time.Minute
+
+// NextFetch answers as the bot does: the next slot, or the end of the
+// backoff when that is later.
+func (c *checker) NextFetch(id int64, backoffUntil time.Time) (time.Time, bool) {
+	next := now.Add(scheduledIn)
+	if backoffUntil.After(next) {
+		return backoffUntil, true
+	}
+	return next, true
+}
+
 func (c *checker) Enqueue(id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -31,6 +31,17 @@ type Source struct {
 	Stories7d    int        `json:"stories_7d"`
 }
 
+// sourceOf converts a stored source, with its next fetch from the scheduler.
+func (a *API) sourceOf(s store.Source) Source {
+	out := SourceOf(s)
+	if a.o.Checker != nil && !s.Paused {
+		if next, ok := a.o.Checker.NextFetch(s.ID, s.State.NextFetch); ok {
+			out.NextFetch = &next
+		}
+	}
+	return out
+}
+
 // SourceOf converts a stored source.
 func SourceOf(s store.Source) Source {
 	out := Source{
@@ -59,7 +70,7 @@ func (a *API) listSources(w http.ResponseWriter, r *http.Request) {
 	}
 	out := SourceList{Sources: make([]Source, 0, len(all))}
 	for _, s := range all {
-		out.Sources = append(out.Sources, SourceOf(s))
+		out.Sources = append(out.Sources, a.sourceOf(s))
 	}
 	WriteJSON(w, http.StatusOK, out)
 }
@@ -74,7 +85,7 @@ func (a *API) getSource(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, SourceOf(s))
+	WriteJSON(w, http.StatusOK, a.sourceOf(s))
 }
 
 // NewSource is the body of POST /api/v1/sources.
@@ -93,7 +104,7 @@ func (a *API) addSource(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusCreated, SourceOf(s))
+	WriteJSON(w, http.StatusCreated, a.sourceOf(s))
 }
 
 // SourcePatch is the body of PATCH /api/v1/sources/{id}.
@@ -116,7 +127,7 @@ func (a *API) patchSource(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, SourceOf(s))
+	WriteJSON(w, http.StatusOK, a.sourceOf(s))
 }
 
 func (a *API) deleteSource(w http.ResponseWriter, r *http.Request) {

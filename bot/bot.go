@@ -10,6 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -195,7 +198,35 @@ func (b *Bot) RunOnce(ctx context.Context, maxWait time.Duration) error {
 		b.opt.Logger.Error("queueing digests failed", "err", err)
 	}
 	b.dispatcher.Drain(ctx, maxWait)
-	return nil
+	return b.undelivered(ctx)
+}
+
+// ErrUndelivered marks a run that could not deliver every alert.
+var ErrUndelivered = errors.New("alerts not delivered")
+
+// undelivered reports, after a --once run, the alerts that failed for good
+// and those still pending for targets whose last send failed (they go out on
+// the next run).
+func (b *Bot) undelivered(ctx context.Context) error {
+	failing, failed := b.dispatcher.Trouble()
+	var problems []string
+	if failed > 0 {
+		problems = append(problems, fmt.Sprintf("%d failed for good (see the delivery log)", failed))
+	}
+	targets := slices.Sorted(maps.Keys(failing))
+	for _, t := range targets {
+		rows, err := b.opt.Store.Deliveries(ctx, store.DeliveryQuery{Target: t, Status: store.StatusPending, Limit: 100_000})
+		if err != nil {
+			return fmt.Errorf("read the outbox: %w", err)
+		}
+		if len(rows) > 0 {
+			problems = append(problems, fmt.Sprintf("%d pending for %s after: %s", len(rows), t, failing[t]))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s; pending ones are sent on the next run", ErrUndelivered, strings.Join(problems, "; "))
 }
 
 // digestInterval is how often the bot looks for digests whose period ended.
@@ -265,6 +296,26 @@ func (b *Bot) Reschedule(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// NextFetch returns when source id is next fetched: its next scheduled slot,
+// or the end of its failure backoff when that is later (ok false: the source
+// is not scheduled, or the bot is not running).
+func (b *Bot) NextFetch(id int64, backoffUntil time.Time) (time.Time, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.entries[id]
+	if !ok || b.cron == nil {
+		return time.Time{}, false
+	}
+	next := b.cron.Entry(e).Next
+	if next.IsZero() {
+		return time.Time{}, false
+	}
+	if backoffUntil.After(next) {
+		next = backoffUntil
+	}
+	return next, true
 }
 
 // Enqueue asks for a fetch of source id soon (ignored if one is already queued

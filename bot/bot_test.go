@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -372,8 +373,8 @@ func TestRestartSendsNothingAgainAndLosesNothingPending(t *testing.T) {
 	h.hook.SetDefault(notifiertest.Response{Status: 503})
 	h.feeds.add("/a", item{GUID: "r2", Title: "Nvidia Beijing second", Link: "https://news.example/r2", Published: t0.Add(time.Minute)})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	if err := h.bot.RunOnce(ctx, 0); err != nil {
-		t.Fatal(err)
+	if err := h.bot.RunOnce(ctx, 0); !errors.Is(err, bot.ErrUndelivered) || !strings.Contains(err.Error(), "1 pending for hook") {
+		t.Fatalf("run --once with the receiver down: %v, want ErrUndelivered naming 1 pending alert", err)
 	}
 	cancel()
 	if n, _ := h.st.OutboxDepth(context.Background()); n != 1 {
@@ -410,6 +411,17 @@ func TestRunDeliversAndStopsOnCancel(t *testing.T) {
 	defer cancelWait()
 	if _, err := h.hook.Wait(wait, 1); err != nil {
 		t.Fatalf("no alert from the running bot: %v", err)
+	}
+	srcs, err := h.st.Sources(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, ok := h.bot.NextFetch(srcs[0].ID, time.Time{})
+	if now := time.Now(); !ok || !next.After(now) || next.After(now.Add(time.Minute+time.Second)) {
+		t.Errorf("NextFetch = %v, %v; want a slot within the 1-minute interval", next, ok)
+	}
+	if later, _ := h.bot.NextFetch(srcs[0].ID, time.Now().Add(time.Hour)); later.Before(time.Now().Add(59 * time.Minute)) {
+		t.Errorf("NextFetch ignores a backoff: %v", later)
 	}
 	cancel()
 	select {

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
@@ -56,6 +57,31 @@ type Dispatcher struct {
 	// store before a target's sender finished may be stale (sent since), so
 	// dispatchDue drops them; the finished sender's kick reads them afresh.
 	done map[string]uint64
+	// failing holds, per target, the last send error not yet followed by a
+	// successful send; failed counts deliveries that failed for good.
+	failing map[string]string
+	failed  int
+}
+
+// Trouble reports the targets whose last send failed (with the error) and
+// how many deliveries failed for good, since the dispatcher was made.
+func (d *Dispatcher) Trouble() (failing map[string]string, failed int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.failing), d.failed
+}
+
+func (d *Dispatcher) noteSend(target string, err error, final bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case err == nil:
+		delete(d.failing, target)
+	case final:
+		d.failed++
+	default:
+		d.failing[target] = err.Error()
+	}
 }
 
 // NewDispatcher returns a dispatcher over st that sends through ns (by notifier
@@ -68,7 +94,7 @@ func NewDispatcher(st store.Store, ns map[string]notifiers.Notifier, m *Metrics,
 		store: st, notifiers: ns, metrics: m, logger: logger, now: now, retryBase: retryBase,
 		kick: make(chan struct{}, 1),
 		busy: map[string]bool{}, hold: map[string]time.Time{}, nextSummary: map[string]time.Time{},
-		done: map[string]uint64{},
+		done: map[string]uint64{}, failing: map[string]string{},
 	}
 }
 
@@ -338,6 +364,7 @@ func (d *Dispatcher) send(ctx context.Context, r store.Delivery) (string, time.T
 			log.Error("recording a sent alert failed", "err", err)
 		}
 		d.metrics.Deliveries.WithLabelValues(name, "sent").Inc()
+		d.noteSend(r.Target, nil, false)
 		return ref, time.Time{}
 	}
 	if ctx.Err() != nil {
@@ -348,6 +375,7 @@ func (d *Dispatcher) send(ctx context.Context, r store.Delivery) (string, time.T
 		d.fail(bk, log, r, name, err.Error())
 		return "", time.Time{}
 	}
+	d.noteSend(r.Target, err, false)
 	next := now.Add(retryDelay(d.retryBase, attempts, notifiers.RetryAfter(err)))
 	if err := d.store.Reschedule(bk, r.ID, next, err.Error()); err != nil {
 		log.Error("rescheduling an alert failed", "err", err)
@@ -361,6 +389,7 @@ func (d *Dispatcher) fail(ctx context.Context, log *slog.Logger, r store.Deliver
 	if err := d.store.MarkFailed(ctx, r.ID, msg); err != nil {
 		log.Error("recording a failed alert failed", "err", err)
 	}
+	d.noteSend(r.Target, errors.New(msg), true)
 	d.metrics.Deliveries.WithLabelValues(notifier, "failed").Inc()
 	log.Error("alert failed for good", "err", msg, "attempts", r.Attempts+1)
 }

@@ -68,7 +68,7 @@ func (d *dashboard) overview(w http.ResponseWriter, r *http.Request) {
 		d.failErr(w, r, err)
 		return
 	}
-	data.NextRuns = nextRuns(sources, rules, d.o.FetchInterval, now, 8)
+	data.NextRuns = nextRuns(sources, rules, d.o.FetchInterval, d.scheduled, now, 8)
 	if data.Chart, data.ChartCapped, err = d.alertChart(ctx, rules, now); err != nil {
 		d.failErr(w, r, err)
 		return
@@ -129,18 +129,34 @@ func (d *dashboard) alertChart(ctx context.Context, rules []store.Rule, now time
 	return stackedChart(days, series), len(rows) >= maxChartRows, nil
 }
 
+// scheduled asks the running bot when a source is next fetched.
+func (d *dashboard) scheduled(s store.Source) (time.Time, bool) {
+	if d.o.Checker == nil {
+		return time.Time{}, false
+	}
+	return d.o.Checker.NextFetch(s.ID, s.State.NextFetch)
+}
+
 // nextRuns lists the soonest scheduled jobs: each unpaused source's next
-// fetch and each digest rule's next digest.
-func nextRuns(sources []store.Source, rules []store.Rule, interval time.Duration, now time.Time, n int) []nextRun {
+// fetch (from the bot's schedule when it answers, else estimated) and each
+// digest rule's next digest.
+func nextRuns(sources []store.Source, rules []store.Rule, interval time.Duration,
+	scheduled func(store.Source) (time.Time, bool), now time.Time, n int) []nextRun {
 	var out []nextRun
 	for _, s := range sources {
 		if s.Paused {
 			continue
 		}
 		run := nextRun{What: s.Name, Kind: "fetch", Link: "/sources/" + itoa(s.ID)}
+		at, known := scheduled(s)
 		switch {
 		case s.State.NextFetch.After(now):
 			run.At, run.Note = s.State.NextFetch, "backing off after failures"
+			if known {
+				run.At = at
+			}
+		case known:
+			run.At, run.Note = at, "scheduled"
 		case s.Schedule != "":
 			sched, err := cron.ParseStandard(s.Schedule)
 			if err != nil {

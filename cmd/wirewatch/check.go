@@ -58,7 +58,7 @@ func loadConfig(flag string) (*config.Config, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, usagef("configuration file %s not found (use --config FILE or set WIREWATCH_CONFIG)", path)
 		}
-		return nil, usageError{err}
+		return nil, usageError{err: err, bare: true}
 	}
 	var errs []error
 	for _, r := range cfg.Rules {
@@ -67,7 +67,7 @@ func loadConfig(flag string) (*config.Config, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return nil, usageError{errors.Join(errs...)}
+		return nil, usageError{err: errors.Join(errs...), bare: true}
 	}
 	return cfg, nil
 }

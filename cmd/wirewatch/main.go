@@ -15,13 +15,17 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = ""
 
-// usageError marks bad usage or bad configuration: exit status 2.
-type usageError struct{ err error }
+// usageError marks bad usage or bad configuration: exit status 2. A bare
+// one is printed as it is: configuration errors are FILE:LINE: message lines.
+type usageError struct {
+	err  error
+	bare bool
+}
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+func usagef(format string, a ...any) error { return usageError{err: fmt.Errorf(format, a...)} }
 
 func main() {
 	os.Exit(execute(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -35,11 +39,16 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, "wirewatch:", err)
 	var ue usageError
 	if errors.As(err, &ue) {
+		if ue.bare {
+			fmt.Fprintln(stderr, err)
+		} else {
+			fmt.Fprintln(stderr, "wirewatch:", err)
+		}
 		return 2
 	}
+	fmt.Fprintln(stderr, "wirewatch:", err)
 	return 1
 }
 
@@ -63,7 +72,7 @@ each story once per channel, retried until it is delivered.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err: err} })
 	root.AddCommand(newRunCmd(), newCheckCmd(), newMatchCmd(), newVersionCmd(), newHealthCmd())
 	return root
 }

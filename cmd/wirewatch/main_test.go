@@ -55,6 +55,23 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
+func TestConfigErrorsAreFileLineMessageLines(t *testing.T) {
+	bad := writeFile(t, "two.toml", "[storage]\nfoo = 1\n\n[[rules]]\nname = \"r\"\nquery = \"x\"\nnotify = [\"nope\"]\n")
+	code, _, stderr := run(t, "", "check", "--config", bad)
+	if code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("want one line per problem, got %q", stderr)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, bad+":") {
+			t.Errorf("line %q does not start with FILE:LINE:", l)
+		}
+	}
+}
+
 func TestConfigFlagDefaultsToEnvironment(t *testing.T) {
 	t.Setenv("WIREWATCH_CONFIG", "../../config.example.toml")
 	if code, out, stderr := run(t, "", "check"); code != 0 || !strings.Contains(out, "config.example.toml") {
@@ -93,6 +110,10 @@ not json
 		t.Errorf("bad JSON line not reported with its number: %q", stderr)
 	}
 
+	code, _, stderr = run(t, "", "match", "--query", "")
+	if code != 2 || !strings.Contains(stderr, `rule "query": column 1: empty query`) {
+		t.Errorf("empty --query: exit %d, stderr %q", code, stderr)
+	}
 	code, _, stderr = run(t, "", "match", "--query", "title:(h20 OR")
 	if code != 2 || !strings.Contains(stderr, `rule "query"`) || !strings.Contains(stderr, "column") {
 		t.Errorf("invalid --query: exit %d, stderr %q", code, stderr)

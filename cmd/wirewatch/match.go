@@ -23,11 +23,12 @@ from --query, as a rule named "query".`,
   wirewatch match --rules config.example.toml < stories.jsonl`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if (rulesFile == "") == (query == "") {
+			byQuery := cmd.Flags().Changed("query")
+			if (rulesFile == "") == !byQuery {
 				return usagef("match needs exactly one of --rules FILE or --query 'QUERY'")
 			}
 			var named []matchcli.NamedQuery
-			if query != "" {
+			if byQuery {
 				q, err := rules.Parse(query)
 				if err != nil {
 					return usagef("rule \"query\": %w", err)
