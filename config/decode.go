@@ -20,6 +20,9 @@ type decoder struct {
 	env   func(string) (string, bool)
 	lines *lineIndex
 	errs  Errors
+	// rulesOnly is set by ParseRules: rules' targets and sources are not
+	// checked against notifiers and sources, and notify is optional.
+	rulesOnly bool
 }
 
 // errorf records a problem with the value at p, on p's line.

@@ -83,10 +83,57 @@ func FuzzParse(f *testing.F) {
 			checkTargets(r.Notify)
 		}
 		checkTargets(c.Health.Notify)
+		if len(c.HTTP.Tokens) == 0 && c.HTTP.Listen != "" && checkLoopback(c.HTTP.Listen) != nil {
+			t.Fatalf("accepted listen %q without tokens", c.HTTP.Listen)
+		}
 		for _, s := range c.Sources {
 			if s.Name == "" || s.URL == "" || s.Line < 1 || (s.Interval != 0 && s.Schedule != "") {
 				t.Fatalf("accepted source %+v", s)
 			}
+		}
+	})
+}
+
+// FuzzParseRules checks that no input makes ParseRules panic, that every
+// failure is an Errors of *Error with a line inside the document, and that
+// every rule it returns has a name, a query and their lines.
+func FuzzParseRules(f *testing.F) {
+	if data, err := os.ReadFile("../config.example.toml"); err == nil {
+		f.Add(data)
+	}
+	f.Add(with())
+	f.Add(doc(`[[rules]]`, `name = "${AB}"`, `query = "$${A} ${A}"`, `notify = ["x:", "y"]`, `bogus = 1`))
+	f.Add(doc(`rules = [{name = "a", query = "x"}, {name = "a"}]`, `[http]`, `listen = "0.0.0.0:1"`))
+	env := func(name string) (string, bool) {
+		if len(name)%2 == 0 {
+			return "${" + name + "}:$", true
+		}
+		return "", false
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rules, err := ParseRules("fuzz.toml", data, env)
+		if err != nil {
+			es, ok := err.(Errors)
+			if rules != nil || !ok || len(es) == 0 {
+				t.Fatalf("error is %T (%v) with %d rules, want a non-empty Errors and none", err, err, len(rules))
+			}
+			lines := bytes.Count(data, []byte("\n")) + 1
+			for _, e := range es {
+				if e == nil || e.File != "fuzz.toml" || e.Line < 0 || e.Line > lines || e.Msg == "" {
+					t.Fatalf("bad error %#v in a document of %d lines", e, lines)
+				}
+			}
+			return
+		}
+		var names []string
+		for _, r := range rules {
+			if r.Name == "" || r.Query == "" || r.Line < 1 || r.QueryLine < 1 || r.MinSources < 1 || slices.Contains(names, r.Name) {
+				t.Fatalf("accepted rule %+v", r)
+			}
+			names = append(names, r.Name)
+		}
+		if len(rules) == 0 {
+			t.Fatal("no rules and no error")
 		}
 	})
 }

@@ -102,21 +102,40 @@ func Load(path string) (*Config, error) {
 // $${ stands for a literal ${. Expansion works on decoded string values, so
 // a variable's value is never read as TOML.
 func Parse(file string, data []byte, env func(string) (string, bool)) (*Config, error) {
+	d, doc, err := newDecoder(file, data, env)
+	if err != nil {
+		return nil, err
+	}
+	c := d.config(doc)
+	if err := d.result(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// newDecoder decodes data as TOML and returns a decoder for it, which
+// reports problems against file and expands ${NAME} from env (nil is an
+// empty environment). A syntax error is returned as Errors.
+func newDecoder(file string, data []byte, env func(string) (string, bool)) (*decoder, map[string]any, error) {
 	if env == nil {
 		env = func(string) (string, bool) { return "", false }
 	}
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	var doc map[string]any
 	if err := toml.Unmarshal(data, &doc); err != nil {
-		return nil, Errors{syntaxError(file, err)}
+		return nil, nil, Errors{syntaxError(file, err)}
 	}
-	d := &decoder{file: file, env: env, lines: newLineIndex(data)}
-	c := d.config(doc)
-	if len(d.errs) > 0 {
-		slices.SortStableFunc(d.errs, func(a, b *Error) int { return a.Line - b.Line })
-		return nil, d.errs
+	return &decoder{file: file, env: env, lines: newLineIndex(data)}, doc, nil
+}
+
+// result returns the problems found, in line order, as Errors; nil when
+// there are none.
+func (d *decoder) result() error {
+	if len(d.errs) == 0 {
+		return nil
 	}
-	return c, nil
+	slices.SortStableFunc(d.errs, func(a, b *Error) int { return a.Line - b.Line })
+	return d.errs
 }
 
 // syntaxError converts go-toml's error, which names the line and column but
@@ -201,12 +220,24 @@ func (d *decoder) fetch(root *table) Fetch {
 func (d *decoder) http(root *table) HTTP {
 	t := d.table(root.at("http"), root.m["http"], httpKeys)
 	h := HTTP{Listen: DefaultListen}
+	listenOK := false
 	if listen, ok := t.str("listen"); ok {
 		h.Listen = listen
 		if listen != "" {
 			if err := checkListen(listen); err != nil {
 				d.errorf(t.at("listen"), "%v", err)
+			} else {
+				listenOK = true
 			}
+		}
+	}
+	// Without tokens the endpoints have no authentication, so the server
+	// only listens on loopback; wirewatch run refuses anything else. A
+	// tokens value that is there but has problems has been reported.
+	raw, isList := t.m["tokens"].([]any)
+	if tokensGiven := t.has("tokens") && (!isList || len(raw) > 0); listenOK && !tokensGiven {
+		if err := checkLoopback(h.Listen); err != nil {
+			d.errorf(t.at("listen"), "%v", err)
 		}
 	}
 	tokens, _ := t.strs("tokens")
@@ -273,6 +304,20 @@ func checkListen(addr string) error {
 		return fmt.Errorf("invalid port %q in listen address", port)
 	}
 	return nil
+}
+
+// checkLoopback checks that a valid host:port listen address is on a
+// loopback interface: 127.0.0.0/8, ::1 or localhost, as web.CheckListen
+// requires when no tokens are configured.
+func checkLoopback(addr string) error {
+	host, _, _ := net.SplitHostPort(addr)
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%q is not a loopback address; without [http] tokens the dashboard and API would be open to the network — listen on 127.0.0.1 or set tokens", addr)
 }
 
 func (d *decoder) alerts(root *table) Alerts {
@@ -482,10 +527,10 @@ func (d *decoder) rules(root *table, c *Config) []Rule {
 		r.Query = q
 		if t.has("notify") {
 			r.Notify = d.targets(t, "notify", c.Notifiers)
-			if v, isList := t.m["notify"].([]any); isList && len(v) == 0 {
+			if v, isList := t.m["notify"].([]any); isList && len(v) == 0 && !d.rulesOnly {
 				d.errorf(t.at("notify"), "must name at least one target")
 			}
-		} else {
+		} else if !d.rulesOnly {
 			d.errorf(t.at("notify"), `missing (the targets of the rule's alerts, such as ["console"])`)
 		}
 		if v, ok := t.str("digest"); ok {
@@ -499,7 +544,7 @@ func (d *decoder) rules(root *table, c *Config) []Rule {
 		}
 		names, _ := t.strs("sources")
 		for _, e := range names {
-			if !slices.ContainsFunc(c.Sources, func(s Source) bool { return s.Name == e.value }) {
+			if !d.rulesOnly && !slices.ContainsFunc(c.Sources, func(s Source) bool { return s.Name == e.value }) {
 				d.unknownName(e.path, "source", e.value, sourceNames(c.Sources))
 				continue
 			}
@@ -556,7 +601,7 @@ func (d *decoder) health(root *table, c *Config) Health {
 }
 
 // targets reads a list of targets, "notifier" or "notifier:channel", and
-// checks them against the notifiers.
+// checks them against the notifiers, unless the decoder reads rules only.
 func (d *decoder) targets(t *table, key string, notifiers []Notifier) []Target {
 	elems, _ := t.strs(key)
 	var out []Target
@@ -566,28 +611,8 @@ func (d *decoder) targets(t *table, key string, notifiers []Notifier) []Target {
 			d.errorf(e.path, "%v", err)
 			continue
 		}
-		i := slices.IndexFunc(notifiers, func(n Notifier) bool { return n.Name == tg.Notifier })
-		if i < 0 {
-			d.unknownName(e.path, "notifier", tg.Notifier, notifierNames(notifiers))
+		if !d.rulesOnly && !d.checkTarget(e.path, tg, notifiers) {
 			continue
-		}
-		n := notifiers[i]
-		if _, known := notifierTypes[n.Type]; known {
-			switch {
-			case hasChannels(n.Type) && tg.Channel == "":
-				example := "#channel"
-				if n.Type == TypeDiscord {
-					example = "CHANNEL_ID"
-				}
-				d.errorf(e.path, "%s notifier %q needs a channel: write %q", n.Type, n.Name, n.Name+":"+example)
-				continue
-			case !hasChannels(n.Type) && tg.Channel != "":
-				d.errorf(e.path, "%s notifier %q takes no channel: write %q", n.Type, n.Name, n.Name)
-				continue
-			case n.Type == TypeDiscord && !isDigits(tg.Channel):
-				d.errorf(e.path, "a Discord channel is a channel id (digits), got %q", tg.Channel)
-				continue
-			}
 		}
 		if slices.Contains(out, tg) {
 			d.errorf(e.path, "target %q is listed twice", tg.String())
@@ -596,6 +621,36 @@ func (d *decoder) targets(t *table, key string, notifiers []Notifier) []Target {
 		out = append(out, tg)
 	}
 	return out
+}
+
+// checkTarget reports, at p, a target that names no notifier or whose
+// channel does not fit its notifier; it returns whether tg is valid.
+func (d *decoder) checkTarget(p keyPath, tg Target, notifiers []Notifier) bool {
+	i := slices.IndexFunc(notifiers, func(n Notifier) bool { return n.Name == tg.Notifier })
+	if i < 0 {
+		d.unknownName(p, "notifier", tg.Notifier, notifierNames(notifiers))
+		return false
+	}
+	n := notifiers[i]
+	if _, known := notifierTypes[n.Type]; !known {
+		return true
+	}
+	switch {
+	case hasChannels(n.Type) && tg.Channel == "":
+		example := "#channel"
+		if n.Type == TypeDiscord {
+			example = "CHANNEL_ID"
+		}
+		d.errorf(p, "%s notifier %q needs a channel: write %q", n.Type, n.Name, n.Name+":"+example)
+		return false
+	case !hasChannels(n.Type) && tg.Channel != "":
+		d.errorf(p, "%s notifier %q takes no channel: write %q", n.Type, n.Name, n.Name)
+		return false
+	case n.Type == TypeDiscord && !isDigits(tg.Channel):
+		d.errorf(p, "a Discord channel is a channel id (digits), got %q", tg.Channel)
+		return false
+	}
+	return true
 }
 
 // ParseTarget reads a target as written in notify lists: "notifier" or

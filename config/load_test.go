@@ -310,6 +310,26 @@ func TestErrors(t *testing.T) {
 			[]string{`t.toml:2: fetch.per_host: must be at least 1, got -2`}},
 		{"invalid listen", doc(`[http]`, `listen = "8080"`), nil,
 			[]string{`t.toml:2: http.listen: invalid listen address "8080"`}},
+		{"listen on all IPv4 without tokens", doc(`[http]`, `listen = "0.0.0.0:18082"`), nil,
+			[]string{`t.toml:2: http.listen: "0.0.0.0:18082" is not a loopback address; without [http] tokens the dashboard and API would be open to the network — listen on 127.0.0.1 or set tokens`}},
+		{"listen on empty host without tokens", doc(`# comment`, `[http]`, `hosts = ["a.example"]`, `listen = ":18082"`), nil,
+			[]string{`t.toml:4: http.listen: ":18082" is not a loopback address; without [http] tokens`}},
+		{"listen on all IPv6 without tokens", doc(`[http]`, `listen = "[::]:18082"`), nil,
+			[]string{`t.toml:2: http.listen: "[::]:18082" is not a loopback address`}},
+		{"listen on LAN address without tokens", doc(`[http]`, `listen = "192.168.1.5:80"`), nil,
+			[]string{`t.toml:2: http.listen: "192.168.1.5:80" is not a loopback address`}},
+		{"listen on host name without tokens", doc(`[http]`, `listen = "wirewatch.example.com:80"`), nil,
+			[]string{`t.toml:2: http.listen: "wirewatch.example.com:80" is not a loopback address`}},
+		{"listen with empty tokens list", doc(`[http]`, `listen = "0.0.0.0:80"`, `tokens = []`), nil,
+			[]string{`t.toml:2: http.listen: "0.0.0.0:80" is not a loopback address`}},
+		{"listen from the environment", doc(`[http]`, `listen = "${LISTEN}"`), map[string]string{"LISTEN": "0.0.0.0:80"},
+			[]string{`t.toml:2: http.listen: "0.0.0.0:80" is not a loopback address`}},
+		{"listen as dotted key", doc(`http.listen = "0.0.0.0:80"`), nil,
+			[]string{`t.toml:1: http.listen: "0.0.0.0:80" is not a loopback address`}},
+		{"listen in inline table", doc(`# comment`, `http = { listen = "0.0.0.0:80" }`), nil,
+			[]string{`t.toml:2: http.listen: "0.0.0.0:80" is not a loopback address`}},
+		{"listen with bad tokens reports only the tokens", doc(`[http]`, `listen = "0.0.0.0:80"`, `tokens = ["${T}"]`), nil,
+			[]string{`t.toml:3: http.tokens[0]: environment variable "T" is not set`}},
 		{"empty http token", doc(`[http]`, `tokens = ["a", "${EMPTY}"]`), map[string]string{"EMPTY": ""},
 			[]string{`t.toml:2: http.tokens[1]: must not be empty`}},
 		{"http hosts", doc(`[http]`, `hosts = [`, `  "ok.example.com",`, `  "https://wirewatch.example.com",`,
@@ -498,6 +518,35 @@ func TestErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestListenLoopback checks the listen addresses accepted with and without
+// tokens: without tokens, only loopback, as wirewatch run requires.
+func TestListenLoopback(t *testing.T) {
+	tests := []struct {
+		lines []string
+		want  string
+	}{
+		{nil, DefaultListen},
+		{[]string{`[http]`, `listen = "127.0.0.1:8080"`}, "127.0.0.1:8080"},
+		{[]string{`[http]`, `listen = "127.3.2.1:0"`}, "127.3.2.1:0"},
+		{[]string{`[http]`, `listen = "[::1]:8080"`}, "[::1]:8080"},
+		{[]string{`[http]`, `listen = "localhost:8080"`}, "localhost:8080"},
+		{[]string{`[http]`, `listen = ""`}, ""},
+		{[]string{`[http]`, `listen = "0.0.0.0:18082"`, `tokens = ["t"]`}, "0.0.0.0:18082"},
+		{[]string{`[http]`, `listen = ":18082"`, `tokens = ["${TOKEN}"]`}, ":18082"},
+		{[]string{`[http]`, `listen = "[::]:18082"`, `tokens = ["a", "b"]`}, "[::]:18082"},
+	}
+	for _, tt := range tests {
+		c, err := Parse("t.toml", with(tt.lines...), envOf(map[string]string{"TOKEN": "secret"}))
+		if err != nil {
+			t.Errorf("%q: %v", tt.lines, err)
+			continue
+		}
+		if c.HTTP.Listen != tt.want {
+			t.Errorf("%q: listen = %q, want %q", tt.lines, c.HTTP.Listen, tt.want)
+		}
 	}
 }
 

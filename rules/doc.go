@@ -22,7 +22,9 @@
 // (NFKD), accents removed, case folded, split at anything that is not a
 // letter or digit, with each Han ideograph and kana a word of its own. A
 // query term that splits into several words is a phrase: U.S. is "u s".
-// Normalize shows the words of a text.
+// Normalize shows the words of a text. Matches report a term in this form,
+// its words joined by one space (U.S. as "u s", export* as "export*"), a
+// regular expression lower-cased between slashes, a site as site:host.
 //
 // # Matching
 //

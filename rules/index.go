@@ -113,7 +113,7 @@ type index struct {
 	code    []uint32
 	names   []string
 	seqs    []uint64
-	terms   []string // term texts, by id
+	terms   []string // terms as reported (term.shown), by id
 	regexps []*regexp.Regexp
 	always  []uint32 // slots of rules with no key that must appear
 	// alwaysLits holds, for each rule of always, literals one of which its
@@ -287,7 +287,7 @@ func (b *builder) add(r namedQuery) {
 		switch t.kind {
 		case kWord:
 			keys := b.wordKeys(t, ns)
-			ix.code = append(ix.code, leafWord|b2u(t.prefix)<<2|uint32(l.mask)<<4|uint32(len(keys))<<12, b.term(t.text))
+			ix.code = append(ix.code, leafWord|b2u(t.prefix)<<2|uint32(l.mask)<<4|uint32(len(keys))<<12, b.term(t.shown))
 			ix.code = append(ix.code, keys...)
 			leafKeys[i] = keys
 		case kNear:
@@ -296,7 +296,7 @@ func (b *builder) add(r namedQuery) {
 			ix.code = append(ix.code,
 				leafNear|b2u(t.a.prefix)<<2|uint32(l.mask)<<4|uint32(len(ka))<<12,
 				uint32(t.dist)|b2u(t.b.prefix)<<8|uint32(len(kb))<<12,
-				b.term(t.a.text), b.term(t.b.text))
+				b.term(t.a.shown), b.term(t.b.shown))
 			ix.code = append(ix.code, ka...)
 			ix.code = append(ix.code, kb...)
 			leafKeys[i] = b.keyBuf[start:len(b.keyBuf):len(b.keyBuf)]
@@ -307,10 +307,10 @@ func (b *builder) add(r namedQuery) {
 				ix.regexps = append(ix.regexps, t.re)
 				b.reIDs[t.re] = id
 			}
-			ix.code = append(ix.code, leafRegex|uint32(l.mask)<<4, b.term("/"+t.text+"/"), id)
+			ix.code = append(ix.code, leafRegex|uint32(l.mask)<<4, b.term(t.shown), id)
 		case kSite:
 			k := b.key(nsSite, t.host())
-			ix.code = append(ix.code, leafSite|uint32(l.mask)<<4, b.term(t.text), k)
+			ix.code = append(ix.code, leafSite|uint32(l.mask)<<4, b.term(t.shown), k)
 			b.keyBuf = append(b.keyBuf, k)
 			leafKeys[i] = b.keyBuf[len(b.keyBuf)-1 : len(b.keyBuf) : len(b.keyBuf)]
 		}

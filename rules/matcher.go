@@ -12,8 +12,10 @@ import (
 type Match struct {
 	// Rule is the rule's name.
 	Rule string
-	// Terms are the distinct positive terms that matched, lower-cased, as
-	// written, in query order.
+	// Terms are the distinct positive terms that matched, in query order,
+	// as Query.Eval reports them: a word, phrase or prefix as its normalised
+	// words joined by one space ("u s", "export control", "export*"), a
+	// regular expression as /re/ lower-cased, a site as site:host.
 	Terms []string
 	// Fields are the fields those terms matched in, in the order title,
 	// summary, content, source, author, category, url.

@@ -565,7 +565,9 @@ func (p *parser) parseSite(ft, t lexTok) (*node, error) {
 	if host == "" || strings.Contains(host, "..") || strings.ContainsAny(host, "/:@?#*\\[]") {
 		return nil, p.errf(t.pos, "site: takes a host name, as in site:reuters.com, not %q", t.text)
 	}
-	return &node{op: opTerm, t: &term{kind: kSite, text: "site:" + host}, pos: int32(ft.pos)}, nil
+	tm := &term{kind: kSite, text: "site:" + host}
+	tm.shown = tm.reported()
+	return &node{op: opTerm, t: tm, pos: int32(ft.pos)}, nil
 }
 
 // asciiLower lower-cases ASCII letters only, as hosts are compared.
@@ -633,5 +635,6 @@ func (p *parser) parseTerm(t lexTok) (*node, error) {
 		}
 		tm = &term{kind: kWord, words: words, prefix: prefix, text: strings.ToLower(text)}
 	}
+	tm.shown = tm.reported()
 	return &node{op: opTerm, t: tm, pos: int32(t.pos)}, nil
 }

@@ -55,6 +55,7 @@ type term struct {
 	quoted bool     // kWord: written in quotes
 	dist   int32    // kNear
 	text   string   // as written, lower-cased (kRegex: the expression as written; kSite: site:host)
+	shown  string   // how a match reports the term (see reported); "" for kNear
 	words  []string // kWord: normalised tokens; consecutive when more than one
 	a, b   *term    // kNear
 	re     *regexp.Regexp
@@ -199,16 +200,40 @@ func (t *term) format(b *strings.Builder) {
 	}
 }
 
-// termTexts returns how a term is reported when it matches: words as written,
-// lower-cased; a regular expression between slashes; site:host.
-func (t *term) termTexts() []string {
+// reported returns how a term is reported when it matches, computed once at
+// parse time so that matching allocates nothing for it:
+//
+//   - a word, phrase or prefix: its normalised words (as the tokenizer makes
+//     them: case folded, accents removed) joined by one space, with the '*'
+//     of a prefix kept: U.S. is "u s", "Export   Control" and export-control
+//     are "export control", Zürich is "zurich", export* is "export*", 英伟达
+//     is "英 伟 达";
+//   - a regular expression: between slashes, lower-cased, otherwise as
+//     written (/NVIDIA/ is "/nvidia/"; for display only, matching is not
+//     changed);
+//   - a site: site:host.
+//
+// A field scope is not part of it: title:H20 is reported as "h20".
+func (t *term) reported() string {
 	switch t.kind {
-	case kNear:
-		return []string{t.a.text, t.b.text}
+	case kWord:
+		s := strings.Join(t.words, " ")
+		if t.prefix {
+			s += "*"
+		}
+		return s
 	case kRegex:
-		return []string{"/" + t.text + "/"}
+		return "/" + strings.ToLower(t.text) + "/"
 	}
-	return []string{t.text}
+	return t.text
+}
+
+// termTexts returns the reported forms of a term: two for NEAR, else one.
+func (t *term) termTexts() []string {
+	if t.kind == kNear {
+		return []string{t.a.shown, t.b.shown}
+	}
+	return []string{t.shown}
 }
 
 // storyView is a story prepared for the straightforward evaluator: each field's
@@ -238,9 +263,10 @@ func newStoryView(s *story.Story) *storyView {
 }
 
 // Eval is the straightforward evaluator: does q match s, and which distinct
-// positive terms matched (lower-cased, as written, phrase words joined by one
-// space, in query order; a regular expression as /re/ exactly as written, a
-// site as site:host). It is the reference the Engine is tested against.
+// positive terms matched, in query order: a word, phrase or prefix as its
+// normalised words joined by one space ("u s", "export control", "export*"),
+// a regular expression as /re/ lower-cased, a site as site:host. It is the
+// reference the Engine is tested against.
 func (q *Query) Eval(s *story.Story) (terms []string, ok bool) {
 	terms, _, ok = q.evalFull(newStoryView(s))
 	return terms, ok

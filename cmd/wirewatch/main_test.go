@@ -118,6 +118,17 @@ not json
 	if code != 2 || !strings.Contains(stderr, `rule "query"`) || !strings.Contains(stderr, "column") {
 		t.Errorf("invalid --query: exit %d, stderr %q", code, stderr)
 	}
+	t.Setenv("WW_QUERY", "nvidia")
+	envRules := writeFile(t, "env.toml", "[[rules]]\nname = \"from-env\"\nquery = \"${WW_QUERY}\"\n")
+	code, out, stderr = run(t, `{"id":"e1","title":"Nvidia news"}`+"\n", "match", "--rules", envRules)
+	if code != 0 || out != `{"story":"e1","rule":"from-env","terms":["nvidia"]}`+"\n" {
+		t.Errorf("${NAME} in --rules: exit %d, out %q, err %q", code, out, stderr)
+	}
+	unknown := writeFile(t, "unknown.toml", "[[rules]]\nname = \"r\"\nquery = \"nvidia\"\nbogus = 1\n")
+	code, _, stderr = run(t, "", "match", "--rules", unknown)
+	if code != 2 || !strings.HasPrefix(stderr, unknown+":4:") {
+		t.Errorf("unknown key in --rules: exit %d, stderr %q, want %s:4: …", code, stderr, unknown)
+	}
 	bad := writeFile(t, "bad.toml", "[[rules]]\nname = \"broken\"\nquery = \"titel:nvidia\"\n")
 	code, _, stderr = run(t, "", "match", "--rules", bad)
 	if code != 2 || !strings.Contains(stderr, `rule "broken"`) || !strings.Contains(stderr, "column 1") {

@@ -1,11 +1,12 @@
 package main
 
 import (
-	"os"
+	"errors"
+	"io/fs"
 
-	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/rules/matchcli"
 )
@@ -48,30 +49,15 @@ from --query, as a rule named "query".`,
 	return cmd
 }
 
-// readRules reads the name and query of every [[rules]] table of a TOML file,
-// ignoring other keys so that a full configuration file works.
+// readRules reads the [[rules]] tables of a TOML file (a full configuration
+// works): keys checked, ${NAME} expanded, each query parsed.
 func readRules(path string) ([]matchcli.NamedQuery, error) {
-	data, err := os.ReadFile(path)
+	rs, err := config.LoadRules(path)
 	if err != nil {
-		return nil, usagef("read rules: %w", err)
+		return nil, usageError{err: err, bare: !errors.Is(err, fs.ErrNotExist)}
 	}
-	var doc struct {
-		Rules []struct {
-			Name  string `toml:"name"`
-			Query string `toml:"query"`
-		} `toml:"rules"`
-	}
-	if err := toml.Unmarshal(data, &doc); err != nil {
-		return nil, usagef("%s: %w", path, err)
-	}
-	if len(doc.Rules) == 0 {
-		return nil, usagef("%s: no [[rules]] tables", path)
-	}
-	named := make([]matchcli.NamedQuery, 0, len(doc.Rules))
-	for i, r := range doc.Rules {
-		if r.Name == "" {
-			return nil, usagef("%s: rule %d has no name", path, i+1)
-		}
+	named := make([]matchcli.NamedQuery, 0, len(rs))
+	for _, r := range rs {
 		q, err := rules.Parse(r.Query)
 		if err != nil {
 			return nil, usagef("rule %q: %w", r.Name, err)

@@ -59,6 +59,42 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// TestRunTermForms pins how terms are reported (SPEC: lower-cased, a phrase as
+// its words joined by one space): the query's normalised words, a prefix with
+// its '*', a regular expression lower-cased.
+func TestRunTermForms(t *testing.T) {
+	rs := named(t,
+		"us", `U.S.`,
+		"hyphen", `export-control`,
+		"hyphen-upper", `Export-Control`,
+		"phrase", `"U.S. export"`,
+		"regex", `/NVIDIA/`,
+		"spaces", `"Export   Control"`,
+		"prefix", `Export*`,
+		"accents", `Zürich`,
+		"field", `title:H20`,
+		"near", `U.S. NEAR/3 Export-Control`,
+		"site", `site:Reuters.com`,
+	)
+	input := `{"id":"s1","title":"U.S. export-control rules for NVIDIA H20 in Zurich","url":"https://www.reuters.com/x"}` + "\n"
+	stdout, stderr := run(t, rs, input)
+	want := `{"story":"s1","rule":"us","terms":["u s"]}
+{"story":"s1","rule":"hyphen","terms":["export control"]}
+{"story":"s1","rule":"hyphen-upper","terms":["export control"]}
+{"story":"s1","rule":"phrase","terms":["u s export"]}
+{"story":"s1","rule":"regex","terms":["/nvidia/"]}
+{"story":"s1","rule":"spaces","terms":["export control"]}
+{"story":"s1","rule":"prefix","terms":["export*"]}
+{"story":"s1","rule":"accents","terms":["zurich"]}
+{"story":"s1","rule":"field","terms":["h20"]}
+{"story":"s1","rule":"near","terms":["u s","export control"]}
+{"story":"s1","rule":"site","terms":["site:reuters.com"]}
+`
+	if stdout != want || stderr != "" {
+		t.Errorf("stdout:\n%s\nwant:\n%s\nstderr: %q", stdout, want, stderr)
+	}
+}
+
 func TestRunRuleOrderAndDuplicateNames(t *testing.T) {
 	rs := named(t, "b", "china", "a", "nvidia", "b", "chips")
 	stdout, _ := run(t, rs, `{"id":"s1","title":"Nvidia chips for China"}`)
