@@ -83,7 +83,7 @@ func FuzzParse(f *testing.F) {
 			checkTargets(r.Notify)
 		}
 		checkTargets(c.Health.Notify)
-		if len(c.HTTP.Tokens) == 0 && c.HTTP.Listen != "" && checkLoopback(c.HTTP.Listen) != nil {
+		if len(c.HTTP.Tokens) == 0 && c.HTTP.Listen != "" && CheckLoopback(c.HTTP.Listen) != nil {
 			t.Fatalf("accepted listen %q without tokens", c.HTTP.Listen)
 		}
 		for _, s := range c.Sources {

@@ -236,7 +236,7 @@ func (d *decoder) http(root *table) HTTP {
 	// tokens value that is there but has problems has been reported.
 	raw, isList := t.m["tokens"].([]any)
 	if tokensGiven := t.has("tokens") && (!isList || len(raw) > 0); listenOK && !tokensGiven {
-		if err := checkLoopback(h.Listen); err != nil {
+		if err := CheckLoopback(h.Listen); err != nil {
 			d.errorf(t.at("listen"), "%v", err)
 		}
 	}
@@ -306,10 +306,10 @@ func checkListen(addr string) error {
 	return nil
 }
 
-// checkLoopback checks that a valid host:port listen address is on a
-// loopback interface: 127.0.0.0/8, ::1 or localhost, as web.CheckListen
-// requires when no tokens are configured.
-func checkLoopback(addr string) error {
+// CheckLoopback checks that a host:port listen address is on a loopback
+// interface (127.0.0.0/8, ::1 or localhost), as it must be when no [http]
+// tokens are configured.
+func CheckLoopback(addr string) error {
 	host, _, _ := net.SplitHostPort(addr)
 	if host == "localhost" {
 		return nil

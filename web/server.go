@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/wirewatch/wirewatch/config"
+
 	"github.com/wirewatch/wirewatch/api"
 	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/store"
@@ -101,18 +103,10 @@ func CheckListen(listen string, tokens int) error {
 	if tokens > 0 {
 		return nil
 	}
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(listen); err != nil {
 		return fmt.Errorf("listen %q: %w", listen, err)
 	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("listen %q: without [http] tokens the server only listens on a loopback address (127.0.0.1 or ::1)", listen)
-	}
-	return nil
+	return config.CheckLoopback(listen)
 }
 
 // Server is a running HTTP server.

@@ -85,11 +85,6 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if cfg.Storage.URL != "" {
 		return usagef("%s: storage.url: PostgreSQL storage is not available yet; use storage.path (SQLite)", cfg.File)
 	}
-	if cfg.HTTP.Listen != "" && !f.once {
-		if err := web.CheckListen(cfg.HTTP.Listen, len(cfg.HTTP.Tokens)); err != nil {
-			return usagef("%s: http.listen: %w", cfg.File, err)
-		}
-	}
 
 	st, err := sqlite.Open(ctx, cfg.Storage.Path)
 	if err != nil {
