@@ -280,8 +280,20 @@ func (d *Dispatcher) postpone(ctx context.Context, target string, rows []store.D
 func (d *Dispatcher) summarise(ctx context.Context, target string, rows []store.Delivery) time.Time {
 	now := d.now()
 	d.mu.Lock()
-	next := d.nextSummary[target]
+	next, known := d.nextSummary[target]
 	d.mu.Unlock()
+	if !known {
+		// After a restart: the last summary's time is in the store.
+		last, err := d.store.LastSummary(ctx, target)
+		if err != nil {
+			d.logger.Error("reading the last summary failed", "target", target, "err", err)
+		} else if !last.IsZero() {
+			next = last.Add(SummaryEvery)
+		}
+		d.mu.Lock()
+		d.nextSummary[target] = next
+		d.mu.Unlock()
+	}
 	if now.Before(next) {
 		d.postpone(ctx, target, rows, next)
 		return time.Time{}

@@ -65,6 +65,20 @@ func TestFloodLimitSendsThirtyAlertsAndOneSummary(t *testing.T) {
 	if n, _ := h.st.OutboxDepth(context.Background()); n != 1 {
 		t.Errorf("outbox depth %d, want the late match held for the next summary", n)
 	}
+
+	// A restart does not bring the next summary forward, not even for a
+	// match that arrives after it.
+	h.stop()
+	h.start()
+	h.feeds.add("/a", item{GUID: "after-restart", Title: "Nvidia China after the restart", Link: "https://news.example/ar", Published: t0.Add(2 * time.Hour)})
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	if err := h.bot.RunOnce(ctx2, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.alerts()); n != bot.DefaultMaxPerHour+1 {
+		t.Errorf("after a restart the held match went out at once (%d messages)", n)
+	}
 }
 
 func TestFailingSourceGivesOneHealthAlertAndOneRecovery(t *testing.T) {

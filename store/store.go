@@ -277,6 +277,9 @@ type Store interface {
 	// SentAlerts counts the instant alerts (kinds "", alert, surge) sent to a
 	// target since a time, for flood control.
 	SentAlerts(ctx context.Context, target string, since time.Time) (int, error)
+	// LastSummary returns when the last flood summary to a target went out
+	// (zero: never).
+	LastSummary(ctx context.Context, target string) (time.Time, error)
 
 	// RuleStories returns the stories a rule matched with the match recorded in
 	// [since, until), newest published first, at most limit, and how many there

@@ -421,6 +421,17 @@ WHERE status = 'sent' AND target = ? AND sent >= ? AND kind IN ('', 'alert', 'su
 	return n, nil
 }
 
+// LastSummary returns when the last flood summary to target went out.
+func (s *Store) LastSummary(ctx context.Context, target string) (time.Time, error) {
+	var at time.Time
+	err := s.r.QueryRowContext(ctx,
+		`SELECT MAX(sent) FROM deliveries WHERE target = ? AND status = 'summarised'`, target).Scan(msTime{&at})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("last summary %q: %w", target, err)
+	}
+	return at, nil
+}
+
 // jsonIDs encodes ids as a JSON array for json_each.
 func jsonIDs(ids []int64) string {
 	var b strings.Builder

@@ -115,7 +115,16 @@ func testFloodControl(t *testing.T, s store.Store) {
 	if !slices.Equal(deliveryIDs(due), []int64{out[1].ID, out[2].ID}) || due[0].Attempts != 0 {
 		t.Errorf("due after postponement = %+v", due)
 	}
+	if last, err := s.LastSummary(ctx, "hook"); err != nil || !last.IsZero() {
+		t.Errorf("LastSummary before any = %v, %v; want zero", last, err)
+	}
 	check(t, s.MarkSummarised(ctx, []int64{out[1].ID, out[2].ID}, "sum-1", until))
+	if last, err := s.LastSummary(ctx, "hook"); err != nil || !last.Equal(until.Truncate(time.Millisecond)) {
+		t.Errorf("LastSummary = %v, %v; want %v", last, err, until)
+	}
+	if last, _ := s.LastSummary(ctx, "other"); !last.IsZero() {
+		t.Errorf("LastSummary of another target = %v", last)
+	}
 	sum := byStatus(t, s, store.StatusSummarised)
 	if len(sum) != 2 || sum[0].Ref != "sum-1" {
 		t.Errorf("summarised = %+v", sum)
