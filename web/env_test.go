@@ -17,11 +17,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wirewatch/wirewatch/bot"
-	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/sources"
 	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/store/sqlite"
+	"github.com/wirewatch/wirewatch/store/storetest"
 	"github.com/wirewatch/wirewatch/story"
 	"github.com/wirewatch/wirewatch/web"
 )
@@ -180,24 +180,7 @@ func (e *env) ingest(sourceID int64, stories ...story.Story) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	plan := func(fresh []story.Story) ([]store.Match, []store.Delivery) {
-		var ms []store.Match
-		var ds []store.Delivery
-		for _, s := range fresh {
-			for _, r := range all {
-				q, err := rules.Parse(r.Query)
-				if err != nil {
-					continue
-				}
-				if terms, ok := q.Eval(&s); ok {
-					ms = append(ms, store.Match{StoryID: s.ID, Rule: r.Name, Terms: terms})
-					ds = append(ds, store.Delivery{Target: "console", StoryID: s.ID, DedupKey: s.DedupKey(),
-						Rules: []string{r.Name}, Terms: terms, NextAttempt: now})
-				}
-			}
-		}
-		return ms, ds
-	}
+	plan := storetest.EvalPlan(all, "console", now)
 	for i := range stories {
 		if stories[i].Fetched.IsZero() {
 			stories[i].Fetched = now
