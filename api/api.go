@@ -16,22 +16,12 @@ import (
 	"github.com/wirewatch/wirewatch/store"
 )
 
-// Checker fetches a source soon, out of its schedule (*bot.Bot).
-type Checker interface {
-	Enqueue(id int64)
-	// NextFetch returns when source id is next fetched, given the end of its
-	// failure backoff (ok false: not scheduled).
-	NextFetch(id int64, backoffUntil time.Time) (time.Time, bool)
-}
-
 // Options are the API's dependencies.
 type Options struct {
 	// Service makes and changes rules and sources and looks stories up.
 	Service *service.Service
 	// Store is read for the delivery log, stories and sources, and for Retry.
 	Store store.Store
-	// Checker fetches a source now; nil: POST …/check answers 503.
-	Checker Checker
 	// PreviewBudget bounds one rule preview (default DefaultPreviewBudget);
 	// a preview that runs out reports truncated.
 	PreviewBudget time.Duration

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wirewatch/wirewatch/api"
 	"github.com/wirewatch/wirewatch/store"
+	"github.com/wirewatch/wirewatch/store/storetest"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -26,7 +27,7 @@ func TestSources(t *testing.T) {
 	cfg := all[0]
 	state := store.SourceState{LastFetch: now.Add(-time.Minute), LastStatus: 503, LastError: "status 503", Failures: 3,
 		FailingSince: now.Add(-time.Hour), NextFetch: now.Add(10 * time.Minute)}
-	if err := e.st.SaveSourceState(ctx, cfg.ID, state); err != nil {
+	if err := e.st.SaveSourceState(ctx, cfg.ID, state, store.Lease{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -39,15 +40,22 @@ func TestSources(t *testing.T) {
 		got.LastFetch == nil || got.NextFetch == nil || !got.NextFetch.Equal(state.NextFetch) {
 		t.Fatalf("health not shown: %+v", got)
 	}
-	// A healthy source shows its next scheduled fetch.
-	if err := e.st.SaveSourceState(ctx, cfg.ID, store.SourceState{LastFetch: now.Add(-time.Minute), LastStatus: 200}); err != nil {
+	// A healthy source shows its next scheduled fetch; one due now, none.
+	slot := now.Add(4 * time.Minute)
+	if err := e.st.SaveSourceState(ctx, cfg.ID, store.SourceState{LastFetch: now.Add(-time.Minute), LastStatus: 200, NextFetch: slot}, store.Lease{}); err != nil {
 		t.Fatal(err)
 	}
 	if code := e.do("GET", "/api/v1/sources", nil, &list); code != 200 || list.Sources[0].NextFetch == nil ||
-		!list.Sources[0].NextFetch.Equal(now.Add(scheduledIn)) {
+		!list.Sources[0].NextFetch.Equal(slot) {
 		t.Fatalf("healthy source: next_fetch = %v, want its next scheduled slot", list.Sources[0].NextFetch)
 	}
-	if err := e.st.SaveSourceState(ctx, cfg.ID, state); err != nil {
+	if err := e.st.FetchSoon(ctx, cfg.ID); err != nil {
+		t.Fatal(err)
+	}
+	if code := e.do("GET", "/api/v1/sources", nil, &list); code != 200 || list.Sources[0].NextFetch != nil {
+		t.Fatalf("source due now: next_fetch = %v, want null", list.Sources[0].NextFetch)
+	}
+	if err := e.st.SaveSourceState(ctx, cfg.ID, state, store.Lease{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -88,8 +96,8 @@ func TestSources(t *testing.T) {
 	if code := e.do("POST", fmt.Sprintf("/api/v1/sources/%d/check", cfg.ID), nil, &chk); code != 202 || !chk.Queued {
 		t.Fatalf("check: %d %+v", code, chk)
 	}
-	if !slices.Contains(e.check.ids, cfg.ID) {
-		t.Fatalf("check did not enqueue %d: %v", cfg.ID, e.check.ids)
+	if got, err := e.st.Source(ctx, cfg.ID); err != nil || !got.State.NextFetch.IsZero() {
+		t.Fatalf("check did not make the source due now: %+v, %v", got.State, err)
 	}
 	if code := e.do("POST", "/api/v1/sources/999/check", nil, &apiErr); code != 404 {
 		t.Fatalf("check of a missing source: %d", code)
@@ -116,16 +124,6 @@ func TestAddSourceGoesThroughThePrivateAddressGuard(t *testing.T) {
 	code := e.do("POST", "/api/v1/sources", map[string]string{"url": feeds.URL + "/feed.xml"}, &apiErr)
 	if code != 400 || apiErr.Field != "url" || !strings.Contains(apiErr.Error, "refused") {
 		t.Fatalf("a feed on 127.0.0.1: %d %+v", code, apiErr)
-	}
-}
-
-func TestCheckWithoutFetcher(t *testing.T) {
-	e := newEnv(t, envOpt{noChecker: true})
-	if _, err := e.st.SyncConfigSources(context.Background(), []store.Source{{Name: "A", URL: "https://a.example/rss"}}); err != nil {
-		t.Fatal(err)
-	}
-	if code := e.do("POST", "/api/v1/sources/1/check", nil, nil); code != 503 {
-		t.Fatalf("check without a fetcher: %d", code)
 	}
 }
 
@@ -309,12 +307,9 @@ func seedAlerts(t *testing.T, e *env, n int) []int64 {
 			continue
 		}
 		if d.ID%2 == 0 {
-			err = e.st.MarkFailed(context.Background(), d.ID, "webhook: status 500")
+			storetest.MarkFailed(t, e.st, d.ID, "webhook: status 500")
 		} else {
-			err = e.st.MarkSent(context.Background(), d.ID, "ref", now)
-		}
-		if err != nil {
-			t.Fatal(err)
+			storetest.MarkSent(t, e.st, d.ID, "ref", now)
 		}
 	}
 	return ids

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,47 +26,16 @@ import (
 // now is the test clock.
 var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
-// checker records the sources it was asked to fetch.
-type checker struct {
-	mu  sync.Mutex
-	ids []int64
-}
-
-// scheduledIn is when the fake scheduler next fetches a source that is not
-// backing off.
-const scheduledIn = 5 * time.Minute
-
-// NextFetch answers as the bot does: the next slot, or the end of the
-// backoff when that is later.
-func (c *checker) NextFetch(id int64, backoffUntil time.Time) (time.Time, bool) {
-	next := now.Add(scheduledIn)
-	if backoffUntil.After(next) {
-		return backoffUntil, true
-	}
-	return next, true
-}
-
-func (c *checker) Enqueue(id int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ids = append(c.ids, id)
-}
-
-// Reschedule does nothing: there is no scheduler in these tests.
-func (c *checker) Reschedule(context.Context) error { return nil }
-
 type env struct {
-	t     testing.TB
-	st    *sqlite.Store
-	rs    *bot.RuleSet
-	svc   *service.Service
-	check *checker
-	srv   *httptest.Server
+	t   testing.TB
+	st  *sqlite.Store
+	rs  *bot.RuleSet
+	svc *service.Service
+	srv *httptest.Server
 }
 
 type envOpt struct {
-	guarded   bool // keep the private-address guard on
-	noChecker bool
+	guarded bool // keep the private-address guard on
 }
 
 func newEnv(t testing.TB, opt envOpt) *env {
@@ -80,14 +48,10 @@ func newEnv(t testing.TB, opt envOpt) *env {
 	t.Cleanup(func() { st.Close() })
 	f := sources.NewFetcher(sources.Options{Timeout: 5 * time.Second})
 	t.Cleanup(f.Close)
-	e := &env{t: t, st: st, rs: bot.NewRuleSet(st, slog.New(slog.DiscardHandler)), check: &checker{}}
-	e.svc = service.New(service.Options{Store: st, Rules: e.rs, Sources: e.check, Fetcher: f,
+	e := &env{t: t, st: st, rs: bot.NewRuleSet(st, slog.New(slog.DiscardHandler))}
+	e.svc = service.New(service.Options{Store: st, Rules: e.rs, Fetcher: f,
 		Now: func() time.Time { return now }, AllowPrivateAddresses: !opt.guarded})
-	o := api.Options{Service: e.svc, Store: st, Checker: e.check}
-	if opt.noChecker {
-		o.Checker = nil
-	}
-	e.srv = httptest.NewServer(api.New(o))
+	e.srv = httptest.NewServer(api.New(api.Options{Service: e.svc, Store: st}))
 	t.Cleanup(e.srv.Close)
 	return e
 }

@@ -15,7 +15,7 @@ import (
 // FuzzAPI sends any method, path and body to the API: it must answer JSON
 // (or OPML), never panic, and never fail with 500.
 func FuzzAPI(f *testing.F) {
-	e := newEnv(f, envOpt{noChecker: true})
+	e := newEnv(f, envOpt{})
 	e.configRules(store.Rule{Name: "r", Query: "nvidia china", Notify: []string{"console"}})
 	e.ingest(0, story.Story{ID: "s1", Title: "Nvidia in China", Published: now.Add(-time.Hour)})
 	seeds := []struct{ method, path, body string }{

@@ -27,20 +27,14 @@ type Source struct {
 	LastError    string     `json:"last_error"`
 	Failures     int        `json:"failures"`
 	FailingSince *time.Time `json:"failing_since"`
-	NextFetch    *time.Time `json:"next_fetch"`
-	Stories7d    int        `json:"stories_7d"`
+	// NextFetch is when the source is due next (its next slot, or the end
+	// of its backoff); null when it is paused or due now.
+	NextFetch *time.Time `json:"next_fetch"`
+	Stories7d int        `json:"stories_7d"`
 }
 
-// sourceOf converts a stored source, with its next fetch from the scheduler.
-func (a *API) sourceOf(s store.Source) Source {
-	out := SourceOf(s)
-	if a.o.Checker != nil && !s.Paused {
-		if next, ok := a.o.Checker.NextFetch(s.ID, s.State.NextFetch); ok {
-			out.NextFetch = &next
-		}
-	}
-	return out
-}
+// sourceOf converts a stored source.
+func (a *API) sourceOf(s store.Source) Source { return SourceOf(s) }
 
 // SourceOf converts a stored source.
 func SourceOf(s store.Source) Source {
@@ -53,6 +47,9 @@ func SourceOf(s store.Source) Source {
 	}
 	if s.Interval > 0 {
 		out.Interval = s.Interval.String()
+	}
+	if s.Paused {
+		out.NextFetch = nil
 	}
 	return out
 }
@@ -162,11 +159,10 @@ func (a *API) checkSource(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if a.o.Checker == nil {
-		WriteError(w, http.StatusServiceUnavailable, "no fetcher is running to check the source")
+	if err := a.o.Store.FetchSoon(r.Context(), id); err != nil {
+		a.fail(w, r, err)
 		return
 	}
-	a.o.Checker.Enqueue(id)
 	WriteJSON(w, http.StatusAccepted, CheckResult{ID: id, Queued: true})
 }
 

@@ -1,8 +1,10 @@
-// Package bot is wirewatch's runtime, the middle of the road: a cron schedule
-// marks sources due, a bounded pool fetches them, new stories and their matches
-// go into the store with their outbox rows in one transaction, and the
-// dispatcher sends due rows through the notifiers. Chat commands and the API
-// change the store and ask the bot to reload; they never call notifiers.
+// Package bot is wirewatch's runtime, the middle of the road: a bounded pool
+// fetches the sources the store says are due (each claimed with a lease, so
+// that every process sharing the store fetches a source once per slot), new
+// stories and their clusters, matches and outbox rows go into the store in one
+// transaction, and the dispatcher sends due rows through the notifiers, one
+// target's queue at a time under a lease. Chat commands and the API change the
+// store; the bot reads the change from it. They never call notifiers.
 package bot
 
 import (
@@ -16,8 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
+	"github.com/wirewatch/wirewatch/cluster"
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/sources"
 	"github.com/wirewatch/wirewatch/store"
@@ -27,6 +28,27 @@ import (
 // shutdown request before they are cancelled.
 const drainTimeout = 8 * time.Second
 
+// Timing of the store-driven loops. Other processes change the store too, so
+// every loop also looks again after idlePoll even when nothing told it to.
+const (
+	idlePoll = time.Second
+	// rulesPoll is how often the rules' change counter is read: a rule
+	// changed by another process is in force within it.
+	rulesPoll = 2 * time.Second
+	// reapEvery is how often the leases of stopped workers on this host
+	// are looked for.
+	reapEvery = 30 * time.Second
+	// housekeeping is how often old stories are pruned and old cluster
+	// fingerprints forgotten.
+	housekeeping = time.Hour
+	// DefaultFetchTimeout is the fetch timeout the source lease is sized for
+	// when Options.FetchTimeout is not set.
+	DefaultFetchTimeout = 30 * time.Second
+	// DefaultInterval is the fetch interval of sources without their own
+	// when Options.Interval is not set.
+	DefaultInterval = 5 * time.Minute
+)
+
 // Options are the bot's dependencies and settings.
 type Options struct {
 	Store     store.Store
@@ -35,9 +57,18 @@ type Options struct {
 	Rules     *RuleSet
 	Metrics   *Metrics
 	Logger    *slog.Logger
+	// Owner names this process in the leases it takes (default: host, pid
+	// and a random suffix).
+	Owner string
 	// Interval is the default fetch interval; Concurrency the fetches at once.
 	Interval    time.Duration
 	Concurrency int
+	// PerHost caps the fetches of one host at once, across every process
+	// that shares the store (0: no cap beyond the fetcher's own).
+	PerHost int
+	// FetchTimeout is the fetcher's timeout; a source's lease outlasts it
+	// (0: DefaultFetchTimeout).
+	FetchTimeout time.Duration
 	// Retention is how long stories are kept (0: forever).
 	Retention time.Duration
 	// RetryBase is the wait before the first retry of a failed send
@@ -52,18 +83,15 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Bot polls sources and delivers alerts.
+// Bot polls sources and delivers alerts. It keeps no schedule of its own:
+// which source is due, and who fetches it, is claimed from the store, so any
+// number of bots on one store share the work.
 type Bot struct {
 	opt        Options
 	poller     *poller
 	dispatcher *Dispatcher
-	clusters   *clusters
-
-	queue   chan int64 // source ids due for a fetch
-	mu      sync.Mutex
-	pending map[int64]bool // queued or being fetched
-	cron    *cron.Cron
-	entries map[int64]cron.EntryID
+	fetchTTL   time.Duration
+	wake       chan struct{} // a source may have fallen due
 }
 
 // New returns a bot ready to Run or RunOnce.
@@ -71,80 +99,71 @@ func New(o Options) *Bot {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Owner == "" {
+		o.Owner = NewOwner()
+	}
+	if o.FetchTimeout <= 0 {
+		o.FetchTimeout = DefaultFetchTimeout
+	}
+	if o.Interval <= 0 {
+		o.Interval = DefaultInterval
+	}
 	o.Concurrency = max(o.Concurrency, 1)
 	b := &Bot{
-		opt:     o,
-		queue:   make(chan int64, 4096),
-		pending: map[int64]bool{},
-		entries: map[int64]cron.EntryID{},
+		opt:      o,
+		fetchTTL: 2*o.FetchTimeout + time.Minute,
+		wake:     make(chan struct{}, 1),
 	}
-	b.clusters = newClusters(ClusterWindow)
 	b.poller = &poller{
 		store: o.Store, fetcher: o.Fetcher, metrics: o.Metrics, logger: o.Logger, now: o.Now,
-		planner: planner{rules: o.Rules, clusters: b.clusters},
-		guarded: func(s store.Source) bool { return s.Origin != store.OriginConfig },
-		health:  o.Health,
+		planner:  planner{rules: o.Rules, judge: cluster.NewJudge(cluster.Options{Window: ClusterWindow})},
+		guarded:  func(s store.Source) bool { return s.Origin != store.OriginConfig },
+		health:   o.Health,
+		interval: o.Interval,
 	}
-	b.dispatcher = NewDispatcher(o.Store, o.Notifiers, o.Metrics, o.Logger, o.Now, o.RetryBase)
-	b.dispatcher.maxPerHour = o.MaxPerHour
+	b.dispatcher = NewDispatcher(DispatcherOptions{
+		Store: o.Store, Notifiers: o.Notifiers, Metrics: o.Metrics, Logger: o.Logger, Now: o.Now,
+		RetryBase: o.RetryBase, MaxPerHour: o.MaxPerHour, Owner: o.Owner,
+	})
 	return b
 }
 
 // Dispatcher returns the bot's dispatcher.
 func (b *Bot) Dispatcher() *Dispatcher { return b.dispatcher }
 
-// Run polls and delivers until ctx is done, then stops the schedule, lets
-// in-flight fetches and sends finish (for up to drainTimeout) and returns.
+// Wake tells the bot that a source may have fallen due (it looks anyway
+// within a second).
+func (b *Bot) Wake() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run polls and delivers until ctx is done, then lets in-flight fetches and
+// sends finish (for up to drainTimeout) and returns.
 func (b *Bot) Run(ctx context.Context) error {
-	if err := b.prepare(ctx); err != nil {
+	if err := b.opt.Rules.Reload(ctx); err != nil {
 		return err
 	}
+	b.reapDeadOwners(ctx)
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 
-	b.mu.Lock()
-	b.cron = cron.New(cron.WithLocation(time.UTC))
-	b.mu.Unlock()
-	if err := b.Reschedule(ctx); err != nil {
-		return err
-	}
-	b.cron.Schedule(cron.Every(time.Hour), cron.FuncJob(func() { b.clusters.expire(b.opt.Now()) }))
-	if b.opt.Retention > 0 {
-		b.cron.Schedule(cron.Every(time.Hour), cron.FuncJob(func() { b.prune(work) }))
-		b.prune(work)
-	}
-	b.cron.Start()
-
-	var workers sync.WaitGroup
-	for range b.opt.Concurrency {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			b.fetchLoop(ctx, work)
-		}()
-	}
-	dispatched := make(chan struct{})
-	go func() {
-		defer close(dispatched)
-		b.dispatcher.Run(ctx, work)
-	}()
-	digested := make(chan struct{})
-	go func() {
-		defer close(digested)
-		b.digestLoop(ctx)
-	}()
+	var loops sync.WaitGroup
+	loops.Go(func() { b.fetchLoop(ctx, work, false) })
+	loops.Go(func() { b.dispatcher.Run(ctx, work) })
+	loops.Go(func() { b.digestLoop(ctx) })
+	loops.Go(func() { b.watchLoop(ctx) })
+	loops.Go(func() { b.housekeepingLoop(ctx, work) })
 
 	<-ctx.Done()
 	b.opt.Logger.Info("shutting down: finishing fetches and sends in flight")
-	cronDone := b.cron.Stop()
 	timeout := time.NewTimer(drainTimeout)
 	defer timeout.Stop()
 	finished := make(chan struct{})
 	go func() {
-		<-cronDone.Done()
-		workers.Wait()
-		<-dispatched
-		<-digested
+		loops.Wait()
 		// Alerts of fetches that finished during the drain go out too.
 		b.dispatcher.Drain(work, 0)
 		close(finished)
@@ -162,35 +181,14 @@ func (b *Bot) Run(ctx context.Context) error {
 // RunOnce fetches every enabled source once, delivers what matched (waiting up
 // to maxWait for retries), and returns. Rows still pending go out on the next run.
 func (b *Bot) RunOnce(ctx context.Context, maxWait time.Duration) error {
-	if err := b.prepare(ctx); err != nil {
+	if err := b.opt.Rules.Reload(ctx); err != nil {
 		return err
 	}
-	srcs, err := b.opt.Store.Sources(ctx)
-	if err != nil {
-		return fmt.Errorf("list sources: %w", err)
+	b.reapDeadOwners(ctx)
+	if err := b.opt.Store.FetchAll(ctx); err != nil {
+		return err
 	}
-	jobs := make(chan store.Source)
-	var wg sync.WaitGroup
-	for range b.opt.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for s := range jobs {
-				b.poller.poll(ctx, s)
-			}
-		}()
-	}
-	for _, s := range srcs {
-		if s.Paused {
-			continue
-		}
-		select {
-		case jobs <- s:
-		case <-ctx.Done():
-		}
-	}
-	close(jobs)
-	wg.Wait()
+	b.fetchLoop(ctx, ctx, true)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -199,6 +197,73 @@ func (b *Bot) RunOnce(ctx context.Context, maxWait time.Duration) error {
 	}
 	b.dispatcher.Drain(ctx, maxWait)
 	return b.undelivered(ctx)
+}
+
+// fetchLoop claims due sources from the store and fetches them with a pool
+// of Concurrency workers, until ctx is done (once: until no source is due
+// and no fetch is running). A fetch in progress runs on work, which outlives
+// ctx while draining.
+func (b *Bot) fetchLoop(ctx, work context.Context, once bool) {
+	jobs := make(chan store.ClaimedSource)
+	done := make(chan struct{}, b.opt.Concurrency)
+	var workers sync.WaitGroup
+	for range b.opt.Concurrency {
+		workers.Go(func() {
+			for c := range jobs {
+				if b.poller.poll(work, c) {
+					b.dispatcher.Kick()
+				}
+				done <- struct{}{}
+			}
+		})
+	}
+	defer func() {
+		close(jobs)
+		workers.Wait()
+	}()
+	free := b.opt.Concurrency
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for ctx.Err() == nil {
+		claimed := 0
+		if free > 0 {
+			cs, err := b.opt.Store.ClaimSources(ctx, store.SourceClaim{
+				Owner: b.opt.Owner, TTL: b.fetchTTL, Limit: free, PerHost: b.opt.PerHost,
+			})
+			if err != nil && ctx.Err() == nil {
+				b.opt.Logger.Error("claiming due sources failed", "err", err)
+			}
+			for _, c := range cs {
+				free--
+				jobs <- c
+			}
+			claimed = len(cs)
+		}
+		wait := idlePoll
+		if claimed == 0 {
+			next, ok, err := b.opt.Store.NextSourceDue(ctx)
+			switch {
+			case err != nil:
+				if ctx.Err() == nil {
+					b.opt.Logger.Error("reading the schedule failed", "err", err)
+				}
+			case once && free == b.opt.Concurrency && (!ok || next.After(b.opt.Now())):
+				return // every source fetched, nothing running
+			case ok && next.After(b.opt.Now()):
+				wait = min(wait, next.Sub(b.opt.Now()))
+			}
+		} else if free > 0 {
+			wait = 0 // more may be due
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+		case <-done:
+			free++
+		case <-b.wake:
+		case <-timer.C:
+		}
+	}
 }
 
 // ErrUndelivered marks a run that could not deliver every alert.
@@ -253,125 +318,52 @@ func (b *Bot) digestLoop(ctx context.Context) {
 	}
 }
 
-// prepare loads the rules and the recent story clusters.
-func (b *Bot) prepare(ctx context.Context) error {
-	if err := b.opt.Rules.Reload(ctx); err != nil {
-		return err
-	}
-	return b.clusters.load(ctx, b.opt.Store, b.opt.Now())
-}
-
-// Reschedule brings the cron entries in line with the stored sources (after
-// sources were added, removed or changed at run time) and queues the sources
-// that are due now.
-func (b *Bot) Reschedule(ctx context.Context) error {
-	srcs, err := b.opt.Store.Sources(ctx)
-	if err != nil {
-		return fmt.Errorf("list sources: %w", err)
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.cron == nil {
-		return nil // not running (yet): Run schedules every source when it starts
-	}
-	for id, e := range b.entries {
-		b.cron.Remove(e)
-		delete(b.entries, id)
-	}
-	now := b.opt.Now()
-	var errs []error
-	for _, s := range srcs {
-		if s.Paused {
-			continue
-		}
-		sched, err := sourceSchedule(s, b.opt.Interval)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		id := s.ID
-		b.entries[id] = b.cron.Schedule(sched, cron.FuncJob(func() { b.Enqueue(id) }))
-		if dueAtStart(s, sched, now) {
-			b.enqueueLocked(id)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// NextFetch returns when source id is next fetched: its next scheduled slot,
-// or the end of its failure backoff when that is later (ok false: the source
-// is not scheduled, or the bot is not running).
-func (b *Bot) NextFetch(id int64, backoffUntil time.Time) (time.Time, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	e, ok := b.entries[id]
-	if !ok || b.cron == nil {
-		return time.Time{}, false
-	}
-	next := b.cron.Entry(e).Next
-	if next.IsZero() {
-		return time.Time{}, false
-	}
-	if backoffUntil.After(next) {
-		next = backoffUntil
-	}
-	return next, true
-}
-
-// Enqueue asks for a fetch of source id soon (ignored if one is already queued
-// or running).
-func (b *Bot) Enqueue(id int64) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.enqueueLocked(id)
-}
-
-func (b *Bot) enqueueLocked(id int64) {
-	if b.pending[id] {
-		return
-	}
-	select {
-	case b.queue <- id:
-		b.pending[id] = true
-	default:
-		b.opt.Logger.Warn("fetch queue full; skipping this round", "source_id", id)
-	}
-}
-
-// fetchLoop is one worker of the fetch pool. It takes no new source once ctx
-// is done; a fetch in progress runs on work, which outlives ctx while draining.
-func (b *Bot) fetchLoop(ctx, work context.Context) {
+// watchLoop reloads the rules whenever the store says they changed, by
+// this process or any other, and takes over the work of stopped workers on
+// this host, until ctx is done.
+func (b *Bot) watchLoop(ctx context.Context) {
+	rules := time.NewTicker(rulesPoll)
+	defer rules.Stop()
+	reap := time.NewTicker(reapEvery)
+	defer reap.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case id := <-b.queue:
-			b.fetchOne(work, id)
-			b.mu.Lock()
-			delete(b.pending, id)
-			b.mu.Unlock()
+		case <-rules.C:
+			if err := b.opt.Rules.Refresh(ctx); err != nil && ctx.Err() == nil {
+				b.opt.Logger.Error("reloading the rules failed", "err", err)
+			}
+		case <-reap.C:
+			b.reapDeadOwners(ctx)
 		}
 	}
 }
 
-func (b *Bot) fetchOne(ctx context.Context, id int64) {
-	src, err := b.opt.Store.Source(ctx, id)
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
-			b.opt.Logger.Error("loading source failed", "source_id", id, "err", err)
+// housekeepingLoop prunes old stories and forgets old cluster fingerprints
+// now and every housekeeping period, until ctx is done.
+func (b *Bot) housekeepingLoop(ctx, work context.Context) {
+	t := time.NewTicker(housekeeping)
+	defer t.Stop()
+	for {
+		b.tidy(work)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
+	}
+}
+
+func (b *Bot) tidy(ctx context.Context) {
+	now := b.opt.Now()
+	if err := b.opt.Store.ForgetFingerprints(ctx, now.Add(-ClusterWindow)); err != nil && ctx.Err() == nil {
+		b.opt.Logger.Error("forgetting old cluster fingerprints failed", "err", err)
+	}
+	if b.opt.Retention <= 0 {
 		return
 	}
-	if src.Paused || b.opt.Now().Before(src.State.NextFetch) {
-		return // backing off after failures
-	}
-	if b.poller.poll(ctx, src) {
-		b.dispatcher.Kick()
-	}
-}
-
-func (b *Bot) prune(ctx context.Context) {
-	n, err := b.opt.Store.Prune(ctx, b.opt.Now().Add(-b.opt.Retention))
+	n, err := b.opt.Store.Prune(ctx, now.Add(-b.opt.Retention))
 	if err != nil {
 		if ctx.Err() == nil {
 			b.opt.Logger.Error("pruning old stories failed", "err", err)

@@ -412,16 +412,17 @@ func TestRunDeliversAndStopsOnCancel(t *testing.T) {
 	if _, err := h.hook.Wait(wait, 1); err != nil {
 		t.Fatalf("no alert from the running bot: %v", err)
 	}
-	srcs, err := h.st.Sources(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	// The fetch's state lands just after its alerts are queued.
+	var src store.Source
+	for src.State.LastSuccess.IsZero() {
+		srcs, err := h.st.Sources(wait)
+		if err != nil {
+			t.Fatalf("the fetch state never landed: %v", err)
+		}
+		src = srcs[0]
 	}
-	next, ok := h.bot.NextFetch(srcs[0].ID, time.Time{})
-	if now := time.Now(); !ok || !next.After(now) || next.After(now.Add(time.Minute+time.Second)) {
-		t.Errorf("NextFetch = %v, %v; want a slot within the 1-minute interval", next, ok)
-	}
-	if later, _ := h.bot.NextFetch(srcs[0].ID, time.Now().Add(time.Hour)); later.Before(time.Now().Add(59 * time.Minute)) {
-		t.Errorf("NextFetch ignores a backoff: %v", later)
+	if next, last := src.State.NextFetch, src.State.LastFetch; !next.After(last) || next.After(last.Add(time.Minute+time.Second)) {
+		t.Errorf("NextFetch = %v after a fetch at %v; want a slot within the 1-minute interval", next, last)
 	}
 	cancel()
 	select {

@@ -2,9 +2,7 @@ package bot
 
 import (
 	"context"
-	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/wirewatch/wirewatch/cluster"
@@ -14,61 +12,6 @@ import (
 
 // ClusterWindow is how far apart two stories may be and still be one event.
 const ClusterWindow = 72 * time.Hour
-
-// clusters assigns new stories to clusters of near-duplicates and remembers
-// which sources carried each cluster, for follow-ups and surge alerts. It is
-// rebuilt from the store's recent stories at start, so cluster ids and source
-// counts survive restarts.
-type clusters struct {
-	index  *cluster.Index
-	window time.Duration
-
-	mu       sync.Mutex
-	loaded   bool
-	carriers map[string][]sighting // cluster id → sources that carried it
-}
-
-// sighting is one source carrying a cluster at a time.
-type sighting struct {
-	source string
-	at     time.Time
-}
-
-func newClusters(window time.Duration) *clusters {
-	return &clusters{
-		index:    cluster.NewIndex(cluster.Options{Window: window}),
-		window:   window,
-		carriers: map[string][]sighting{},
-	}
-}
-
-// load indexes the stored stories of the last window, oldest first, once.
-func (c *clusters) load(ctx context.Context, st store.Store, now time.Time) error {
-	c.mu.Lock()
-	done := c.loaded
-	c.mu.Unlock()
-	if done {
-		return nil
-	}
-	recent, err := st.Stories(ctx, store.StoryQuery{FetchedSince: now.Add(-c.window), Limit: 1 << 30})
-	if err != nil {
-		return fmt.Errorf("load story clusters: %w", err)
-	}
-	slices.SortStableFunc(recent, func(a, b story.Story) int { return a.Fetched.Compare(b.Fetched) })
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i := range recent {
-		s := &recent[i]
-		id := s.Cluster
-		if id == "" {
-			id = s.ID
-		}
-		c.index.Add(s.ID, id, cluster.Sign(s.Title, s.Summary), s.Fetched)
-		c.carriers[id] = append(c.carriers[id], sighting{s.Source, s.Fetched})
-	}
-	c.loaded = true
-	return nil
-}
 
 // signatures signs every story of one fetch, outside the ingest transaction
 // (signing is the costly part). Summaries a feed repeats on every item are
@@ -86,52 +29,82 @@ func signatures(batch []story.Story) map[string]cluster.Signature {
 	return sigs
 }
 
-// assign finds the cluster of a new story, given its signature, and records
-// its source. isNew reports whether the story starts the cluster.
-func (c *clusters) assign(s *story.Story, sig cluster.Signature) (id string, isNew bool) {
-	id, isNew = c.index.Assign(s.ID, sig, s.Fetched)
-	if id == s.ID {
-		isNew = true // a story is always first in the cluster named after it
-	}
-	c.mu.Lock()
-	c.carriers[id] = append(c.carriers[id], sighting{s.Source, s.Fetched})
-	c.mu.Unlock()
-	return id, isNew
+// batchClusters assigns the fresh stories of one ingest to clusters, inside
+// the ingest transaction: the candidates are the stored stories filed under
+// the keys of any of their signatures within the window, and every fresh
+// story assigned before, so that two copies in one fetch join too.
+type batchClusters struct {
+	judge *cluster.Judge
+	tx    store.PlanTx
+
+	pool     []cluster.Candidate
+	clusters []string // cluster id of each pool entry
+	sources  []string // source of each pool entry
+	fresh    int      // pool entries from index fresh on are this batch's
 }
 
-// sources returns the distinct sources that carried a cluster since a time,
-// in the order they first did.
-func (c *clusters) sources(id string, since time.Time) []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []string
-	for _, s := range c.carriers[id] {
-		if !s.at.Before(since) && !slices.Contains(out, s.source) {
-			out = append(out, s.source)
+// newBatchClusters reads the candidates of the fresh stories' signatures.
+func newBatchClusters(ctx context.Context, judge *cluster.Judge, tx store.PlanTx, fresh []story.Story, sigs map[string]cluster.Signature) (*batchClusters, error) {
+	var keys []uint64
+	since := time.Time{}
+	for i := range fresh {
+		keys = append(keys, sigs[fresh[i].ID].Keys()...)
+		if at := fresh[i].Fetched.Add(-judge.Window()); since.IsZero() || at.Before(since) {
+			since = at
 		}
 	}
-	return out
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	cands, err := tx.Candidates(ctx, keys, since, cluster.PerKey)
+	if err != nil {
+		return nil, err
+	}
+	bc := &batchClusters{judge: judge, tx: tx}
+	for _, c := range cands {
+		var sig cluster.Signature
+		if sig.UnmarshalBinary(c.Sig) != nil {
+			continue // written by another version: no candidate
+		}
+		id := c.Cluster
+		if id == "" {
+			id = c.StoryID
+		}
+		bc.add(sig, c.Fetched, id, c.Source)
+	}
+	bc.fresh = len(bc.pool)
+	return bc, nil
 }
 
-// expire forgets stories and sightings older than the window.
-func (c *clusters) expire(now time.Time) {
-	c.index.Expire(now)
-	cutoff := now.Add(-c.window)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for id, ss := range c.carriers {
-		keep := ss[:0]
-		for _, s := range ss {
-			if !s.at.Before(cutoff) {
-				keep = append(keep, s)
-			}
-		}
-		if len(keep) == 0 {
-			delete(c.carriers, id)
-		} else {
-			c.carriers[id] = keep
+func (bc *batchClusters) add(sig cluster.Signature, at time.Time, id, source string) {
+	bc.pool = append(bc.pool, cluster.Candidate{Sig: sig, At: at})
+	bc.clusters = append(bc.clusters, id)
+	bc.sources = append(bc.sources, source)
+}
+
+// assign returns the cluster of a fresh story, and whether the story starts
+// it, and adds the story to the candidates of the rest of the batch.
+func (bc *batchClusters) assign(s *story.Story, sig cluster.Signature) (id string, isNew bool) {
+	id = s.ID
+	if best := bc.judge.Best(&sig, s.Fetched, bc.pool); best >= 0 {
+		id = bc.clusters[best]
+	}
+	bc.add(sig, s.Fetched, id, s.Source)
+	return id, id == s.ID
+}
+
+// carriers returns the distinct sources that carried a cluster since a time,
+// in the order they first did: the stored stories', then this batch's.
+func (bc *batchClusters) carriers(ctx context.Context, id string, since time.Time) ([]string, error) {
+	out, err := bc.tx.ClusterSources(ctx, id, since)
+	if err != nil {
+		return nil, err
+	}
+	for i := bc.fresh; i < len(bc.pool); i++ {
+		if bc.clusters[i] == id && !bc.pool[i].At.Before(since) && !slices.Contains(out, bc.sources[i]) {
+			out = append(out, bc.sources[i])
 		}
 	}
+	return out, nil
 }
 
 // boilerplateSummary reports whether the stories of one fetch all carry the

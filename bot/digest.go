@@ -8,7 +8,6 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/store"
 )
 
@@ -79,7 +78,8 @@ func (b *Bot) sendDigest(ctx context.Context, r store.Rule, now time.Time) (int,
 	}
 	if last.IsZero() {
 		// A new digest rule: its first period starts now.
-		return 0, b.opt.Store.SetDigestLast(ctx, r.Name, now)
+		_, err := b.opt.Store.AdvanceDigest(ctx, r.Name, time.Time{}, now, nil)
+		return 0, err
 	}
 	// A period is read digestGrace after it ends, so that a match stamped
 	// just before the end but committed just after is in it.
@@ -95,7 +95,7 @@ func (b *Bot) sendDigest(ctx context.Context, r store.Rule, now time.Time) (int,
 		}
 		end = next
 	}
-	queued := 0
+	var ds []store.Delivery
 	if !r.Paused {
 		stories, _, err := b.opt.Store.RuleStories(ctx, r.Name, last, end, digestStories)
 		if err != nil {
@@ -114,18 +114,20 @@ func (b *Bot) sendDigest(ctx context.Context, r store.Rule, now time.Time) (int,
 			}
 		}
 		if len(ids) > 0 {
-			ds := make([]store.Delivery, 0, len(r.Notify))
 			for _, t := range r.Notify {
 				ds = append(ds, store.Delivery{
-					Target: t, Kind: notifiers.KindDigest, StoryIDs: ids, Rules: []string{r.Name},
+					Target: t, Kind: store.KindDigest, StoryIDs: ids, Rules: []string{r.Name},
 					DedupKey: fmt.Sprintf("digest:%s:%d", r.Name, end.Unix()),
 				})
 			}
-			if _, err := b.opt.Store.Enqueue(ctx, ds); err != nil {
-				return 0, err
-			}
-			queued = len(ds)
 		}
 	}
-	return queued, b.opt.Store.SetDigestLast(ctx, r.Name, end)
+	// The period and its digest are recorded together, and only by the
+	// worker whose view of the last period is still true: one digest per
+	// period, however many processes look.
+	moved, err := b.opt.Store.AdvanceDigest(ctx, r.Name, last, end, ds)
+	if err != nil || !moved {
+		return 0, err
+	}
+	return len(ds), nil
 }

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
@@ -20,47 +21,98 @@ const (
 	// DefaultRetryBase is the wait before the first retry of a failed send.
 	DefaultRetryBase = 2 * time.Second
 	retryCap         = 10 * time.Minute
-	maxAttempts      = 15
-	dueBatch         = 500
-	idlePoll         = time.Second
+	// MaxRetryAfter caps the wait a receiver's Retry-After can ask for: one
+	// answer must not stall a target for days.
+	MaxRetryAfter = time.Hour
+	maxAttempts   = 15
 
 	// DefaultMaxPerHour is the number of instant alerts a target gets in an
 	// hour before further ones are gathered into summaries.
 	DefaultMaxPerHour = 30
 	// SummaryEvery is the least time between two summaries to one target.
 	SummaryEvery = 15 * time.Minute
+
+	// DefaultLaneTTL is how long a dispatcher's lease on a target's queue
+	// lasts; every recorded send renews it. A send is cut off at half of it
+	// (45 s, beyond the notifiers' own 20-30 s timeouts).
+	DefaultLaneTTL = 90 * time.Second
+	// defaultLanes is how many targets one dispatcher sends to at once.
+	defaultLanes = 16
+	// laneRows is how many due rows of a target one lease takes at most.
+	laneRows = 500
+	// bookkeepingTimeout bounds the recording of a send's outcome. It starts
+	// when the send has ended, so a slow receiver cannot eat into it.
+	bookkeepingTimeout = 30 * time.Second
 )
 
-// Dispatcher sends due outbox rows through their target's notifier. Rows of one
-// target go out in order, one at a time (the notifier paces them); targets are
-// served concurrently. A target that asks to wait (429, 5xx) is held until then,
-// and the rest of its queue waits with it.
+// DispatcherOptions are a Dispatcher's dependencies and settings.
+type DispatcherOptions struct {
+	Store     store.Store
+	Notifiers map[string]notifiers.Notifier // by notifier name
+	Metrics   *Metrics
+	Logger    *slog.Logger
+	Now       func() time.Time // default time.Now
+	// RetryBase is the wait before the first retry (0: DefaultRetryBase).
+	RetryBase time.Duration
+	// MaxPerHour is the flood limit by notifier name (missing:
+	// DefaultMaxPerHour; 0: none).
+	MaxPerHour map[string]int
+	// Owner names this process in its leases (default NewOwner()).
+	Owner string
+	// LaneTTL is how long a lease on a target's queue lasts (0:
+	// DefaultLaneTTL). A send is cut off at half of it, so that it always
+	// ends while the lease holds.
+	LaneTTL time.Duration
+	// Lanes is how many targets are sent to at once (0: 16).
+	Lanes int
+}
+
+// Dispatcher sends due outbox rows through their target's notifier. It
+// claims a target's queue (a lane) from the store with a lease, sends its
+// due rows in order, one at a time (the notifier paces them), and records
+// each outcome under the lease; targets are served concurrently. A target
+// that asks to wait (429, 5xx) is held in the store until then, and the rest
+// of its queue waits with it. Every decision is read from the store, so any
+// number of dispatchers on one store send each row once.
 type Dispatcher struct {
-	store     store.Store
-	notifiers map[string]notifiers.Notifier
-	metrics   *Metrics
-	logger    *slog.Logger
-	now       func() time.Time
-	retryBase time.Duration
+	o           DispatcherOptions
+	sendTimeout time.Duration
+	margin      time.Duration // a lease with less than this left sends nothing more
 
-	kick chan struct{}
-	wg   sync.WaitGroup
+	kick  chan struct{}
+	slots chan struct{} // one per target being sent to
+	wg    sync.WaitGroup
 
-	// maxPerHour is the flood limit by notifier name (missing: DefaultMaxPerHour).
-	maxPerHour map[string]int
-
-	mu          sync.Mutex
-	busy        map[string]bool      // targets with a sender running
-	hold        map[string]time.Time // targets asked to wait until then
-	nextSummary map[string]time.Time // targets' earliest next summary
-	// done counts the senders that finished, per target. Rows read from the
-	// store before a target's sender finished may be stale (sent since), so
-	// dispatchDue drops them; the finished sender's kick reads them afresh.
-	done map[string]uint64
 	// failing holds, per target, the last send error not yet followed by a
-	// successful send; failed counts deliveries that failed for good.
+	// successful send; failed counts deliveries that failed for good. They
+	// only feed the report of `run --once`; no decision reads them.
+	mu      sync.Mutex
 	failing map[string]string
 	failed  int
+}
+
+// NewDispatcher returns a dispatcher with the given options.
+func NewDispatcher(o DispatcherOptions) *Dispatcher {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = DefaultRetryBase
+	}
+	if o.Owner == "" {
+		o.Owner = NewOwner()
+	}
+	if o.LaneTTL <= 0 {
+		o.LaneTTL = DefaultLaneTTL
+	}
+	if o.Lanes <= 0 {
+		o.Lanes = defaultLanes
+	}
+	return &Dispatcher{
+		o: o, sendTimeout: o.LaneTTL / 2, margin: o.LaneTTL / 4,
+		kick: make(chan struct{}, 1), slots: make(chan struct{}, o.Lanes),
+		failing: map[string]string{},
+	}
 }
 
 // Trouble reports the targets whose last send failed (with the error) and
@@ -84,20 +136,6 @@ func (d *Dispatcher) noteSend(target string, err error, final bool) {
 	}
 }
 
-// NewDispatcher returns a dispatcher over st that sends through ns (by notifier
-// name), retrying failed sends from retryBase (0: DefaultRetryBase).
-func NewDispatcher(st store.Store, ns map[string]notifiers.Notifier, m *Metrics, logger *slog.Logger, now func() time.Time, retryBase time.Duration) *Dispatcher {
-	if retryBase <= 0 {
-		retryBase = DefaultRetryBase
-	}
-	return &Dispatcher{
-		store: st, notifiers: ns, metrics: m, logger: logger, now: now, retryBase: retryBase,
-		kick: make(chan struct{}, 1),
-		busy: map[string]bool{}, hold: map[string]time.Time{}, nextSummary: map[string]time.Time{},
-		done: map[string]uint64{}, failing: map[string]string{},
-	}
-}
-
 // Kick tells the dispatcher that new rows may be due.
 func (d *Dispatcher) Kick() {
 	select {
@@ -107,7 +145,8 @@ func (d *Dispatcher) Kick() {
 }
 
 // Run dispatches until ctx is done, then waits for the sends in flight. Sends
-// use sendCtx, which the caller cancels only when draining takes too long.
+// and their bookkeeping use sendCtx, which the caller cancels only when
+// draining takes too long.
 func (d *Dispatcher) Run(ctx, sendCtx context.Context) {
 	defer d.wg.Wait()
 	timer := time.NewTimer(0)
@@ -120,25 +159,40 @@ func (d *Dispatcher) Run(ctx, sendCtx context.Context) {
 		case <-timer.C:
 		}
 		d.dispatchDue(sendCtx)
-		timer.Reset(idlePoll)
+		timer.Reset(d.nextWake(sendCtx))
 	}
 }
 
+// nextWake returns how long to wait before looking for due rows again: until
+// the next one falls due, and at most idlePoll, since other processes queue
+// rows too.
+func (d *Dispatcher) nextWake(ctx context.Context) time.Duration {
+	next, ok, err := d.o.Store.NextDue(ctx)
+	if err != nil || !ok {
+		return idlePoll
+	}
+	return min(max(next.Sub(d.o.Now()), 10*time.Millisecond), idlePoll)
+}
+
 // Drain sends everything that is due and waits for it; it keeps waiting for
-// retries due within maxWait of now, then returns (for `run --once`).
+// rows due within maxWait of now, then returns (for `run --once` and the end
+// of a shutdown).
 func (d *Dispatcher) Drain(ctx context.Context, maxWait time.Duration) {
-	deadline := d.now().Add(maxWait)
+	deadline := d.o.Now().Add(maxWait)
 	for ctx.Err() == nil {
-		d.dispatchDue(ctx)
+		claimed := d.dispatchDue(ctx)
 		d.wg.Wait()
-		next, ok, err := d.store.NextDue(ctx)
+		if claimed > 0 {
+			continue // a lane may have had more rows than one lease takes
+		}
+		next, ok, err := d.o.Store.NextDue(ctx)
 		if err != nil || !ok || next.After(deadline) {
 			if err != nil {
-				d.logger.Error("reading the outbox failed", "err", err)
+				d.o.Logger.Error("reading the outbox failed", "err", err)
 			}
 			return
 		}
-		if wait := next.Sub(d.now()); wait > 0 {
+		if wait := next.Sub(d.o.Now()); wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
@@ -150,267 +204,261 @@ func (d *Dispatcher) Drain(ctx context.Context, maxWait time.Duration) {
 	}
 }
 
-// dispatchDue starts a sender for every target that has due rows and is
-// neither busy nor held.
-func (d *Dispatcher) dispatchDue(ctx context.Context) {
-	d.mu.Lock()
-	before := maps.Clone(d.done)
-	d.mu.Unlock()
-	now := d.now()
-	rows, err := d.store.Due(ctx, now, dueBatch)
+// dispatchDue claims as many lanes as there are free sender slots and starts
+// a sender for each; it returns how many it claimed.
+func (d *Dispatcher) dispatchDue(ctx context.Context) int {
+	free := cap(d.slots) - len(d.slots)
+	if free == 0 || ctx.Err() != nil {
+		return 0
+	}
+	lanes, err := d.o.Store.ClaimLanes(ctx, store.LaneClaim{Owner: d.o.Owner, TTL: d.o.LaneTTL, Lanes: free, Rows: laneRows})
 	if err != nil {
 		if ctx.Err() == nil {
-			d.logger.Error("reading the outbox failed", "err", err)
+			d.o.Logger.Error("claiming due alerts failed", "err", err)
 		}
-		return
+		return 0
 	}
-	groups := map[string][]store.Delivery{}
-	var order []string
-	d.mu.Lock()
-	for _, r := range rows {
-		if d.busy[r.Target] || now.Before(d.hold[r.Target]) || d.done[r.Target] != before[r.Target] {
-			continue
-		}
-		if _, seen := groups[r.Target]; !seen {
-			order = append(order, r.Target)
-		}
-		groups[r.Target] = append(groups[r.Target], r)
-	}
-	for _, t := range order {
-		d.busy[t] = true
-		delete(d.hold, t)
-	}
-	d.mu.Unlock()
-	for _, t := range order {
+	for _, l := range lanes {
+		d.slots <- struct{}{}
 		d.wg.Add(1)
-		go d.sendAll(ctx, t, groups[t])
+		go d.sendLane(ctx, l)
 	}
+	return len(lanes)
 }
 
-// sendAll sends one target's rows in order. Instant alerts beyond the
-// target's hourly limit are held back and sent together as one summary; when
-// the target asks to wait, the rest of its queue is postponed until then.
-func (d *Dispatcher) sendAll(ctx context.Context, target string, rows []store.Delivery) {
+// lane is a claimed target's queue while it is being sent.
+type lane struct {
+	store.Lane
+	d        *Dispatcher
+	log      *slog.Logger
+	notifier string
+	// validUntil is when the lease runs out by this process's own
+	// (monotonic) clock, less the margin: past it nothing more is sent, since
+	// another worker may have taken the queue over.
+	validUntil time.Time
+	lost       bool // another worker has the lease now
+}
+
+// settle records an outcome under the lease, renewing it. Its deadline
+// starts now, after the send, whatever the send took.
+func (l *lane) settle(ctx context.Context, o store.Outcome) error {
+	bk, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+	defer cancel()
+	lease, err := l.d.o.Store.Settle(bk, l.Target, l.Lease, l.d.o.LaneTTL, o)
+	if err != nil {
+		l.lost = errors.Is(err, store.ErrLeaseLost)
+		if l.lost {
+			l.log.Warn("another worker took the target's queue over; this outcome is not recorded", "err", err)
+		} else {
+			l.log.Error("recording a delivery outcome failed", "err", err)
+		}
+		return err
+	}
+	l.Lease = lease
+	l.validUntil = time.Now().Add(l.d.o.LaneTTL - l.d.margin)
+	return nil
+}
+
+// valid reports whether the lease leaves time for another send.
+func (l *lane) valid() bool {
+	if time.Now().Before(l.validUntil) {
+		return true
+	}
+	l.log.Warn("the lease on the target's queue ran out; leaving the rest to the next claim")
+	return false
+}
+
+// sendLane sends one claimed target's due rows in order. Instant alerts
+// beyond the target's hourly limit are held back and sent together as one
+// summary; when the target asks to wait, the lane is held until then.
+func (d *Dispatcher) sendLane(ctx context.Context, claimed store.Lane) {
 	defer d.wg.Done()
-	name, _, _ := strings.Cut(target, ":")
-	limit, ok := d.maxPerHour[name]
+	defer func() { <-d.slots; d.Kick() }()
+	name, _, _ := strings.Cut(claimed.Target, ":")
+	l := &lane{
+		Lane: claimed, d: d, notifier: name,
+		log:        d.o.Logger.With("target", claimed.Target),
+		validUntil: time.Now().Add(d.o.LaneTTL - d.margin),
+	}
+	limit, ok := d.o.MaxPerHour[name]
 	if !ok {
 		limit = DefaultMaxPerHour
 	}
-	sentHour := -1 // instant alerts sent in the last hour, read when first needed
+	flooding := func() bool { return limit > 0 && l.SentLastHour >= limit }
 	refs := map[int64]string{}
 	var flooded []store.Delivery
-	var holdUntil time.Time
-	for i, r := range rows {
-		if ctx.Err() != nil {
+	var hold store.Hold
+	for _, r := range l.Due {
+		if ctx.Err() != nil || !l.valid() {
 			break
 		}
-		if instant(r.Kind) && limit > 0 {
-			if sentHour < 0 {
-				n, err := d.store.SentAlerts(ctx, target, d.now().Add(-time.Hour))
-				if err != nil {
-					d.logger.Error("counting sent alerts failed", "target", target, "err", err)
-				}
-				sentHour = n
-			}
-			if sentHour >= limit {
-				flooded = append(flooded, r)
-				continue
-			}
+		if store.Instant(r.Kind) && flooding() {
+			flooded = append(flooded, r)
+			continue
 		}
 		if r.ParentID != 0 && r.ParentRef == "" {
-			r.ParentRef = refs[r.ParentID] // the parent went out earlier in this batch
+			r.ParentRef = refs[r.ParentID] // the parent went out earlier in this lease
 		}
-		if r.Kind == notifiers.KindFollowUp && r.ParentRef == "" && limit > 0 && sentHour >= limit {
+		if r.Kind == store.KindFollowUp && r.ParentRef == "" && flooding() {
 			// Its parent is held for a summary: the copy goes with it rather
 			// than before it.
 			flooded = append(flooded, r)
 			continue
 		}
-		var ref string
-		ref, holdUntil = d.send(ctx, r)
-		if !holdUntil.IsZero() {
-			d.postpone(ctx, target, rows[i+1:], holdUntil)
-			d.postpone(ctx, target, flooded, holdUntil)
-			flooded = nil
+		o, ref, h, ok := d.send(ctx, l, r)
+		if !ok || l.settle(ctx, o) != nil {
 			break
 		}
-		refs[r.ID] = ref
-		if instant(r.Kind) {
-			sentHour++
+		if o.Status == store.StatusSent {
+			refs[r.ID] = ref
+			if store.Instant(r.Kind) {
+				l.SentLastHour++
+			}
+		}
+		if !h.Until.IsZero() {
+			hold = h
+			break
 		}
 	}
-	if len(flooded) > 0 && ctx.Err() == nil {
-		holdUntil = d.summarise(ctx, target, flooded)
+	if len(flooded) > 0 && ctx.Err() == nil && hold.Until.IsZero() && !l.lost && l.valid() {
+		hold = d.summarise(ctx, l, flooded, limit)
 	}
-	d.mu.Lock()
-	delete(d.busy, target)
-	d.done[target]++
-	if !holdUntil.IsZero() {
-		d.hold[target] = holdUntil
-	}
-	d.mu.Unlock()
-	d.Kick()
-}
-
-// instant reports whether a kind of delivery counts against the flood limit.
-func instant(kind string) bool {
-	return kind == "" || kind == notifiers.KindAlert || kind == notifiers.KindSurge
-}
-
-// postpone makes rows due again at until, without counting an attempt.
-func (d *Dispatcher) postpone(ctx context.Context, target string, rows []store.Delivery, until time.Time) {
-	if len(rows) == 0 {
+	if l.lost {
 		return
 	}
+	bk, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+	defer cancel()
+	if err := d.o.Store.ReleaseLane(bk, l.Target, l.Lease, hold); err != nil {
+		l.log.Warn("releasing the target's queue failed; its lease will run out", "err", err)
+	}
+}
+
+// summarise sends the flooded rows of a lane as one summary message, or
+// holds them until the target's next summary is allowed. It returns the hold
+// the lane gets when the summary is to be retried.
+func (d *Dispatcher) summarise(ctx context.Context, l *lane, rows []store.Delivery, limit int) store.Hold {
+	now := d.o.Now()
 	ids := make([]int64, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
-	bk, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := d.store.Postpone(bk, ids, until); err != nil {
-		d.logger.Error("postponing alerts failed", "target", target, "err", err)
+	if next := l.LastSummary.Add(SummaryEvery); !l.LastSummary.IsZero() && now.Before(next) {
+		_ = l.settle(ctx, store.Outcome{
+			IDs: ids, Status: store.StatusPending, Next: next,
+			Waiting: fmt.Sprintf("flood control: more than %d alerts in an hour; in the summary at %s", limit, next.UTC().Format(time.RFC3339)),
+		})
+		return store.Hold{}
 	}
-}
-
-// summarise sends the flooded rows of a target as one summary message, or
-// postpones them until the target's next summary is allowed. It returns when
-// the target should next be tried if the summary is to be retried.
-func (d *Dispatcher) summarise(ctx context.Context, target string, rows []store.Delivery) time.Time {
-	now := d.now()
-	d.mu.Lock()
-	next, known := d.nextSummary[target]
-	d.mu.Unlock()
-	if !known {
-		// After a restart: the last summary's time is in the store.
-		last, err := d.store.LastSummary(ctx, target)
-		if err != nil {
-			d.logger.Error("reading the last summary failed", "target", target, "err", err)
-		} else if !last.IsZero() {
-			next = last.Add(SummaryEvery)
-		}
-		d.mu.Lock()
-		d.nextSummary[target] = next
-		d.mu.Unlock()
-	}
-	if now.Before(next) {
-		d.postpone(ctx, target, rows, next)
-		return time.Time{}
-	}
-	name, channel, _ := strings.Cut(target, ":")
-	n := d.notifiers[name]
+	n := d.o.Notifiers[l.notifier]
 	if n == nil {
 		for _, r := range rows {
-			d.send(ctx, r) // fails them with the reason
+			if o, _, _, ok := d.send(ctx, l, r); !ok || l.settle(ctx, o) != nil { // fails them with the reason
+				break
+			}
 		}
-		return time.Time{}
+		return store.Hold{}
 	}
-	a := &notifiers.Alert{Kind: notifiers.KindSummary, Target: target, Channel: channel, ID: rows[0].ID, Total: len(rows)}
-	ids := make([]int64, 0, len(rows))
+	_, channel, _ := strings.Cut(l.Target, ":")
+	a := &notifiers.Alert{Kind: store.KindSummary, Target: l.Target, Channel: channel, ID: rows[0].ID, Total: len(rows)}
 	for _, r := range rows {
-		ids = append(ids, r.ID)
 		a.Rules = mergeTerms(a.Rules, r.Rules)
 		a.Terms = mergeTerms(a.Terms, r.Terms)
 		if r.Story != nil && len(a.Stories) < summaryStories {
 			a.Stories = append(a.Stories, *r.Story)
 		}
 	}
-	log := d.logger.With("target", target)
-	_, retry, err := n.Notify(ctx, a)
-	bk, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
+	sctx, cancel := context.WithTimeout(ctx, d.sendTimeout)
+	ref, retry, err := n.Notify(sctx, a)
+	cancel()
+	now = d.o.Now()
 	if err == nil {
-		if err := d.store.MarkSummarised(bk, ids, "", d.now()); err != nil {
-			log.Error("recording a summary failed", "err", err)
+		if l.settle(ctx, store.Outcome{IDs: ids, Status: store.StatusSummarised, Ref: ref, At: now, Attempt: true}) == nil {
+			d.o.Metrics.Deliveries.WithLabelValues(l.notifier, "summarised").Add(float64(len(ids)))
+			l.log.Info("flood limit reached: sent a summary", "alerts", len(ids))
 		}
-		d.mu.Lock()
-		d.nextSummary[target] = now.Add(SummaryEvery)
-		d.mu.Unlock()
-		d.metrics.Deliveries.WithLabelValues(name, "summarised").Add(float64(len(ids)))
-		log.Info("flood limit reached: sent a summary", "alerts", len(ids))
-		return time.Time{}
+		return store.Hold{}
 	}
 	if ctx.Err() != nil {
-		return time.Time{}
+		return store.Hold{}
 	}
-	wait := retryDelay(d.retryBase, 1, notifiers.RetryAfter(err))
+	wait := retryDelay(d.o.RetryBase, 1, notifiers.RetryAfter(err))
 	if !retry {
 		wait = SummaryEvery
 	}
-	log.Warn("sending a summary failed; will retry", "err", err, "retry", retry)
-	d.postpone(ctx, target, rows, now.Add(wait))
-	return now.Add(wait)
+	reason := fmt.Sprintf("the flood summary failed (%v); trying again at %s", err, now.Add(wait).UTC().Format(time.RFC3339))
+	l.log.Warn("sending a summary failed; will retry", "err", err, "retry", retry)
+	_ = l.settle(ctx, store.Outcome{IDs: ids, Status: store.StatusPending, Next: now.Add(wait), Error: err.Error(), At: now, Waiting: reason})
+	return store.Hold{Until: now.Add(wait), Reason: reason}
 }
 
 // summaryStories is the most stories one summary or digest lists.
 const summaryStories = 20
 
-// send delivers one row and records the outcome. It returns the message
-// reference, and when the target should next be tried if the send is to be
-// retried (else the zero time).
-func (d *Dispatcher) send(ctx context.Context, r store.Delivery) (string, time.Time) {
-	name, channel, _ := strings.Cut(r.Target, ":")
-	log := d.logger.With("target", r.Target, "delivery", r.ID)
-	// Bookkeeping must land even when a shutdown cancels ctx after the send.
-	bk, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-
-	n := d.notifiers[name]
+// send delivers one row and returns the outcome to record, the message
+// reference, and a hold for the lane when the target asked to wait. ok is
+// false when the send was cut off by a shutdown: nothing is recorded, and
+// the row goes out on the next start, with the same idempotency key.
+func (d *Dispatcher) send(ctx context.Context, l *lane, r store.Delivery) (o store.Outcome, ref string, hold store.Hold, ok bool) {
+	log := l.log.With("delivery", r.ID)
+	o = store.Outcome{IDs: []int64{r.ID}, Attempt: true}
+	fail := func(msg string) (store.Outcome, string, store.Hold, bool) {
+		o.Status, o.Error, o.At = store.StatusFailed, msg, d.o.Now()
+		d.noteSend(r.Target, errors.New(msg), true)
+		d.o.Metrics.Deliveries.WithLabelValues(l.notifier, "failed").Inc()
+		log.Error("alert failed for good", "err", msg, "attempts", r.Attempts+1)
+		return o, "", store.Hold{}, true
+	}
+	n := d.o.Notifiers[l.notifier]
 	if n == nil {
-		d.fail(bk, log, r, name, "no notifier named "+name+" is configured")
-		return "", time.Time{}
+		return fail("no notifier named " + l.notifier + " is configured")
 	}
-	if (r.Kind == "" || r.Kind == notifiers.KindAlert || r.Kind == notifiers.KindFollowUp) && r.Story == nil {
-		d.fail(bk, log, r, name, "the story is no longer stored")
-		return "", time.Time{}
+	if (r.Kind == "" || r.Kind == store.KindAlert || r.Kind == store.KindFollowUp) && r.Story == nil {
+		return fail("the story is no longer stored")
 	}
-	ref, retry, err := n.Notify(ctx, &notifiers.Alert{
+	_, channel, _ := strings.Cut(r.Target, ":")
+	sctx, cancel := context.WithTimeout(ctx, d.sendTimeout)
+	ref, retry, err := n.Notify(sctx, &notifiers.Alert{
 		ID: r.ID, Kind: r.Kind, Target: r.Target, Channel: channel,
 		Rules: r.Rules, Terms: r.Terms, Story: r.Story, Stories: r.Stories[:min(len(r.Stories), summaryStories)],
 		Total: len(r.Stories), Cluster: r.Cluster, ParentRef: r.ParentRef, Text: r.Text,
 	})
-	now := d.now()
+	timedOut := errors.Is(sctx.Err(), context.DeadlineExceeded)
+	cancel()
+	now := d.o.Now()
 	if err == nil {
-		if err := d.store.MarkSent(bk, r.ID, ref, now); err != nil {
-			log.Error("recording a sent alert failed", "err", err)
-		}
-		d.metrics.Deliveries.WithLabelValues(name, "sent").Inc()
+		o.Status, o.Ref, o.At = store.StatusSent, ref, now
+		d.o.Metrics.Deliveries.WithLabelValues(l.notifier, "sent").Inc()
 		d.noteSend(r.Target, nil, false)
-		return ref, time.Time{}
+		return o, ref, store.Hold{}, true
 	}
 	if ctx.Err() != nil {
-		return "", time.Time{} // shutting down: the row stays pending for the next start
+		return o, "", store.Hold{}, false
+	}
+	if timedOut {
+		err, retry = fmt.Errorf("no answer within %s: %w", d.sendTimeout, err), true
 	}
 	attempts := r.Attempts + 1
 	if !retry || attempts >= maxAttempts {
-		d.fail(bk, log, r, name, err.Error())
-		return "", time.Time{}
+		return fail(err.Error())
 	}
 	d.noteSend(r.Target, err, false)
-	next := now.Add(retryDelay(d.retryBase, attempts, notifiers.RetryAfter(err)))
-	if err := d.store.Reschedule(bk, r.ID, next, err.Error()); err != nil {
-		log.Error("rescheduling an alert failed", "err", err)
+	after := notifiers.RetryAfter(err)
+	next := now.Add(retryDelay(d.o.RetryBase, attempts, after))
+	reason := fmt.Sprintf("attempt %d failed; trying again at %s", attempts, next.UTC().Format(time.RFC3339))
+	if after > 0 {
+		reason = fmt.Sprintf("the receiver asked to wait (Retry-After %s); trying again at %s", after, next.UTC().Format(time.RFC3339))
 	}
-	d.metrics.Deliveries.WithLabelValues(name, "retried").Inc()
+	o.Status, o.Next, o.Error, o.At, o.Waiting = store.StatusPending, next, err.Error(), now, reason
+	d.o.Metrics.Deliveries.WithLabelValues(l.notifier, "retried").Inc()
 	log.Warn("send failed; will retry", "err", err, "attempt", attempts, "next", next.Format(time.RFC3339))
-	return "", next
-}
-
-func (d *Dispatcher) fail(ctx context.Context, log *slog.Logger, r store.Delivery, notifier, msg string) {
-	if err := d.store.MarkFailed(ctx, r.ID, msg); err != nil {
-		log.Error("recording a failed alert failed", "err", err)
-	}
-	d.noteSend(r.Target, errors.New(msg), true)
-	d.metrics.Deliveries.WithLabelValues(notifier, "failed").Inc()
-	log.Error("alert failed for good", "err", msg, "attempts", r.Attempts+1)
+	return o, "", store.Hold{Until: next, Reason: reason}, true
 }
 
 // retryDelay is the wait before attempt n+1: the receiver's Retry-After when it
-// gave one, else exponential backoff with ±20% jitter.
+// gave one (at most MaxRetryAfter), else exponential backoff with ±20% jitter.
 func retryDelay(base time.Duration, attempts int, retryAfter time.Duration) time.Duration {
 	if retryAfter > 0 {
-		return retryAfter
+		return min(retryAfter, MaxRetryAfter)
 	}
 	d := base << min(attempts-1, 20)
 	d = min(d, retryCap)

@@ -54,15 +54,17 @@ func TestDispatcherSendsEachRowOnce(t *testing.T) {
 	var ds []store.Delivery
 	for i := range per {
 		for tg := range targets {
-			ds = append(ds, store.Delivery{Target: fmt.Sprintf("n:%d", tg), Kind: notifiers.KindHealth, Text: fmt.Sprint(i)})
+			ds = append(ds, store.Delivery{Target: fmt.Sprintf("n:%d", tg), Kind: store.KindHealth, Text: fmt.Sprint(i)})
 		}
 	}
 	if _, err := st.Enqueue(ctx, ds); err != nil {
 		t.Fatal(err)
 	}
 	n := &countingNotifier{want: targets * per, all: make(chan struct{}), sent: map[int64]int{}}
-	d := NewDispatcher(st, map[string]notifiers.Notifier{"n": n},
-		NewMetrics(prometheus.NewRegistry(), st), slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now, 0)
+	d := NewDispatcher(DispatcherOptions{
+		Store: st, Notifiers: map[string]notifiers.Notifier{"n": n},
+		Metrics: NewMetrics(prometheus.NewRegistry(), st), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
 	run, stop := context.WithCancel(ctx)
 	stopped := make(chan struct{})
 	go func() { d.Run(run, ctx); close(stopped) }()

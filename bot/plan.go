@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -8,7 +9,6 @@ import (
 	"time"
 
 	"github.com/wirewatch/wirewatch/cluster"
-	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
@@ -16,11 +16,12 @@ import (
 // defaultSurgeWindow is the surge window of a rule with min_sources but no window.
 const defaultSurgeWindow = 2 * time.Hour
 
-// planner turns the fresh stories of one fetch into matches and deliveries.
-// It runs inside the store's ingest transaction, so it is quick and does no I/O.
+// planner turns the fresh stories of one fetch into clusters, matches and
+// deliveries. It runs inside the store's ingest transaction, so it is quick:
+// its only I/O is the transaction's own lookups of cluster candidates.
 type planner struct {
-	rules    *RuleSet
-	clusters *clusters
+	rules *RuleSet
+	judge *cluster.Judge
 }
 
 // plan returns the PlanFunc for one ingest. alertable limits which fresh stories
@@ -34,21 +35,31 @@ type planner struct {
 // min_sources > 1 make one surge row per cluster once enough distinct sources
 // carried it within their window. Digest rules only record their matches.
 func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool, sigs map[string]cluster.Signature) store.PlanFunc {
-	return func(fresh []story.Story) ([]store.Match, []store.Delivery) {
+	return func(ctx context.Context, tx store.PlanTx, fresh []story.Story) (store.Plan, error) {
+		for i := range fresh {
+			if _, ok := sigs[fresh[i].ID]; !ok {
+				sigs[fresh[i].ID] = cluster.Sign(fresh[i].Title, fresh[i].Summary)
+			}
+		}
+		bc, err := newBatchClusters(ctx, p.judge, tx, fresh, sigs)
+		if err != nil {
+			return store.Plan{}, err
+		}
 		// Fetch workers running side by side never share a matcher.
 		matcher := p.rules.acquire()
 		defer p.rules.release(matcher)
 		allowed := alertable(fresh)
-		var matches []store.Match
-		var deliveries []store.Delivery
+		var out store.Plan
 		for i := range fresh {
 			s := &fresh[i]
-			sig, ok := sigs[s.ID]
-			if !ok {
-				sig = cluster.Sign(s.Title, s.Summary)
-			}
-			clusterID, first := p.clusters.assign(s, sig)
+			sig := sigs[s.ID]
+			clusterID, first := bc.assign(s, sig)
 			s.Cluster = clusterID
+			if !sig.Empty() {
+				// Marshalling a signature cannot fail.
+				b, _ := sig.MarshalBinary()
+				out.Fingerprints = append(out.Fingerprints, store.Fingerprint{StoryID: s.ID, Sig: b, Keys: sig.Keys()})
+			}
 			if allowed != nil && !allowed[s.ID] {
 				continue // backlog of a first fetch: stored, not acted on
 			}
@@ -62,7 +73,7 @@ func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool, sigs
 				if !ok || !appliesTo(r, s.Source) {
 					continue
 				}
-				matches = append(matches, store.Match{StoryID: s.ID, Rule: m.Rule, Terms: slices.Clone(m.Terms)})
+				out.Matches = append(out.Matches, store.Match{StoryID: s.ID, Rule: m.Rule, Terms: slices.Clone(m.Terms)})
 				switch {
 				case r.Digest != "":
 					// gathered by the digest
@@ -71,7 +82,10 @@ func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool, sigs
 					if window <= 0 {
 						window = defaultSurgeWindow
 					}
-					carriers := p.clusters.sources(clusterID, s.Fetched.Add(-window))
+					carriers, err := bc.carriers(ctx, clusterID, s.Fetched.Add(-window))
+					if err != nil {
+						return store.Plan{}, err
+					}
 					if len(carriers) >= r.MinSources {
 						rows.surge(r, m.Terms, carriers, window)
 					}
@@ -79,9 +93,9 @@ func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool, sigs
 					rows.instant(r, m.Terms)
 				}
 			}
-			deliveries = append(deliveries, rows.list()...)
+			out.Deliveries = append(out.Deliveries, rows.list()...)
 		}
-		return matches, deliveries
+		return out, nil
 	}
 }
 
@@ -115,11 +129,11 @@ func (sr *storyRows) row(target, kind, dedup string) (*store.Delivery, bool) {
 func (sr *storyRows) instant(r store.Rule, terms []string) {
 	kind := ""
 	if !sr.first {
-		kind = notifiers.KindFollowUp
+		kind = store.KindFollowUp
 	}
 	for _, t := range r.Notify {
 		d, created := sr.row(t, kind, sr.story.DedupKey())
-		if kind == notifiers.KindFollowUp {
+		if kind == store.KindFollowUp {
 			// Folded unless some rule wants the follow-up in the thread.
 			if created && r.FollowUps == "none" {
 				d.Status = store.StatusFolded
@@ -135,7 +149,7 @@ func (sr *storyRows) instant(r store.Rule, terms []string) {
 // surge adds rule r to the story's surge row of each target: once per cluster.
 func (sr *storyRows) surge(r store.Rule, terms, carriers []string, window time.Duration) {
 	for _, t := range r.Notify {
-		d, _ := sr.row(t, notifiers.KindSurge, "surge:"+sr.story.Cluster)
+		d, _ := sr.row(t, store.KindSurge, "surge:"+sr.story.Cluster)
 		d.Rules = append(d.Rules, r.Name)
 		d.Terms = mergeTerms(d.Terms, terms)
 		d.Text = fmt.Sprintf("Carried by %d sources within %s: %s", len(carriers), window, strings.Join(carriers, ", "))

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/sources"
 	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
@@ -27,6 +26,8 @@ type poller struct {
 	// private-address guard (sources added at run time).
 	guarded func(store.Source) bool
 	health  Health
+	// interval is the fetch interval of sources without their own.
+	interval time.Duration
 }
 
 // Health says where feed-health alerts go and after how many consecutive
@@ -36,10 +37,12 @@ type Health struct {
 	After  int      // consecutive failures; 0 turns health alerts off
 }
 
-// poll fetches src and stores what it found. It returns whether new deliveries
-// were queued. A failed fetch is recorded in the source's state, not returned:
-// one broken source must not affect the others.
-func (p *poller) poll(ctx context.Context, src store.Source) (queued bool) {
+// poll fetches a claimed source and stores what it found, with the source's
+// next due time, under the claim's lease. It returns whether new deliveries
+// were queued. A failed fetch is recorded in the source's state, not
+// returned: one broken source must not affect the others.
+func (p *poller) poll(ctx context.Context, c store.ClaimedSource) (queued bool) {
+	src := c.Source
 	log := p.logger.With("source", src.Name)
 	st := src.State
 	started := p.now()
@@ -65,11 +68,11 @@ func (p *poller) poll(ctx context.Context, src store.Source) (queued bool) {
 			return false // shutting down: not the source's fault
 		}
 		p.metrics.Fetches.WithLabelValues(src.Name, "error").Inc()
-		return p.recordFailure(ctx, log, src, &st, entry, err)
+		return p.recordFailure(ctx, log, c, &st, entry, err)
 	}
 	if res.NotModified {
 		p.metrics.Fetches.WithLabelValues(src.Name, "not_modified").Inc()
-		return p.recordSuccess(ctx, log, src, &st, entry, res)
+		return p.recordSuccess(ctx, log, c, &st, entry, res)
 	}
 	p.metrics.Fetches.WithLabelValues(src.Name, "ok").Inc()
 
@@ -82,7 +85,7 @@ func (p *poller) poll(ctx context.Context, src store.Source) (queued bool) {
 		if ctx.Err() == nil {
 			log.Error("storing stories failed", "err", err)
 		}
-		return p.recordFailure(ctx, log, src, &st, entry, err)
+		return p.recordFailure(ctx, log, c, &st, entry, err)
 	}
 	p.metrics.Stories.WithLabelValues(src.Name).Add(float64(out.Fresh))
 	p.metrics.Matches.Add(float64(out.Matches))
@@ -91,14 +94,15 @@ func (p *poller) poll(ctx context.Context, src store.Source) (queued bool) {
 	}
 	st.Primed = true
 	entry.Fresh = out.Fresh
-	recovered := p.recordSuccess(ctx, log, src, &st, entry, res)
+	recovered := p.recordSuccess(ctx, log, c, &st, entry, res)
 	log.Debug("fetched", "items", len(res.Stories), "new", out.Fresh, "matches", out.Matches, "queued", out.Deliveries, "duplicates", out.Duplicates)
 	return out.Deliveries > 0 || recovered
 }
 
 // recordSuccess saves the state of a successful fetch and logs it. It reports
 // whether a recovery alert was queued.
-func (p *poller) recordSuccess(ctx context.Context, log *slog.Logger, src store.Source, st *store.SourceState, entry store.FetchLogEntry, res sources.Result) bool {
+func (p *poller) recordSuccess(ctx context.Context, log *slog.Logger, c store.ClaimedSource, st *store.SourceState, entry store.FetchLogEntry, res sources.Result) bool {
+	src := c.Source
 	queued := false
 	if st.HealthAlerted {
 		queued = p.healthAlert(ctx, log, fmt.Sprintf("Source %q has recovered after %d failed fetches (failing since %s).",
@@ -115,8 +119,7 @@ func (p *poller) recordSuccess(ctx context.Context, log *slog.Logger, src store.
 	st.LastError = ""
 	st.Failures = 0
 	st.FailingSince = time.Time{}
-	st.NextFetch = time.Time{}
-	p.save(ctx, log, src.ID, st)
+	p.save(ctx, log, c, st, time.Time{})
 	p.logFetch(ctx, log, entry)
 	return queued
 }
@@ -124,7 +127,8 @@ func (p *poller) recordSuccess(ctx context.Context, log *slog.Logger, src store.
 // recordFailure saves the state of a failed fetch with its backoff, logs it,
 // and reports the source once it has failed Health.After times in a row. It
 // reports whether a health alert was queued.
-func (p *poller) recordFailure(ctx context.Context, log *slog.Logger, src store.Source, st *store.SourceState, entry store.FetchLogEntry, err error) bool {
+func (p *poller) recordFailure(ctx context.Context, log *slog.Logger, c store.ClaimedSource, st *store.SourceState, entry store.FetchLogEntry, err error) bool {
+	src := c.Source
 	var retryAfter time.Duration
 	var fe *sources.Error
 	if errors.As(err, &fe) {
@@ -139,7 +143,6 @@ func (p *poller) recordFailure(ctx context.Context, log *slog.Logger, src store.
 	st.Failures++
 	st.LastError = err.Error()
 	wait := sources.Backoff(st.Failures, retryAfter, rand.Float64)
-	st.NextFetch = st.LastFetch.Add(wait)
 	log.Warn("fetch failed", "err", err, "failures", st.Failures, "retry_in", wait.Round(time.Second))
 	queued := false
 	if p.health.After > 0 && st.Failures >= p.health.After && !st.HealthAlerted {
@@ -147,7 +150,7 @@ func (p *poller) recordFailure(ctx context.Context, log *slog.Logger, src store.
 			src.Name, st.Failures, st.FailingSince.UTC().Format(time.RFC3339), st.LastError))
 		st.HealthAlerted = true
 	}
-	p.save(ctx, log, src.ID, st)
+	p.save(ctx, log, c, st, st.LastFetch.Add(wait))
 	entry.Status, entry.Error = st.LastStatus, st.LastError
 	p.logFetch(ctx, log, entry)
 	return queued
@@ -160,7 +163,7 @@ func (p *poller) healthAlert(ctx context.Context, log *slog.Logger, text string)
 	}
 	ds := make([]store.Delivery, 0, len(p.health.Notify))
 	for _, t := range p.health.Notify {
-		ds = append(ds, store.Delivery{Target: t, Kind: notifiers.KindHealth, Text: text})
+		ds = append(ds, store.Delivery{Target: t, Kind: store.KindHealth, Text: text})
 	}
 	if _, err := p.store.Enqueue(ctx, ds); err != nil {
 		log.Error("queueing a health alert failed", "err", err)
@@ -169,8 +172,22 @@ func (p *poller) healthAlert(ctx context.Context, log *slog.Logger, text string)
 	return true
 }
 
-func (p *poller) save(ctx context.Context, log *slog.Logger, id int64, st *store.SourceState) {
-	if err := p.store.SaveSourceState(ctx, id, *st); err != nil && ctx.Err() == nil {
+// save records the fetch state with the source's next due time (the first
+// slot after backoffEnd when it is set) and ends the fetch's lease.
+func (p *poller) save(ctx context.Context, log *slog.Logger, c store.ClaimedSource, st *store.SourceState, backoffEnd time.Time) {
+	next, err := nextDue(c.Source, p.interval, st.LastFetch, backoffEnd)
+	if err != nil {
+		log.Error("the source's schedule does not parse; fetching at the default interval", "err", err)
+	}
+	st.NextFetch = next
+	err = p.store.SaveSourceState(ctx, c.ID, *st, c.Lease)
+	switch {
+	case err == nil || ctx.Err() != nil:
+	case errors.Is(err, store.ErrLeaseLost):
+		log.Warn("another worker took the source over during the fetch; its state stands", "err", err)
+	case errors.Is(err, store.ErrNotFound):
+		log.Debug("the source was removed during the fetch")
+	default:
 		log.Error("saving fetch state failed", "err", err)
 	}
 }

@@ -22,6 +22,8 @@ type RuleSet struct {
 
 	mu    sync.RWMutex
 	rules map[string]store.Rule // by name
+	// version is the store's rules counter as of the last reload.
+	version int64
 
 	// matchers are reused across ingests: each holds scratch space sized to
 	// the rule set, and reads the engine's current rules on every Match.
@@ -35,10 +37,32 @@ func NewRuleSet(st store.Store, logger *slog.Logger) *RuleSet {
 	return rs
 }
 
+// Refresh reloads the rules when the store's change counter says they
+// changed since the last reload, by this process or another.
+func (rs *RuleSet) Refresh(ctx context.Context) error {
+	v, err := rs.store.RulesVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("refresh rules: %w", err)
+	}
+	rs.mu.RLock()
+	same := v == rs.version
+	rs.mu.RUnlock()
+	if same {
+		return nil
+	}
+	return rs.Reload(ctx)
+}
+
 // Reload reads every rule from the store and brings the engine up to date:
 // new and changed queries are compiled, removed rules leave. A stored rule whose
 // query no longer parses is logged and left out, never fatal.
 func (rs *RuleSet) Reload(ctx context.Context) error {
+	// The counter is read first: a change made while the rules are read
+	// leaves it ahead of what was loaded, so the next Refresh loads again.
+	v, err := rs.store.RulesVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("reload rules: %w", err)
+	}
 	stored, err := rs.store.Rules(ctx)
 	if err != nil {
 		return fmt.Errorf("reload rules: %w", err)
@@ -49,6 +73,9 @@ func (rs *RuleSet) Reload(ctx context.Context) error {
 	}
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
+	if v < rs.version {
+		return nil // a reload that read later has already applied its rules
+	}
 	for name := range rs.rules {
 		if _, ok := next[name]; !ok {
 			rs.engine.Remove(name)
@@ -69,6 +96,7 @@ func (rs *RuleSet) Reload(ctx context.Context) error {
 		rs.engine.Set(name, q)
 	}
 	rs.rules = next
+	rs.version = v
 	return nil
 }
 

@@ -61,13 +61,18 @@ func sourceSchedule(src store.Source, defaultInterval time.Duration) (cron.Sched
 	return spreadSchedule{interval: iv, phase: time.Duration(seed % uint64(iv))}, nil
 }
 
-// dueAtStart reports whether a source should be fetched as soon as the bot
-// starts: it was never fetched, or its last fetch is older than its schedule's
-// period allows.
-func dueAtStart(src store.Source, sched cron.Schedule, now time.Time) bool {
-	last := src.State.LastFetch
-	if last.IsZero() {
-		return true
+// nextDue returns when a source fetched at now is due again: its next slot,
+// or the first slot at or after the end of a failure backoff. A source whose
+// schedule does not parse keeps the default interval (config and the service
+// refuse such schedules; an old row may still hold one).
+func nextDue(src store.Source, defaultInterval time.Duration, now, backoffEnd time.Time) (time.Time, error) {
+	sched, err := sourceSchedule(src, defaultInterval)
+	if err != nil {
+		src.Schedule = ""
+		sched, _ = sourceSchedule(src, defaultInterval)
 	}
-	return !sched.Next(last).After(now)
+	if backoffEnd.After(now) {
+		return sched.Next(backoffEnd.Add(-time.Millisecond)), err
+	}
+	return sched.Next(now), err
 }

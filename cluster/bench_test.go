@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,42 +98,30 @@ func cachedFixture(b *testing.B) []Signature {
 	return fixtureSigs
 }
 
-// buildIndex adds the fixture to a new index, as the runtime does at
-// start-up, with ids of 32 hex digits like story ids.
-func buildIndex(sigs []Signature) *Index {
-	ix := NewIndex(Options{})
+// buildPool files the fixture in a pool, with ids of 32 hex digits like
+// story ids.
+func buildPool(sigs []Signature) *pool {
+	p := newPool(Options{})
 	for j, s := range sigs {
-		id := fmt.Sprintf("%032x", j)
-		ix.Add(id, id, s, t0.Add(time.Duration(j)*benchSpacing))
+		p.add(s, fmt.Sprintf("%032x", j), t0.Add(time.Duration(j)*benchSpacing))
 	}
-	return ix
+	return p
 }
 
-// heapOf returns the index that build returns and the heap bytes it holds.
-func heapOf(build func() *Index) (*Index, uint64) {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	ix := build()
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	return ix, after.HeapAlloc - before.HeapAlloc
-}
-
-// BenchmarkAssign: Assign of one new story to an index that holds 100,000
-// stories of the last 72 hours (the corpus and its variants 1 to 9), with
-// Expire after each, so that the index stays at 100,000. Three stories in
-// four are new events (variants from 10 on), one in four a re-titled copy of
-// an indexed story of variant 9, the newest.
+// BenchmarkAssign: the decision for one new story against a pool of 100,000
+// stories of the last 72 hours (the corpus and its variants 1 to 9): the
+// candidates that share a key, judged with the whole signature. A store
+// does the lookup in the ingest transaction; this is the work around it.
+// Three stories in four are new events (variants from 10 on), one in four a
+// re-titled copy of a filed story of variant 9, the newest.
 func BenchmarkAssign(b *testing.B) {
 	sigs := cachedFixture(b)
 	texts := corpusTexts(b)
-	ix, heap := heapOf(func() *Index { return buildIndex(sigs) })
+	p := buildPool(sigs)
 	queries := make([]Signature, b.N)
 	for j := range queries {
 		i, round := j%len(texts), j/len(texts)
 		if j%4 == 3 {
-			// A copy of the newest variant, which stays in the window longest.
 			t := variant(texts, i, benchStories/len(texts)-1)
 			queries[j] = Sign("Breaking: "+t.title+" (report)", t.summary)
 			continue
@@ -147,18 +134,13 @@ func BenchmarkAssign(b *testing.B) {
 	b.ResetTimer()
 	for j := range b.N {
 		at := t0.Add(time.Duration(benchStories+j) * benchSpacing)
-		if _, isNew := ix.Assign(fmt.Sprintf("q%031x", j), queries[j], at); !isNew {
+		if _, isNew := p.assign(fmt.Sprintf("q%031x", j), queries[j], at); !isNew {
 			joined++
 		}
-		ix.Expire(at)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "stories/s")
 	b.ReportMetric(float64(joined)/float64(b.N), "joined/op")
-	b.ReportMetric(float64(heap)/benchStories, "heap-B/story")
-	if n := ix.Len(); n < benchStories-1 || n > benchStories+1 {
-		b.Fatalf("index holds %d stories, want %d", n, benchStories)
-	}
 }
 
 // BenchmarkSign: the signature of one corpus story.
@@ -170,14 +152,4 @@ func BenchmarkSign(b *testing.B) {
 		Sign(t.title, t.summary)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "stories/s")
-}
-
-// BenchmarkRebuild: Add of 100,000 stories to a new index, as at start-up.
-func BenchmarkRebuild(b *testing.B) {
-	sigs := cachedFixture(b)
-	b.ReportAllocs()
-	for range b.N {
-		buildIndex(sigs)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchStories), "ns/story")
 }

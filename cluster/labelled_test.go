@@ -53,7 +53,7 @@ type pairScore struct{ tp, fp, fn int }
 func (s pairScore) precision() float64 { return float64(s.tp) / float64(max(s.tp+s.fp, 1)) }
 func (s pairScore) recall() float64    { return float64(s.tp) / float64(max(s.tp+s.fn, 1)) }
 
-// clusterAll assigns the stories to an index in order of publication and
+// clusterAll assigns the stories to a pool in order of publication and
 // returns the cluster of each.
 func clusterAll(stories []labelled, o Options) []string {
 	order := make([]int, len(stories))
@@ -63,11 +63,11 @@ func clusterAll(stories []labelled, o Options) []string {
 	slices.SortStableFunc(order, func(a, b int) int {
 		return cmp.Or(stories[a].Published.Compare(stories[b].Published), strings.Compare(stories[a].ID, stories[b].ID))
 	})
-	ix := NewIndex(o)
+	p := newPool(o)
 	clusters := make([]string, len(stories))
 	for _, i := range order {
 		s := stories[i]
-		clusters[i], _ = ix.Assign(s.ID, Sign(s.Title, s.Summary), s.Published)
+		clusters[i], _ = p.assign(s.ID, Sign(s.Title, s.Summary), s.Published)
 	}
 	return clusters
 }

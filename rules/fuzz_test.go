@@ -51,7 +51,7 @@ func FuzzParse(f *testing.F) {
 		if _, ok := q.Eval(&story.Story{}); ok {
 			t.Fatalf("%q matches the empty story", query)
 		}
-		_ = q.FTS()
+		_ = q.Words()
 	})
 }
 

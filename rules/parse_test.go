@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/wirewatch/wirewatch/story"
 )
 
 func TestParseErrors(t *testing.T) {
@@ -153,7 +155,9 @@ func TestCanonicalForm(t *testing.T) {
 	}
 }
 
-func TestFTS(t *testing.T) {
+// TestWords pins the word condition of queries, written as an FTS5-like
+// expression for reading.
+func TestWords(t *testing.T) {
 	tests := []struct{ query, want string }{
 		{"nvidia", `"nvidia"`},
 		{`nvidia AND (china OR beijing) -"stock price"`, `"nvidia" AND ("china" OR "beijing")`},
@@ -179,10 +183,39 @@ func TestFTS(t *testing.T) {
 			t.Errorf("Parse(%q): %v", tt.query, err)
 			continue
 		}
-		if got := q.FTS(); got != tt.want {
-			t.Errorf("Parse(%q).FTS() = %q, want %q", tt.query, got, tt.want)
+		if got := renderWords(q.Words()); got != tt.want {
+			t.Errorf("Parse(%q).Words() = %q, want %q", tt.query, got, tt.want)
 		}
 	}
+}
+
+// renderWords writes a word condition as "a" AND ("b" OR "c *").
+func renderWords(f *story.WordFilter) string {
+	if f == nil {
+		return ""
+	}
+	switch {
+	case f.Phrase != nil:
+		s := `"` + strings.Join(f.Phrase, " ") + `"`
+		if f.Prefix {
+			s += " *"
+		}
+		return s
+	case f.All != nil:
+		return joinWords(f.All, " AND ")
+	}
+	return joinWords(f.Any, " OR ")
+}
+
+func joinWords(parts []story.WordFilter, op string) string {
+	out := make([]string, len(parts))
+	for i := range parts {
+		out[i] = renderWords(&parts[i])
+		if parts[i].Phrase == nil {
+			out[i] = "(" + out[i] + ")"
+		}
+	}
+	return strings.Join(out, op)
 }
 
 func TestRegexLiterals(t *testing.T) {

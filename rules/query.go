@@ -427,93 +427,84 @@ func appendHost(dst []byte, u string) []byte {
 	return dst
 }
 
-// FTS returns an SQLite FTS5 MATCH expression (tokenizer unicode61
-// remove_diacritics 2, over columns title, summary and content) that every
-// story matching q also matches — a necessary condition to narrow a search
-// before Eval decides — or "" when no useful one can be given: CJK terms,
-// regular expressions, sites, terms only in source, author, category or url,
-// and negations give no condition. Every term is quoted.
-//
-// FTS5 does not apply compatibility normalisation: for text with ligatures,
-// full-width letters or ß, the condition is only exact when the indexed text
-// is Normalize(text).
-func (q *Query) FTS() string {
-	s, ok := q.root.fts(true)
+// Words returns a condition on a story's words that every story matching q
+// meets — a necessary condition, for a store to narrow a lookup with its
+// full-text index before Eval decides — or nil when no useful one can be
+// given: CJK terms, regular expressions, sites, terms only in source, author,
+// category or url, and negations give no condition. Words are in the form
+// Normalize gives them.
+func (q *Query) Words() *story.WordFilter {
+	f, ok := q.root.wordFilter(true)
 	if !ok {
-		return ""
+		return nil
 	}
-	return s
+	return &f
 }
 
-// fts returns the FTS5 expression for n under the given polarity; ok false
+// wordFilter returns the word condition for n under the given polarity; ok false
 // means "no condition" (anything may match).
-func (n *node) fts(positive bool) (string, bool) {
+func (n *node) wordFilter(positive bool) (story.WordFilter, bool) {
 	switch n.op {
 	case opTerm:
 		if !positive {
-			return "", false
+			return story.WordFilter{}, false
 		}
-		return n.t.fts()
+		return n.t.wordFilter()
 	case opNot:
-		return n.kids[0].fts(!positive)
+		return n.kids[0].wordFilter(!positive)
 	case opField:
 		if n.field > fContent {
-			return "", false
+			return story.WordFilter{}, false
 		}
-		return n.kids[0].fts(positive)
+		return n.kids[0].wordFilter(positive)
 	}
 	and := (n.op == opAnd) == positive
-	var parts []string
+	var parts []story.WordFilter
 	for _, k := range n.kids {
-		s, ok := k.fts(positive)
+		f, ok := k.wordFilter(positive)
 		if !ok {
 			if and {
 				continue
 			}
-			return "", false
+			return story.WordFilter{}, false
 		}
-		if strings.Contains(s, " OR ") && and || strings.Contains(s, " AND ") && !and {
-			s = "(" + s + ")"
-		}
-		parts = append(parts, s)
+		parts = append(parts, f)
 	}
-	if len(parts) == 0 {
-		return "", false
+	switch {
+	case len(parts) == 0:
+		return story.WordFilter{}, false
+	case len(parts) == 1:
+		return parts[0], true
+	case and:
+		return story.WordFilter{All: parts}, true
 	}
-	if and {
-		return strings.Join(parts, " AND "), true
-	}
-	return strings.Join(parts, " OR "), true
+	return story.WordFilter{Any: parts}, true
 }
 
-func (t *term) fts() (string, bool) {
+func (t *term) wordFilter() (story.WordFilter, bool) {
 	switch t.kind {
 	case kWord:
-		return wordsFTS(t)
+		return phraseFilter(t)
 	case kNear:
-		a, ok := wordsFTS(t.a)
+		a, ok := phraseFilter(t.a)
 		if !ok {
-			return "", false
+			return story.WordFilter{}, false
 		}
-		b, ok := wordsFTS(t.b)
+		b, ok := phraseFilter(t.b)
 		if !ok {
-			return "", false
+			return story.WordFilter{}, false
 		}
-		return a + " AND " + b, true
+		return story.WordFilter{All: []story.WordFilter{a, b}}, true
 	}
-	return "", false
+	return story.WordFilter{}, false
 }
 
-// wordsFTS quotes a word, phrase or prefix for FTS5.
-func wordsFTS(t *term) (string, bool) {
+// phraseFilter is the condition of a word, phrase or prefix.
+func phraseFilter(t *term) (story.WordFilter, bool) {
 	for _, w := range t.words {
 		if isCJKToken(w) {
-			return "", false
+			return story.WordFilter{}, false
 		}
 	}
-	s := `"` + strings.Join(t.words, " ") + `"`
-	if t.prefix {
-		s += " *"
-	}
-	return s, true
+	return story.WordFilter{Phrase: slices.Clone(t.words), Prefix: t.prefix}, true
 }

@@ -183,9 +183,9 @@ func tokens(s string) []string {
 
 // Normalize returns the words of s as the rule language sees them, joined by
 // single spaces: "Zürich's U.S. office" becomes "zurich s u s office", and
-// "英伟达" becomes "英 伟 达". A store that indexes this text with SQLite FTS5
-// (tokenizer unicode61) gets the same words as rules do, so the expressions of
-// Query.FTS select exactly the right candidates.
+// "英伟达" becomes "英 伟 达". A store that indexes this text gets the same
+// words as rules do, so the conditions of Query.Words select exactly the
+// right candidates.
 func Normalize(s string) string {
 	return strings.Join(tokens(s), " ")
 }

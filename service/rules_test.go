@@ -9,6 +9,7 @@ import (
 	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/store"
+	"github.com/wirewatch/wirewatch/store/storetest"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -206,7 +207,7 @@ func TestRulesCountMatchesOfSevenDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := func(fresh []story.Story) ([]store.Match, []store.Delivery) {
+	plan := storetest.Plan(func(fresh []story.Story) ([]store.Match, []store.Delivery) {
 		var ms []store.Match
 		for _, s := range fresh {
 			for _, m := range e.rs.NewMatcher().Match(&s) {
@@ -214,7 +215,7 @@ func TestRulesCountMatchesOfSevenDays(t *testing.T) {
 			}
 		}
 		return ms, nil
-	}
+	})
 	_, err = e.st.Ingest(ctx, 0, []story.Story{
 		{ID: "a", Title: "walrus", Published: now}, {ID: "b", Title: "a walrus", Published: now}, {ID: "c", Title: "seal", Published: now},
 	}, plan)

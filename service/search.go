@@ -160,7 +160,7 @@ func (s *Service) scan(ctx context.Context, q *rules.Query, since time.Time, vis
 	engine := rules.NewEngine()
 	engine.Set("q", q)
 	matcher := engine.NewMatcher()
-	fts := q.FTS()
+	words := q.Words()
 	start := time.Now()
 	over := func() bool { return time.Since(start) > s.o.Budget }
 
@@ -171,7 +171,7 @@ func (s *Service) scan(ctx context.Context, q *rules.Query, since time.Time, vis
 		if err := ctx.Err(); err != nil {
 			return scanned, truncated, err
 		}
-		batch, err := s.o.Store.Stories(ctx, store.StoryQuery{Text: fts, Since: since, Before: before, Limit: page})
+		batch, err := s.o.Store.Stories(ctx, store.StoryQuery{Words: words, Since: since, Before: before, Limit: page})
 		if err != nil {
 			return scanned, truncated, err
 		}

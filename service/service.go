@@ -2,8 +2,10 @@
 // sources are made and changed, so that a rule means the same thing whether it
 // comes from a chat command, the dashboard or the JSON API. It sits beside the
 // bot on wirewatch's road: it reads and writes the store, validates with the
-// rules and sources packages, and asks the bot to reload its rules and
-// reschedule its sources. It knows no HTTP and no chat formatting.
+// rules and sources packages, and asks the live rule set to reload (other
+// processes see the change through the store). A source added or changed is
+// due at once in the store; every bot sharing it picks it up from there. It
+// knows no HTTP and no chat formatting.
 package service
 
 import (
@@ -50,13 +52,6 @@ type Reloader interface {
 	Reload(ctx context.Context) error
 }
 
-// Scheduler brings the fetch schedule up to date with the stored sources and
-// fetches one soon (*bot.Bot).
-type Scheduler interface {
-	Reschedule(ctx context.Context) error
-	Enqueue(id int64)
-}
-
 // Default bounds of a story lookup.
 const (
 	// DefaultMaxScan is how many candidate stories one lookup evaluates at most.
@@ -71,8 +66,6 @@ type Options struct {
 	Store store.Store
 	// Rules is told to reload after a rule changes; nil: no live rule set.
 	Rules Reloader
-	// Sources is told to reschedule after a source changes; nil: no scheduler.
-	Sources Scheduler
 	// Fetcher makes the guarded test fetch of a new source.
 	Fetcher *sources.Fetcher
 	// Now is the clock (default time.Now). Lookup budgets use the real

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,32 +25,11 @@ import (
 // now is the test clock: the day after the newest corpus story.
 var now = time.Date(2022, 9, 24, 12, 0, 0, 0, time.UTC)
 
-// scheduler is a fake bot: it counts what the service asks of it.
-type scheduler struct {
-	mu          sync.Mutex
-	reschedules int
-	enqueued    []int64
-}
-
-func (s *scheduler) Reschedule(context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.reschedules++
-	return nil
-}
-
-func (s *scheduler) Enqueue(id int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.enqueued = append(s.enqueued, id)
-}
-
-// env is a service over a real SQLite store, a real rule set and a fake scheduler.
+// env is a service over a real SQLite store and a real rule set.
 type env struct {
-	st    *sqlite.Store
-	rs    *bot.RuleSet
-	sched *scheduler
-	svc   *service.Service
+	st  *sqlite.Store
+	rs  *bot.RuleSet
+	svc *service.Service
 }
 
 func newEnv(t *testing.T, mod func(*service.Options)) *env {
@@ -64,10 +42,10 @@ func newEnv(t *testing.T, mod func(*service.Options)) *env {
 	t.Cleanup(func() { st.Close() })
 	f := sources.NewFetcher(sources.Options{Timeout: 5 * time.Second})
 	t.Cleanup(f.Close)
-	e := &env{st: st, rs: bot.NewRuleSet(st, slog.New(slog.DiscardHandler)), sched: &scheduler{}}
+	e := &env{st: st, rs: bot.NewRuleSet(st, slog.New(slog.DiscardHandler))}
 	// A generous budget: the race detector and a busy machine must not
 	// make a test's lookup stop early.
-	o := service.Options{Store: st, Rules: e.rs, Sources: e.sched, Fetcher: f, Now: func() time.Time { return now }, Budget: time.Hour}
+	o := service.Options{Store: st, Rules: e.rs, Fetcher: f, Now: func() time.Time { return now }, Budget: time.Hour}
 	if mod != nil {
 		mod(&o)
 	}

@@ -128,12 +128,6 @@ func (s *Service) AddSource(ctx context.Context, rawURL, name, addedBy, origin s
 		}
 		return store.Source{}, fmt.Errorf("add source %q: %w", name, err)
 	}
-	if s.o.Sources != nil {
-		if err := s.o.Sources.Reschedule(ctx); err != nil {
-			return src, fmt.Errorf("add source %q: stored, but the schedule did not update: %w", name, err)
-		}
-		s.o.Sources.Enqueue(src.ID)
-	}
 	return src, nil
 }
 
@@ -219,13 +213,5 @@ func (s *Service) RemoveSource(ctx context.Context, ref string) error {
 	if src.Origin == store.OriginConfig {
 		return fmt.Errorf("source %q: %w", src.Name, ErrReadOnly)
 	}
-	if err := s.o.Store.RemoveSource(ctx, src.ID); err != nil {
-		return err
-	}
-	if s.o.Sources != nil {
-		if err := s.o.Sources.Reschedule(ctx); err != nil {
-			return fmt.Errorf("remove source %q: removed, but the schedule did not update: %w", src.Name, err)
-		}
-	}
-	return nil
+	return s.o.Store.RemoveSource(ctx, src.ID)
 }

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/sources"
@@ -57,8 +57,8 @@ func TestAddSourceNamesAndSchedulesIt(t *testing.T) {
 	if src.Name != "Walrus Watch" || src.Origin != store.OriginChat || src.AddedBy != "U1" || src.ID == 0 {
 		t.Fatalf("source %+v", src)
 	}
-	if e.sched.reschedules != 1 || !slices.Equal(e.sched.enqueued, []int64{src.ID}) {
-		t.Fatalf("scheduler: %d reschedules, enqueued %v", e.sched.reschedules, e.sched.enqueued)
+	if due, err := e.st.ClaimSources(ctx, store.SourceClaim{Owner: "test", TTL: time.Minute, Limit: 10}); err != nil || len(due) != 1 || due[0].ID != src.ID {
+		t.Fatalf("a new source is due at once: %+v, %v", due, err)
 	}
 	second, err := e.svc.AddSource(ctx, srv.URL+"/titled2", "", "U1", store.OriginChat)
 	if err != nil || second.Name != "Walrus Watch (2)" {
@@ -106,7 +106,7 @@ func TestAddSourceReportsBadFeeds(t *testing.T) {
 	if _, err := e.svc.AddSource(context.Background(), srv.URL+"/titled", "", "", store.OriginConfig); !errors.Is(err, service.ErrInvalid) {
 		t.Errorf("config origin: %v", err)
 	}
-	if all, _ := e.svc.Sources(context.Background()); len(all) != 0 || e.sched.reschedules != 0 {
+	if all, _ := e.svc.Sources(context.Background()); len(all) != 0 {
 		t.Fatalf("bad sources were stored: %+v", all)
 	}
 }
@@ -157,9 +157,6 @@ func TestRemoveSource(t *testing.T) {
 	}
 	if _, err := e.svc.FindSource(ctx, fmt.Sprint(src.ID)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("removed source still there: %v", err)
-	}
-	if e.sched.reschedules != 2 {
-		t.Fatalf("%d reschedules, want 2 (add, remove)", e.sched.reschedules)
 	}
 	if err := e.svc.RemoveSource(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("missing source: %v", err)

@@ -44,10 +44,5 @@ func (s *Service) UpdateSource(ctx context.Context, id int64, patch SourcePatch)
 	if err := s.o.Store.UpdateSource(ctx, src); err != nil {
 		return store.Source{}, fmt.Errorf("update source %q: %w", src.Name, err)
 	}
-	if s.o.Sources != nil {
-		if err := s.o.Sources.Reschedule(ctx); err != nil {
-			return src, fmt.Errorf("update source %q: stored, but the schedule did not update: %w", src.Name, err)
-		}
-	}
 	return src, nil
 }

@@ -41,6 +41,23 @@ const (
 	StatusSummarised = "summarised"
 )
 
+// Delivery kinds, as the outbox records them and the alert payload's "kind"
+// field names them. An empty Kind is an alert.
+const (
+	KindAlert    = "alert"
+	KindFollowUp = "follow_up"
+	KindSurge    = "surge"
+	KindDigest   = "digest"
+	KindSummary  = "summary"
+	KindHealth   = "health"
+)
+
+// Instant reports whether a kind of delivery is an instant alert, the kind
+// flood control counts.
+func Instant(kind string) bool {
+	return kind == "" || kind == KindAlert || kind == KindSurge
+}
+
 // Source is a place stories come from, with its fetch state.
 type Source struct {
 	ID       int64
@@ -69,7 +86,10 @@ type SourceState struct {
 	LastError    string
 	Failures     int       // consecutive failures
 	FailingSince time.Time // first failure of the current run of failures
-	NextFetch    time.Time // not before this (backoff); zero: when the schedule says
+	// NextFetch is when the source is next due: its next scheduled slot, or
+	// the end of its backoff after failures. Zero: due now (never fetched,
+	// or its schedule changed).
+	NextFetch time.Time
 	// Primed is true once the source has been fetched successfully at least once,
 	// so its backlog has been seen (first-fetch backfill applies while false).
 	Primed bool
@@ -108,7 +128,7 @@ type Match struct {
 type Delivery struct {
 	ID       int64
 	Target   string // "notifier:channel" or "notifier"
-	Kind     string // notifiers.Kind*; "" is an alert
+	Kind     string // a Kind constant; "" is an alert
 	StoryID  string // instant alerts and follow-ups
 	StoryIDs []string
 	// DedupKey makes a story alert at most once per target (story.DedupKey);
@@ -122,22 +142,65 @@ type Delivery struct {
 	Status      string
 	Attempts    int
 	NextAttempt time.Time
-	LastError   string
-	Ref         string // message reference returned by the notifier once sent
-	Created     time.Time
-	Sent        time.Time
+	// Waiting says why a pending row is not due yet (a receiver's
+	// Retry-After, backoff after an error, flood control); empty when due.
+	Waiting   string
+	LastError string
+	Ref       string // message reference returned by the notifier once sent
+	Created   time.Time
+	Sent      time.Time
 
-	// Story and Stories are filled by Due for the dispatcher; they are not stored.
+	// Story and Stories are filled when rows are read for the dispatcher or
+	// the delivery log; they are not stored with the row.
 	Story   *story.Story
 	Stories []story.Story
-	// ParentRef is the Ref of ParentID, filled by Due.
+	// ParentRef is the Ref of ParentID, filled in as Story is.
 	ParentRef string
 }
 
-// PlanFunc decides, inside the ingest transaction, what the stories that were new
-// matched and which deliveries they cause. It may set Cluster on the fresh
-// stories; the store saves it with them.
-type PlanFunc func(fresh []story.Story) ([]Match, []Delivery)
+// PlanFunc decides, inside the ingest transaction, what the stories that were
+// new matched and which deliveries they cause. It may set Cluster on the fresh
+// stories; the store saves it with them, with their fingerprints. tx reads what
+// the decision needs from the same transaction, so that two processes ingesting
+// at once decide as if one came after the other. An error rolls the ingest back.
+type PlanFunc func(ctx context.Context, tx PlanTx, fresh []story.Story) (Plan, error)
+
+// Plan is what a PlanFunc decided for the fresh stories of one ingest.
+type Plan struct {
+	Matches    []Match
+	Deliveries []Delivery
+	// Fingerprints are the fresh stories' cluster fingerprints, kept so that
+	// later stories of the same event find them (see PlanTx.Candidates).
+	Fingerprints []Fingerprint
+}
+
+// Fingerprint is what the store keeps of a story for clustering: a signature
+// it does not interpret, and the keys under which Candidates finds it.
+type Fingerprint struct {
+	StoryID string
+	Sig     []byte
+	Keys    []uint64
+}
+
+// Candidate is a stored story that shares a fingerprint key with a new one.
+type Candidate struct {
+	StoryID string
+	Cluster string // "" when the story started none (its own id stands)
+	Source  string
+	Fetched time.Time
+	Sig     []byte
+}
+
+// PlanTx is the ingest transaction as a PlanFunc sees it.
+type PlanTx interface {
+	// Candidates returns the stories fetched at or after since whose
+	// fingerprints share a key with keys: for each key its newest perKey
+	// stories, each story once, newest first.
+	Candidates(ctx context.Context, keys []uint64, since time.Time, perKey int) ([]Candidate, error)
+	// ClusterSources returns the distinct sources of the stories of a cluster
+	// fetched at or after since, in the order they first carried it.
+	ClusterSources(ctx context.Context, cluster string, since time.Time) ([]string, error)
+}
 
 // IngestResult says what one Ingest did.
 type IngestResult struct {
@@ -149,8 +212,10 @@ type IngestResult struct {
 
 // StoryQuery selects stored stories, newest first.
 type StoryQuery struct {
-	// Text is an FTS5 match expression over title and summary; empty: no text filter.
-	Text   string
+	// Words is a necessary condition on the words of a story's title, summary
+	// and content (nil: no text filter). A store may let through stories that
+	// do not meet it, never hold back one that does.
+	Words  *story.WordFilter
 	Since  time.Time // zero: no lower bound
 	Before time.Time // zero: no upper bound (for paging)
 	// FetchedSince selects stories first seen at or after it (zero: any).
@@ -187,7 +252,101 @@ type FetchLogEntry struct {
 	Error       string // "": the fetch succeeded
 }
 
-// Store is the persistence wirewatch needs. Every method is safe for concurrent use.
+// ErrLeaseLost is returned when work is recorded under a lease that another
+// worker has since taken over (its fencing token moved on): the record is
+// refused, and the stale holder must stop.
+var ErrLeaseLost = errors.New("lease lost to another worker")
+
+// Lease is the right of one worker to one piece of work (a source's fetch, a
+// target's queue) until a time. Token is the fencing token: it grows with
+// every claim of that piece of work, and the store refuses what a holder
+// records once the token has moved on.
+type Lease struct {
+	Owner string
+	Token int64
+	Until time.Time // on the store's clock
+}
+
+// SourceClaim asks for due sources to fetch.
+type SourceClaim struct {
+	Owner string
+	TTL   time.Duration // how long the lease lasts
+	Limit int           // sources at most
+	// PerHost caps the leases held at once, by every worker, on sources of
+	// one host (0: no cap).
+	PerHost int
+}
+
+// ClaimedSource is a source leased for one fetch.
+type ClaimedSource struct {
+	Source
+	Lease Lease
+}
+
+// Lane is one target's queue of deliveries, leased to one dispatcher at a
+// time so that its rows go out in order and once.
+type Lane struct {
+	Target string
+	Lease  Lease
+	// Due are the target's due pending rows, oldest first, with Story,
+	// Stories and ParentRef filled in.
+	Due []Delivery
+	// SentLastHour counts the instant alerts sent to the target in the last
+	// hour (flood control).
+	SentLastHour int
+	// LastSummary is when the last flood summary to the target went out
+	// (zero: never).
+	LastSummary time.Time
+}
+
+// LaneClaim asks for targets with due deliveries.
+type LaneClaim struct {
+	Owner string
+	TTL   time.Duration
+	Lanes int // targets at most
+	Rows  int // due rows per target at most
+}
+
+// Outcome is what became of deliveries of a leased lane.
+type Outcome struct {
+	// IDs are the rows: one for a send, several for a summary or a
+	// postponement.
+	IDs []int64
+	// Status is StatusSent, StatusFailed, StatusSummarised, or StatusPending
+	// for a row that waits (a retry, or flood control holding it).
+	Status string
+	Ref    string    // the message reference (sent, summarised)
+	At     time.Time // when it was sent, or when the attempt failed
+	Next   time.Time // pending: when the row is due again
+	// Attempt is true when the outcome ends an attempt to send (it counts).
+	Attempt bool
+	Error   string // the attempt's error (failed, or pending after an attempt)
+	Waiting string // pending: why the row waits
+}
+
+// Hold keeps a lane from being claimed until a time (a receiver asked to
+// wait), with the reason people see.
+type Hold struct {
+	Until  time.Time
+	Reason string
+}
+
+// TargetState is what the store knows of a target's health, for people.
+type TargetState struct {
+	Target      string
+	Pending     int
+	LastSent    time.Time
+	LastError   string
+	LastErrorAt time.Time
+	Hold        Hold
+	// Lease is the lane's current lease (Owner empty: not being sent).
+	Lease Lease
+}
+
+// Store is the persistence wirewatch needs. Every method is safe for
+// concurrent use, by several goroutines and by several processes on one
+// database: every decision that more than one worker could make at once (a
+// fetch, a send, a digest, a cluster) is taken through the store.
 type Store interface {
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
@@ -202,14 +361,35 @@ type Store interface {
 	Sources(ctx context.Context) ([]Source, error)
 	// Source returns one source by id.
 	Source(ctx context.Context, id int64) (Source, error)
-	// AddSource stores a run-time source; ErrExists when the name or URL is taken.
+	// AddSource stores a run-time source, due now; ErrExists when the name or URL is taken.
 	AddSource(ctx context.Context, s Source) (Source, error)
-	// UpdateSource changes a source's name, URL, schedule, backfill and pause flag.
+	// UpdateSource changes a source's name, URL, schedule, backfill and pause
+	// flag; a changed URL or schedule makes it due now.
 	UpdateSource(ctx context.Context, s Source) error
 	// RemoveSource deletes a source (its stories stay until pruned).
 	RemoveSource(ctx context.Context, id int64) error
-	// SaveSourceState records the outcome of a fetch.
-	SaveSourceState(ctx context.Context, id int64, st SourceState) error
+	// ClaimSources leases up to c.Limit enabled sources that are due (their
+	// NextFetch is not after now) and not leased, earliest due first, keeping
+	// to c.PerHost.
+	ClaimSources(ctx context.Context, c SourceClaim) ([]ClaimedSource, error)
+	// NextSourceDue returns when the earliest enabled source falls due, or
+	// its lease ends (ok false: no enabled source).
+	NextSourceDue(ctx context.Context) (at time.Time, ok bool, err error)
+	// FetchAll makes every enabled source due now (`run --once`).
+	FetchAll(ctx context.Context) error
+	// FetchSoon makes one source due now ("fetch now").
+	FetchSoon(ctx context.Context, id int64) error
+	// LeaseOwners returns the owners of the leases that have not ended, on
+	// sources and lanes alike.
+	LeaseOwners(ctx context.Context) ([]string, error)
+	// ExpireLeases ends every lease an owner holds, for a worker known to be
+	// dead, and returns how many there were; the next claim takes the work
+	// over under a new fencing token.
+	ExpireLeases(ctx context.Context, owner string) (int, error)
+	// SaveSourceState records the outcome of a fetch and, under lease, ends
+	// the lease; ErrLeaseLost when another worker has claimed the source
+	// since. A zero lease records without one (tools and tests).
+	SaveSourceState(ctx context.Context, id int64, st SourceState, lease Lease) error
 	// LogFetch adds an entry to its source's fetch log, keeping the source's
 	// newest FetchLogKeep entries; ErrNotFound when the source is not there.
 	LogFetch(ctx context.Context, e FetchLogEntry) error
@@ -219,9 +399,9 @@ type Store interface {
 
 	// Ingest inserts a source's stories. Stories whose ID is already stored are not
 	// new (their text is updated). For the new ones it calls plan and, in the same
-	// transaction, stores the matches and the deliveries it returns; a delivery
-	// whose (Target, DedupKey) was already delivered or queued is stored with
-	// StatusDuplicate instead of pending. A follow-up delivery (Kind follow_up)
+	// transaction, stores the matches, fingerprints and deliveries it returns; a
+	// delivery whose (Target, DedupKey) was already delivered or queued is stored
+	// with StatusDuplicate instead of pending. A follow-up delivery (KindFollowUp)
 	// gets as ParentID the first alert of its Cluster to its Target; when the
 	// target has had no alert of that cluster it becomes a pending alert itself.
 	Ingest(ctx context.Context, sourceID int64, stories []story.Story, plan PlanFunc) (IngestResult, error)
@@ -234,6 +414,9 @@ type Store interface {
 	// Prune deletes stories (and their matches) fetched before a time, keeping any
 	// that a pending delivery still needs. It returns how many stories went.
 	Prune(ctx context.Context, before time.Time) (int64, error)
+	// ForgetFingerprints drops the cluster fingerprints of stories fetched
+	// before a time: older stories no longer join clusters.
+	ForgetFingerprints(ctx context.Context, before time.Time) error
 
 	// SyncConfigRules makes the config-file rules match rules (by name).
 	SyncConfigRules(ctx context.Context, rules []Rule) error
@@ -247,39 +430,34 @@ type Store interface {
 	UpdateRule(ctx context.Context, r Rule) error
 	// DeleteRule removes a rule.
 	DeleteRule(ctx context.Context, id int64) error
+	// RulesVersion returns a number that changes whenever any rule is added,
+	// changed or removed, by any process; workers poll it to reload.
+	RulesVersion(ctx context.Context) (int64, error)
 
-	// Enqueue adds deliveries that do not come from ingest (health, digests,
-	// summaries); dedup applies as in Ingest.
+	// Enqueue adds deliveries that do not come from ingest (health, summaries);
+	// dedup applies as in Ingest.
 	Enqueue(ctx context.Context, ds []Delivery) ([]Delivery, error)
-	// Due returns up to limit pending deliveries whose NextAttempt is not after now,
-	// oldest first, with Story, Stories and ParentRef filled in.
-	Due(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
-	// NextDue returns the earliest NextAttempt of a pending delivery (ok false: none).
+	// ClaimLanes leases up to c.Lanes targets that have due pending rows and
+	// are neither leased nor held, and returns each with up to c.Rows of its
+	// due rows.
+	ClaimLanes(ctx context.Context, c LaneClaim) ([]Lane, error)
+	// Settle records an outcome of a leased lane and renews the lease for ttl;
+	// ErrLeaseLost, recording nothing, when another worker has the lane now.
+	Settle(ctx context.Context, target string, lease Lease, ttl time.Duration, o Outcome) (Lease, error)
+	// ReleaseLane ends a lease on a lane, holding the lane until hold.Until
+	// when set; ErrLeaseLost when another worker has the lane now.
+	ReleaseLane(ctx context.Context, target string, lease Lease, hold Hold) error
+	// NextDue returns when the earliest pending delivery falls due, taking
+	// the holds and leases of its lane into account (ok false: none pending).
 	NextDue(ctx context.Context) (at time.Time, ok bool, err error)
-	// MarkSent records a successful send and the message reference.
-	MarkSent(ctx context.Context, id int64, ref string, at time.Time) error
-	// Reschedule records a failed attempt and when to try again.
-	Reschedule(ctx context.Context, id int64, next time.Time, errMsg string) error
-	// MarkFailed records a final failure.
-	MarkFailed(ctx context.Context, id int64, errMsg string) error
+	// Targets returns the health of every target that has had deliveries.
+	Targets(ctx context.Context) ([]TargetState, error)
 	// Deliveries lists outbox rows for the delivery log.
 	Deliveries(ctx context.Context, q DeliveryQuery) ([]Delivery, error)
 	// Retry puts a failed delivery back to pending, due now.
 	Retry(ctx context.Context, id int64) error
 	// OutboxDepth counts pending deliveries.
 	OutboxDepth(ctx context.Context) (int, error)
-	// Postpone makes pending deliveries due at until, without counting an attempt
-	// (a target asked to wait, or flood control holds them for a summary).
-	Postpone(ctx context.Context, ids []int64, until time.Time) error
-	// MarkSummarised records that pending deliveries went out inside one summary
-	// message, with that message's reference.
-	MarkSummarised(ctx context.Context, ids []int64, ref string, at time.Time) error
-	// SentAlerts counts the instant alerts (kinds "", alert, surge) sent to a
-	// target since a time, for flood control.
-	SentAlerts(ctx context.Context, target string, since time.Time) (int, error)
-	// LastSummary returns when the last flood summary to a target went out
-	// (zero: never).
-	LastSummary(ctx context.Context, target string) (time.Time, error)
 
 	// RuleStories returns the stories a rule matched with the match recorded in
 	// [since, until), newest published first, at most limit, and how many there
@@ -287,6 +465,17 @@ type Store interface {
 	RuleStories(ctx context.Context, rule string, since, until time.Time, limit int) ([]story.Story, int, error)
 	// DigestLast returns when a rule's last digest period ended (zero: never).
 	DigestLast(ctx context.Context, rule string) (time.Time, error)
-	// SetDigestLast records the end of a rule's last digest period.
-	SetDigestLast(ctx context.Context, rule string, at time.Time) error
+	// AdvanceDigest moves a rule's last digest period end from prev (zero:
+	// none yet) to end and enqueues ds, in one transaction, and reports true;
+	// when another worker moved it first it changes nothing and reports false.
+	AdvanceDigest(ctx context.Context, rule string, prev, end time.Time, ds []Delivery) (bool, error)
+
+	// AddSession stores a dashboard session by the hash of its secret,
+	// dropping expired ones and, beyond max, the oldest.
+	AddSession(ctx context.Context, hash []byte, expires time.Time, max int) error
+	// SessionExpires returns when a session ends; ErrNotFound when there is
+	// no such session or it has ended.
+	SessionExpires(ctx context.Context, hash []byte) (time.Time, error)
+	// DeleteSession ends a session.
+	DeleteSession(ctx context.Context, hash []byte) error
 }

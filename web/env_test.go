@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,46 +31,11 @@ var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 // hostile is a story title written to break out of HTML.
 const hostile = `<script>alert("pwned")</script><img src=x onerror=alert(1)> Walrus "quoted" & more`
 
-// checker records the sources it was asked to fetch and reschedules nothing.
-type checker struct {
-	mu  sync.Mutex
-	ids []int64
-}
-
-// scheduledIn is when the fake scheduler next fetches a source that is not
-// backing off.
-const scheduledIn = 5 * time.Minute
-
-// NextFetch answers as the bot does: the next slot, or the end of the
-// backoff when that is later.
-func (c *checker) NextFetch(id int64, backoffUntil time.Time) (time.Time, bool) {
-	next := now.Add(scheduledIn)
-	if backoffUntil.After(next) {
-		return backoffUntil, true
-	}
-	return next, true
-}
-
-func (c *checker) Enqueue(id int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ids = append(c.ids, id)
-}
-
-func (c *checker) Reschedule(context.Context) error { return nil }
-
-func (c *checker) enqueued() []int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]int64(nil), c.ids...)
-}
-
 type env struct {
 	t     testing.TB
 	st    *sqlite.Store
 	rs    *bot.RuleSet
 	svc   *service.Service
-	check *checker
 	srv   *httptest.Server
 	feeds *httptest.Server
 }
@@ -94,11 +58,11 @@ func newEnvWith(t testing.TB, mod func(*web.Options)) *env {
 	t.Cleanup(func() { st.Close() })
 	f := sources.NewFetcher(sources.Options{Timeout: 5 * time.Second})
 	t.Cleanup(f.Close)
-	e := &env{t: t, st: st, rs: bot.NewRuleSet(st, slog.New(slog.DiscardHandler)), check: &checker{}}
-	e.svc = service.New(service.Options{Store: st, Rules: e.rs, Sources: e.check, Fetcher: f,
+	e := &env{t: t, st: st, rs: bot.NewRuleSet(st, slog.New(slog.DiscardHandler))}
+	e.svc = service.New(service.Options{Store: st, Rules: e.rs, Fetcher: f,
 		Now: func() time.Time { return now }, AllowPrivateAddresses: true})
 	o := web.Options{Listen: "127.0.0.1:0", Store: st, Gatherer: prometheus.NewRegistry(),
-		Service: e.svc, Checker: e.check, Logger: slog.New(slog.DiscardHandler),
+		Service: e.svc, Logger: slog.New(slog.DiscardHandler),
 		Routes: map[string]http.Handler{"POST /slack/commands": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusTeapot)
 		})}}
@@ -205,11 +169,11 @@ func (e *env) seed() {
 		e.t.Fatal(err)
 	}
 	wire, flaky := all[0], all[1]
-	if err := e.st.SaveSourceState(ctx, wire.ID, store.SourceState{LastFetch: now.Add(-2 * time.Minute), LastSuccess: now.Add(-2 * time.Minute), LastStatus: 200, Primed: true}); err != nil {
+	if err := e.st.SaveSourceState(ctx, wire.ID, store.SourceState{LastFetch: now.Add(-2 * time.Minute), LastSuccess: now.Add(-2 * time.Minute), LastStatus: 200, Primed: true, NextFetch: now.Add(3 * time.Minute)}, store.Lease{}); err != nil {
 		e.t.Fatal(err)
 	}
 	if err := e.st.SaveSourceState(ctx, flaky.ID, store.SourceState{LastFetch: now.Add(-time.Minute), LastStatus: 503,
-		LastError: "fetch \"Flaky\": status 503", Failures: 4, FailingSince: now.Add(-3 * time.Hour), NextFetch: now.Add(20 * time.Minute)}); err != nil {
+		LastError: "fetch \"Flaky\": status 503", Failures: 4, FailingSince: now.Add(-3 * time.Hour), NextFetch: now.Add(20 * time.Minute)}, store.Lease{}); err != nil {
 		e.t.Fatal(err)
 	}
 	e.configRules(store.Rule{Name: "nvidia-china", Query: `nvidia AND (china OR beijing) -"stock price"`, Notify: []string{"console"}},
@@ -232,12 +196,9 @@ func (e *env) seed() {
 	for i, d := range ds {
 		switch {
 		case i == 1:
-			err = e.st.MarkFailed(ctx, d.ID, "webhook: status 500 Internal Server Error")
+			storetest.MarkFailed(e.t, e.st, d.ID, "webhook: status 500 Internal Server Error")
 		case i > 2:
-			err = e.st.MarkSent(ctx, d.ID, "ref", d.Created)
-		}
-		if err != nil {
-			e.t.Fatal(err)
+			storetest.MarkSent(e.t, e.st, d.ID, "ref", d.Created)
 		}
 	}
 }

@@ -129,12 +129,10 @@ func (d *dashboard) alertChart(ctx context.Context, rules []store.Rule, now time
 	return stackedChart(days, series), len(rows) >= maxChartRows, nil
 }
 
-// scheduled asks the running bot when a source is next fetched.
+// scheduled returns when a source is due next, as the store says (ok false:
+// due now, or never fetched).
 func (d *dashboard) scheduled(s store.Source) (time.Time, bool) {
-	if d.o.Checker == nil {
-		return time.Time{}, false
-	}
-	return d.o.Checker.NextFetch(s.ID, s.State.NextFetch)
+	return s.State.NextFetch, !s.State.NextFetch.IsZero()
 }
 
 // nextRuns lists the soonest scheduled jobs: each unpaused source's next

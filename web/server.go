@@ -23,7 +23,6 @@ import (
 
 	"github.com/wirewatch/wirewatch/config"
 
-	"github.com/wirewatch/wirewatch/api"
 	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/store"
 )
@@ -56,9 +55,6 @@ type Options struct {
 	// Service is the service layer the dashboard and the API share; nil
 	// serves no dashboard and no API (/ answers 404).
 	Service *service.Service
-	// Checker fetches a source now, for "check now" (*bot.Bot); nil: the
-	// button and POST /api/v1/sources/{id}/check answer that no fetcher runs.
-	Checker api.Checker
 	// FetchInterval is the [fetch] interval, to show when a source without
 	// its own interval is fetched next (default 5m).
 	FetchInterval time.Duration

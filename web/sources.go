@@ -25,7 +25,6 @@ type sourcesData struct {
 	// Form is the add form as it was sent, shown again with its error.
 	URL, Name  string
 	FieldError string
-	CanCheck   bool
 }
 
 type sourceData struct {
@@ -33,7 +32,6 @@ type sourceData struct {
 	Stories  []story.Story
 	Log      []store.FetchLogEntry // newest first
 	Interval string
-	CanCheck bool
 }
 
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
@@ -59,7 +57,6 @@ func (d *dashboard) renderSources(w http.ResponseWriter, r *http.Request, code i
 		}
 	}
 	data.Sources = append(failing, healthy...)
-	data.CanCheck = d.o.Checker != nil
 	d.render(w, r, code, "sources", page{Title: "Sources", Nav: "sources", Data: data})
 }
 
@@ -105,7 +102,7 @@ func (d *dashboard) source(w http.ResponseWriter, r *http.Request) {
 		d.failErr(w, r, err)
 		return
 	}
-	data := sourceData{Source: src, Stories: stories, Log: log, CanCheck: d.o.Checker != nil}
+	data := sourceData{Source: src, Stories: stories, Log: log}
 	switch {
 	case src.Schedule != "":
 		data.Interval = "schedule " + src.Schedule
@@ -156,11 +153,10 @@ func (d *dashboard) checkSource(w http.ResponseWriter, r *http.Request) {
 		d.failErr(w, r, err)
 		return
 	}
-	if d.o.Checker == nil {
-		d.fail(w, r, http.StatusServiceUnavailable, "No fetcher is running to check the source.")
+	if err := d.st.FetchSoon(r.Context(), id); err != nil {
+		d.failErr(w, r, err)
 		return
 	}
-	d.o.Checker.Enqueue(id)
 	done(w, r, back(r, id), "checked")
 }
 

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -322,8 +321,8 @@ func TestPageActions(t *testing.T) {
 	if resp, _ := e.form(fmt.Sprintf("/sources/%d/check", src[0].ID), nil); resp.StatusCode != 303 {
 		t.Fatalf("check: %d", resp.StatusCode)
 	}
-	if !slices.Contains(e.check.enqueued(), src[0].ID) {
-		t.Fatal("check now did not enqueue")
+	if got, err := e.st.Source(ctx, src[0].ID); err != nil || !got.State.NextFetch.IsZero() {
+		t.Fatalf("check now did not make the source due now: %+v, %v", got.State, err)
 	}
 	if resp, _ := e.form(fmt.Sprintf("/sources/%d/pause", src[0].ID), url.Values{"paused": {"true"}}); resp.StatusCode != 303 {
 		t.Fatalf("pause: %d", resp.StatusCode)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,40 +18,20 @@ import (
 	"github.com/wirewatch/wirewatch/sources"
 	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/store/sqlite"
+	"github.com/wirewatch/wirewatch/store/storetest"
 	"github.com/wirewatch/wirewatch/story"
 )
 
 // now is the test clock: the day after the newest corpus story.
 var now = time.Date(2022, 9, 24, 12, 0, 0, 0, time.UTC)
 
-// scheduler is a fake bot that counts what it is asked.
-type scheduler struct {
-	mu          sync.Mutex
-	reschedules int
-	enqueued    []int64
-}
-
-func (s *scheduler) Reschedule(context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.reschedules++
-	return nil
-}
-
-func (s *scheduler) Enqueue(id int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.enqueued = append(s.enqueued, id)
-}
-
 // env is the command core over a real SQLite store, the real rules engine
-// and rule set, and a fake scheduler.
+// and rule set.
 type env struct {
-	st    *sqlite.Store
-	rs    *bot.RuleSet
-	sched *scheduler
-	svc   *service.Service
-	core  *commands.Core
+	st   *sqlite.Store
+	rs   *bot.RuleSet
+	svc  *service.Service
+	core *commands.Core
 }
 
 type envOptions struct {
@@ -82,9 +61,9 @@ func openEnv(t testing.TB, dir string, eo envOptions) (e *env, closeEnv func()) 
 		t.Fatal(err)
 	}
 	f := sources.NewFetcher(sources.Options{Timeout: 5 * time.Second})
-	e = &env{st: st, rs: bot.NewRuleSet(st, slog.New(slog.DiscardHandler)), sched: &scheduler{}}
+	e = &env{st: st, rs: bot.NewRuleSet(st, slog.New(slog.DiscardHandler))}
 	e.svc = service.New(service.Options{
-		Store: st, Rules: e.rs, Sources: e.sched, Fetcher: f,
+		Store: st, Rules: e.rs, Fetcher: f,
 		Now: func() time.Time { return now }, AllowPrivateAddresses: eo.allowPrivate,
 		Budget: eo.budget,
 	})
@@ -111,7 +90,7 @@ func (e *env) do(t testing.TB, r commands.Request) commands.Reply {
 // ingest stores stories, recording the matches of the live rules as the bot does.
 func (e *env) ingest(t testing.TB, stories ...story.Story) {
 	t.Helper()
-	plan := func(fresh []story.Story) ([]store.Match, []store.Delivery) {
+	plan := storetest.Plan(func(fresh []story.Story) ([]store.Match, []store.Delivery) {
 		m := e.rs.NewMatcher()
 		var out []store.Match
 		for i := range fresh {
@@ -120,7 +99,7 @@ func (e *env) ingest(t testing.TB, stories ...story.Story) {
 			}
 		}
 		return out, nil
-	}
+	})
 	for i := 0; i < len(stories); i += 1000 {
 		if _, err := e.st.Ingest(context.Background(), 0, stories[i:min(i+1000, len(stories))], plan); err != nil {
 			t.Fatal(err)
@@ -369,9 +348,9 @@ func TestSourcesList(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(e.st.SaveSourceState(ctx, id["Reuters"], store.SourceState{LastFetch: now.Add(-5 * time.Minute), LastSuccess: now.Add(-5 * time.Minute)}))
+	must(e.st.SaveSourceState(ctx, id["Reuters"], store.SourceState{LastFetch: now.Add(-5 * time.Minute), LastSuccess: now.Add(-5 * time.Minute)}, store.Lease{}))
 	must(e.st.SaveSourceState(ctx, id["Broken"], store.SourceState{LastFetch: now.Add(-3 * time.Hour), LastSuccess: now.Add(-72 * time.Hour),
-		LastError: `fetch "Broken": status 503`, Failures: 4}))
+		LastError: `fetch "Broken": status 503`, Failures: 4}, store.Lease{}))
 	if _, err := e.st.Ingest(ctx, id["Reuters"], []story.Story{{ID: "a", Title: "x"}, {ID: "b", Title: "y"}}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -420,8 +399,9 @@ func TestSourcesAddIsForAdminsAndChecksTheFeed(t *testing.T) {
 	if err != nil || src.Origin != store.OriginChat || src.AddedBy != "U1" || src.URL != srv.URL+"/feed.xml?b=1" {
 		t.Fatalf("stored %+v, %v", src, err)
 	}
-	if !slices.Equal(e.sched.enqueued, []int64{1, 2}) {
-		t.Fatalf("first fetches queued: %v", e.sched.enqueued)
+	due, err := e.st.ClaimSources(context.Background(), store.SourceClaim{Owner: "test", TTL: time.Minute, Limit: 10})
+	if err != nil || len(due) != 2 || due[0].ID != 1 || due[1].ID != 2 {
+		t.Fatalf("sources due for their first fetch: %+v, %v; want 1 and 2", due, err)
 	}
 	wantReply(t, e.do(t, admin(srv.URL+"/feed.xml")), true, true, `Cannot add that source: source "Walrus Watch" already fetches that URL`)
 	wantReply(t, e.do(t, admin(srv.URL+"/missing.xml")), true, true, `Cannot add that source: the test fetch failed: fetch "new source": status 404`)
@@ -460,9 +440,6 @@ func TestSourcesRemove(t *testing.T) {
 	wantReply(t, e.do(t, admin(`"walrus watch"`)), true, false, "Removed source Walrus Watch.")
 	if _, err := e.svc.FindSource(ctx, "Walrus Watch"); err == nil {
 		t.Fatal("source still there")
-	}
-	if e.sched.reschedules != 2 {
-		t.Fatalf("%d reschedules, want 2", e.sched.reschedules)
 	}
 }
 

@@ -115,27 +115,32 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	})
 	defer fetcher.Close()
 	ruleSet := bot.NewRuleSet(st, logger)
+	owner := bot.NewOwner()
 	b := bot.New(bot.Options{
-		Store:       st,
-		Fetcher:     fetcher,
-		Notifiers:   ns.Notifiers,
-		Rules:       ruleSet,
-		Metrics:     metrics,
-		Logger:      logger,
-		Interval:    cfg.Fetch.Interval,
-		Concurrency: cfg.Fetch.Concurrency,
-		Retention:   cfg.Storage.Retention,
-		Health:      bot.Health{Notify: targets(cfg.Health.Notify), After: cfg.Health.AlertAfterFailures},
-		MaxPerHour:  maxPerHour(cfg),
+		Store:        st,
+		Fetcher:      fetcher,
+		Notifiers:    ns.Notifiers,
+		Rules:        ruleSet,
+		Metrics:      metrics,
+		Logger:       logger,
+		Owner:        owner,
+		Interval:     cfg.Fetch.Interval,
+		Concurrency:  cfg.Fetch.Concurrency,
+		PerHost:      cfg.Fetch.PerHost,
+		FetchTimeout: cfg.Fetch.Timeout,
+		Retention:    cfg.Storage.Retention,
+		Health:       bot.Health{Notify: targets(cfg.Health.Notify), After: cfg.Health.AlertAfterFailures},
+		MaxPerHour:   maxPerHour(cfg),
 	})
 	logger.Info("wirewatch starting", "version", buildVersion(), "config", cfg.File,
-		"sources", len(cfg.Sources), "rules", len(cfg.Rules), "notifiers", len(cfg.Notifiers), "store", cfg.Storage.Path)
+		"sources", len(cfg.Sources), "rules", len(cfg.Rules), "notifiers", len(cfg.Notifiers),
+		"store", cfg.Storage.Path, "worker", owner)
 
 	if f.once {
 		return b.RunOnce(ctx, onceMaxWait)
 	}
 
-	svc := service.New(service.Options{Store: st, Rules: ruleSet, Sources: b, Fetcher: fetcher})
+	svc := service.New(service.Options{Store: st, Rules: ruleSet, Fetcher: fetcher})
 	core := commands.New(svc, commands.WithLogger(logger))
 	chatCtx, cancelChat := context.WithCancel(ctx)
 	defer cancelChat()
@@ -153,7 +158,7 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		srv, err := web.Listen(web.Options{
 			Listen: cfg.HTTP.Listen, Store: st, Gatherer: reg, Routes: chat.routes,
 			Tokens: revealAll(cfg.HTTP.Tokens), Logger: logger,
-			Service: svc, Checker: b, FetchInterval: cfg.Fetch.Interval, AllowedHosts: cfg.HTTP.Hosts,
+			Service: svc, FetchInterval: cfg.Fetch.Interval, AllowedHosts: cfg.HTTP.Hosts,
 		})
 		if err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wirewatch/wirewatch/store"
+	"github.com/wirewatch/wirewatch/store/storetest"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -87,7 +88,7 @@ func (c *corpus) story(src, i int, fetched time.Time) story.Story {
 }
 
 // benchPlan matches every tenth story and alerts two targets about it.
-func benchPlan(fresh []story.Story) ([]store.Match, []store.Delivery) {
+var benchPlan = storetest.Plan(func(fresh []story.Story) ([]store.Match, []store.Delivery) {
 	var ms []store.Match
 	var ds []store.Delivery
 	for i, st := range fresh {
@@ -100,7 +101,7 @@ func benchPlan(fresh []story.Story) ([]store.Match, []store.Delivery) {
 		}
 	}
 	return ms, ds
-}
+})
 
 var fixture struct {
 	once sync.Once
@@ -245,19 +246,22 @@ func BenchmarkIngestRefetch(b *testing.B) {
 func BenchmarkStoriesFTS(b *testing.B) {
 	s := openFixture(b)
 	ctx := b.Context()
-	for _, q := range []struct{ name, text string }{
-		{"common", "china"},
-		{"mid", "nvidia"},
-		{"rare", "walrus"},
-		{"diacritics", "zurich"},
-		{"and", "nvidia AND export"},
-		{"phrase", `"nvidia china"`},
-		{"prefix", "expo*"},
-		{"none", "absentword"},
+	for _, q := range []struct {
+		name string
+		f    story.WordFilter
+	}{
+		{"common", storetest.Phrase("china")},
+		{"mid", storetest.Phrase("nvidia")},
+		{"rare", storetest.Phrase("walrus")},
+		{"diacritics", storetest.Phrase("zurich")},
+		{"and", storetest.All(storetest.Phrase("nvidia"), storetest.Phrase("export"))},
+		{"phrase", storetest.Phrase("nvidia", "china")},
+		{"prefix", storetest.Prefix("expo")},
+		{"none", storetest.Phrase("absentword")},
 	} {
 		b.Run(q.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := s.Stories(ctx, store.StoryQuery{Text: q.text, Limit: 10}); err != nil {
+				if _, err := s.Stories(ctx, store.StoryQuery{Words: &q.f, Limit: 10}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -9,21 +9,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
 
-// deliveryExists uses the deliveries_dedup partial index: its WHERE clause
-// repeats the index's, as SQLite requires to choose it.
-const deliveryExists = `
-SELECT 1 FROM deliveries
-WHERE target = ? AND dedup_key = ? AND dedup_key <> '' AND status <> 'duplicate' LIMIT 1`
-
 // clusterParent finds the first alert of a cluster to a target.
-const clusterParent = `
+var clusterParent = `
 SELECT id FROM deliveries
-WHERE target = ? AND cluster = ? AND cluster <> '' AND kind IN ('', 'alert')
+WHERE target = ? AND cluster = ? AND cluster <> '' AND kind IN ('', '` + store.KindAlert + `')
 	AND status IN ('pending', 'sent', 'failed', 'summarised')
 ORDER BY id LIMIT 1`
 
@@ -31,6 +24,12 @@ const deliveryInsert = `
 INSERT INTO deliveries (target, kind, story_id, story_ids, dedup_key, rules, terms, cluster,
 	parent_id, text, status, next_attempt, created)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// dedupInsert inserts a row unless its (target, dedup_key) is taken by a row
+// that is not a duplicate: the constraint of the deliveries_dedup index
+// decides, so that two writers cannot both insert the story for a target.
+const dedupInsert = deliveryInsert + `
+ON CONFLICT (target, dedup_key) WHERE dedup_key <> '' AND status <> 'duplicate' DO NOTHING`
 
 // insertDeliveries stores new outbox rows and returns them as stored, with the
 // number stored as pending and as duplicate. A row's Status defaults to
@@ -41,16 +40,16 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, ds []store.Delivery, now 
 	if len(ds) == 0 {
 		return nil, 0, 0, nil
 	}
-	exists, err := tx.PrepareContext(ctx, deliveryExists)
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	defer exists.Close()
 	ins, err := tx.PrepareContext(ctx, deliveryInsert)
 	if err != nil {
 		return nil, 0, 0, err
 	}
 	defer ins.Close()
+	dedup, err := tx.PrepareContext(ctx, dedupInsert)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	defer dedup.Close()
 	parent, err := tx.PrepareContext(ctx, clusterParent)
 	if err != nil {
 		return nil, 0, 0, err
@@ -58,18 +57,19 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, ds []store.Delivery, now 
 	defer parent.Close()
 
 	created := truncMillis(now)
+	lanes := map[string]bool{}
 	out = make([]store.Delivery, 0, len(ds))
 	for _, d := range ds {
 		if d.Target == "" {
 			return nil, 0, 0, fmt.Errorf("delivery for story %q has no target", d.StoryID)
 		}
-		d.ID, d.Attempts, d.LastError, d.Ref, d.Sent = 0, 0, "", "", time.Time{}
+		d.ID, d.Attempts, d.LastError, d.Ref, d.Sent, d.Waiting = 0, 0, "", "", time.Time{}, ""
 		d.Created = created
 		d.Story, d.Stories, d.ParentRef = nil, nil, ""
 		if d.Status == "" {
 			d.Status = store.StatusPending
 		}
-		if d.Kind == notifiers.KindFollowUp && d.ParentID == 0 {
+		if d.Kind == store.KindFollowUp && d.ParentID == 0 {
 			err := parent.QueryRowContext(ctx, d.Target, d.Cluster).Scan(&d.ParentID)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
@@ -82,42 +82,55 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, ds []store.Delivery, now 
 				return nil, 0, 0, err
 			}
 		}
-		if d.DedupKey != "" && d.Status != store.StatusDuplicate {
-			var one int
-			err := exists.QueryRowContext(ctx, d.Target, d.DedupKey).Scan(&one)
-			switch {
-			case err == nil:
-				d.Status = store.StatusDuplicate
-			case !errors.Is(err, sql.ErrNoRows):
-				return nil, 0, 0, err
-			}
+		if len(d.StoryIDs) == 0 {
+			d.StoryIDs = nil
 		}
-		switch d.Status {
-		case store.StatusPending:
+		if d.Status == store.StatusPending {
 			d.NextAttempt = truncMillis(d.NextAttempt)
 			if d.NextAttempt.IsZero() {
 				d.NextAttempt = created
 			}
-			pending++
-		case store.StatusDuplicate:
-			d.NextAttempt = time.Time{}
-			dups++
-		default:
+		} else {
 			d.NextAttempt = time.Time{}
 		}
-		if len(d.StoryIDs) == 0 {
-			d.StoryIDs = nil
+		args := func() []any {
+			return []any{d.Target, d.Kind, d.StoryID, jsonList(d.StoryIDs), d.DedupKey,
+				jsonList(d.Rules), jsonList(d.Terms), d.Cluster, d.ParentID, d.Text, d.Status,
+				millis(d.NextAttempt), millis(d.Created)}
 		}
-		res, err := ins.ExecContext(ctx, d.Target, d.Kind, d.StoryID, jsonList(d.StoryIDs), d.DedupKey,
-			jsonList(d.Rules), jsonList(d.Terms), d.Cluster, d.ParentID, d.Text, d.Status,
-			millis(d.NextAttempt), millis(d.Created))
+		stmt := ins
+		if d.DedupKey != "" && d.Status != store.StatusDuplicate {
+			stmt = dedup
+		}
+		res, err := stmt.ExecContext(ctx, args()...)
 		if err != nil {
 			return nil, 0, 0, fmt.Errorf("delivery to %q: %w", d.Target, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, 0, 0, err
+		} else if n == 0 {
+			// The target already has the story: keep the row as a duplicate.
+			d.Status, d.NextAttempt = store.StatusDuplicate, time.Time{}
+			if res, err = ins.ExecContext(ctx, args()...); err != nil {
+				return nil, 0, 0, fmt.Errorf("delivery to %q: %w", d.Target, err)
+			}
 		}
 		if d.ID, err = res.LastInsertId(); err != nil {
 			return nil, 0, 0, err
 		}
+		switch d.Status {
+		case store.StatusPending:
+			pending++
+			lanes[d.Target] = true
+		case store.StatusDuplicate:
+			dups++
+		}
 		out = append(out, d)
+	}
+	for t := range lanes {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO lanes (target) VALUES (?) ON CONFLICT (target) DO NOTHING`, t); err != nil {
+			return nil, 0, 0, err
+		}
 	}
 	return out, pending, dups, nil
 }
@@ -141,8 +154,8 @@ func (s *Store) Enqueue(ctx context.Context, ds []store.Delivery) ([]store.Deliv
 
 const deliverySelect = `
 SELECT d.id, d.target, d.kind, d.story_id, d.story_ids, d.dedup_key, d.rules, d.terms, d.cluster,
-       d.parent_id, d.text, d.status, d.attempts, d.next_attempt, d.last_error, d.ref, d.created,
-       d.sent, COALESCE(p.ref, '')
+       d.parent_id, d.text, d.status, d.attempts, d.next_attempt, d.waiting, d.last_error, d.ref,
+       d.created, d.sent, COALESCE(p.ref, '')
 FROM deliveries d
 LEFT JOIN deliveries p ON p.id = d.parent_id AND d.parent_id <> 0`
 
@@ -159,7 +172,7 @@ func queryDeliveries(ctx context.Context, tx *sql.Tx, query string, args ...any)
 		var d store.Delivery
 		err := rows.Scan(&d.ID, &d.Target, &d.Kind, &d.StoryID, list{&d.StoryIDs}, &d.DedupKey,
 			list{&d.Rules}, list{&d.Terms}, &d.Cluster, &d.ParentID, &d.Text, &d.Status, &d.Attempts,
-			msTime{&d.NextAttempt}, &d.LastError, &d.Ref, msTime{&d.Created}, msTime{&d.Sent},
+			msTime{&d.NextAttempt}, &d.Waiting, &d.LastError, &d.Ref, msTime{&d.Created}, msTime{&d.Sent},
 			&d.ParentRef)
 		if err != nil {
 			return nil, err
@@ -218,26 +231,6 @@ func fillStories(ctx context.Context, tx *sql.Tx, ds []store.Delivery) error {
 	return nil
 }
 
-// Due returns up to limit (0: 100) pending deliveries whose NextAttempt is not
-// after now, oldest first, with Story, Stories and ParentRef filled in.
-func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]store.Delivery, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	var out []store.Delivery
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		var err error
-		out, err = queryDeliveries(ctx, tx,
-			deliverySelect+` WHERE d.status = 'pending' AND d.next_attempt <= ? ORDER BY d.id LIMIT ?`,
-			now.UnixMilli(), limit)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("due: %w", err)
-	}
-	return out, nil
-}
-
 // Deliveries lists outbox rows for the delivery log, newest first, with Story,
 // Stories and ParentRef filled in. Rule selects rows naming that rule; Since
 // selects rows created at or after it; Before rows whose id is below it.
@@ -286,17 +279,6 @@ func (s *Store) Deliveries(ctx context.Context, q store.DeliveryQuery) ([]store.
 	return out, nil
 }
 
-// NextDue returns the earliest NextAttempt of a pending delivery (ok false: none).
-func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
-	var at time.Time
-	err := s.r.QueryRowContext(ctx,
-		`SELECT MIN(next_attempt) FROM deliveries WHERE status = 'pending'`).Scan(msTime{&at})
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("next due: %w", err)
-	}
-	return at, !at.IsZero(), nil
-}
-
 // OutboxDepth counts pending deliveries.
 func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
 	var n int
@@ -305,46 +287,6 @@ func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("outbox depth: %w", err)
 	}
 	return n, nil
-}
-
-// MarkSent records a successful send: status sent, the message reference, the
-// time and one more attempt.
-func (s *Store) MarkSent(ctx context.Context, id int64, ref string, at time.Time) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		return execOne(ctx, tx, `
-UPDATE deliveries SET status = 'sent', ref = ?, sent = ?, attempts = attempts + 1 WHERE id = ?`,
-			ref, millis(at), id)
-	})
-	if err != nil {
-		return fmt.Errorf("mark sent %d: %w", id, err)
-	}
-	return nil
-}
-
-// Reschedule records a failed attempt, its error and when to try again.
-func (s *Store) Reschedule(ctx context.Context, id int64, next time.Time, errMsg string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		return execOne(ctx, tx, `
-UPDATE deliveries SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?`,
-			millis(next), errMsg, id)
-	})
-	if err != nil {
-		return fmt.Errorf("reschedule %d: %w", id, err)
-	}
-	return nil
-}
-
-// MarkFailed records a final failure: status failed, one more attempt, the error.
-func (s *Store) MarkFailed(ctx context.Context, id int64, errMsg string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		return execOne(ctx, tx, `
-UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`,
-			errMsg, id)
-	})
-	if err != nil {
-		return fmt.Errorf("mark failed %d: %w", id, err)
-	}
-	return nil
 }
 
 // Retry puts a failed delivery back to pending, due now, keeping its last
@@ -364,72 +306,18 @@ func (s *Store) Retry(ctx context.Context, id int64) error {
 			return fmt.Errorf("status %s: %w", status, store.ErrConflict)
 		}
 		_, err = tx.ExecContext(ctx,
-			`UPDATE deliveries SET status = 'pending', next_attempt = ? WHERE id = ?`, millis(now), id)
+			`UPDATE deliveries SET status = 'pending', next_attempt = ?, waiting = '' WHERE id = ?`, millis(now), id)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `
+INSERT INTO lanes (target) SELECT target FROM deliveries WHERE id = ? ON CONFLICT (target) DO NOTHING`, id)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("retry %d: %w", id, err)
 	}
 	return nil
-}
-
-// Postpone makes pending deliveries due at until without counting an attempt.
-func (s *Store) Postpone(ctx context.Context, ids []int64, until time.Time) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-UPDATE deliveries SET next_attempt = ?
-WHERE status = 'pending' AND id IN (SELECT value FROM json_each(?))`, millis(until), jsonIDs(ids))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("postpone: %w", err)
-	}
-	return nil
-}
-
-// MarkSummarised records that pending deliveries went out inside one summary
-// message with reference ref.
-func (s *Store) MarkSummarised(ctx context.Context, ids []int64, ref string, at time.Time) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-UPDATE deliveries SET status = 'summarised', ref = ?, sent = ?, attempts = attempts + 1
-WHERE status = 'pending' AND id IN (SELECT value FROM json_each(?))`, ref, millis(at), jsonIDs(ids))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("mark summarised: %w", err)
-	}
-	return nil
-}
-
-// SentAlerts counts the instant alerts sent to target since a time.
-func (s *Store) SentAlerts(ctx context.Context, target string, since time.Time) (int, error) {
-	var n int
-	err := s.r.QueryRowContext(ctx, `
-SELECT COUNT(*) FROM deliveries
-WHERE status = 'sent' AND target = ? AND sent >= ? AND kind IN ('', 'alert', 'surge')`,
-		target, since.UnixMilli()).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("sent alerts %q: %w", target, err)
-	}
-	return n, nil
-}
-
-// LastSummary returns when the last flood summary to target went out.
-func (s *Store) LastSummary(ctx context.Context, target string) (time.Time, error) {
-	var at time.Time
-	err := s.r.QueryRowContext(ctx,
-		`SELECT MAX(sent) FROM deliveries WHERE target = ? AND status = 'summarised'`, target).Scan(msTime{&at})
-	if err != nil {
-		return time.Time{}, fmt.Errorf("last summary %q: %w", target, err)
-	}
-	return at, nil
 }
 
 // jsonIDs encodes ids as a JSON array for json_each.

@@ -205,3 +205,13 @@ func (s *Store) SyncConfigRules(ctx context.Context, rules []store.Rule) error {
 	}
 	return nil
 }
+
+// RulesVersion returns the rules' change counter, which triggers on the rules
+// table move on every insert, update and delete, by any process.
+func (s *Store) RulesVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.r.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = 'rules'`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("rules version: %w", err)
+	}
+	return v, nil
+}

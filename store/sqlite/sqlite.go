@@ -91,6 +91,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %q: %w", path, err)
 	}
+	if err := fillHosts(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %q: %w", path, err)
+	}
 
 	r, err := sql.Open("sqlite", dsn(path, o.busyTimeout, true))
 	if err != nil {
@@ -208,6 +212,27 @@ func millis(t time.Time) any {
 		return nil
 	}
 	return t.UnixMilli()
+}
+
+// ms0 is how a time is stored in a NOT NULL column: UTC unix milliseconds,
+// 0 for the zero time.
+func ms0(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// zeroTime scans a column written by ms0.
+type zeroTime struct{ t *time.Time }
+
+// Scan implements sql.Scanner.
+func (z zeroTime) Scan(src any) error {
+	if v, ok := src.(int64); ok && v == 0 {
+		*z.t = time.Time{}
+		return nil
+	}
+	return msTime(z).Scan(src)
 }
 
 // msTime scans a column written by millis.

@@ -23,29 +23,31 @@ func scanStory(sc interface{ Scan(...any) error }) (story.Story, error) {
 	return s, err
 }
 
-// storyUpsert inserts a story; for a stored one it updates the text fields,
-// and only when one of them changed, so that a re-fetch of an unchanged feed
-// leaves the FTS index alone.
-const storyUpsert = `
+// storyInsert inserts a story that is not stored yet.
+const storyInsert = `
 INSERT INTO stories (id, source_id, source, guid, title, summary, content, url, canonical_url,
 	author, categories, published, fetched)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-	title = excluded.title, summary = excluded.summary, content = excluded.content,
-	url = excluded.url, canonical_url = excluded.canonical_url, author = excluded.author,
-	categories = excluded.categories
-WHERE title <> excluded.title OR summary <> excluded.summary OR content <> excluded.content
-	OR url <> excluded.url OR canonical_url <> excluded.canonical_url
-	OR author <> excluded.author OR categories <> excluded.categories`
+ON CONFLICT (id) DO NOTHING`
+
+// storyUpdate updates the text fields of a stored story, only when one of
+// them changed, so that a re-fetch of an unchanged feed leaves the FTS index
+// alone.
+const storyUpdate = `
+UPDATE stories SET title = ?1, summary = ?2, content = ?3, url = ?4, canonical_url = ?5,
+	author = ?6, categories = ?7
+WHERE id = ?8 AND (title <> ?1 OR summary <> ?2 OR content <> ?3 OR url <> ?4
+	OR canonical_url <> ?5 OR author <> ?6 OR categories <> ?7)`
 
 // Ingest inserts a source's stories in one transaction. Stories whose ID is
 // already stored are not new; their text fields (title, summary, content, URLs,
 // author, categories) are updated. The new ones, in input order and as they
 // read back (SourceID set to sourceID, Source defaulting to the source's name,
 // Fetched to now, Published to Fetched, times in UTC to the millisecond), go to
-// plan; its matches and deliveries are stored in the same transaction. A
-// delivery whose (Target, DedupKey) is already queued or delivered, or comes
-// earlier in the same call, is stored with status duplicate.
+// plan; its matches, fingerprints and deliveries are stored in the same
+// transaction. A delivery whose (Target, DedupKey) is already queued or
+// delivered, or comes earlier in the same call, is stored with status
+// duplicate.
 func (s *Store) Ingest(ctx context.Context, sourceID int64, stories []story.Story, plan store.PlanFunc) (store.IngestResult, error) {
 	var res store.IngestResult
 	for i := range stories {
@@ -64,14 +66,20 @@ func (s *Store) Ingest(ctx context.Context, sourceID int64, stories []story.Stor
 		if len(fresh) == 0 || plan == nil {
 			return nil
 		}
-		matches, deliveries := plan(fresh)
+		p, err := plan(ctx, planTx{tx}, fresh)
+		if err != nil {
+			return fmt.Errorf("plan: %w", err)
+		}
 		if err := saveClusters(ctx, tx, fresh); err != nil {
 			return err
 		}
-		if res.Matches, err = insertMatches(ctx, tx, matches, now); err != nil {
+		if err := saveFingerprints(ctx, tx, p.Fingerprints); err != nil {
 			return err
 		}
-		_, res.Deliveries, res.Duplicates, err = insertDeliveries(ctx, tx, deliveries, now)
+		if res.Matches, err = insertMatches(ctx, tx, p.Matches, now); err != nil {
+			return err
+		}
+		_, res.Deliveries, res.Duplicates, err = insertDeliveries(ctx, tx, p.Deliveries, now)
 		return err
 	})
 	if err != nil {
@@ -80,31 +88,10 @@ func (s *Store) Ingest(ctx context.Context, sourceID int64, stories []story.Stor
 	return res, nil
 }
 
-// upsertStories stores stories and returns the ones that were new.
+// upsertStories stores stories and returns the ones that were new. Whether
+// a story is new is decided by its insert (ON CONFLICT DO NOTHING), not by a
+// read before it, so that two writers cannot both take one story as new.
 func upsertStories(ctx context.Context, tx *sql.Tx, sourceID int64, stories []story.Story, now time.Time) ([]story.Story, error) {
-	ids := make([]string, len(stories))
-	for i := range stories {
-		ids[i] = stories[i].ID
-	}
-	stored := map[string]bool{}
-	rows, err := tx.QueryContext(ctx,
-		`SELECT id FROM stories WHERE id IN (SELECT value FROM json_each(?))`, jsonList(ids))
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		stored[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-
 	var sourceName string
 	if sourceID != 0 {
 		err := tx.QueryRowContext(ctx, `SELECT name FROM sources WHERE id = ?`, sourceID).Scan(&sourceName)
@@ -112,12 +99,12 @@ func upsertStories(ctx context.Context, tx *sql.Tx, sourceID int64, stories []st
 			return nil, err
 		}
 	}
-
-	upsert, err := tx.PrepareContext(ctx, storyUpsert)
+	insert, err := tx.PrepareContext(ctx, storyInsert)
 	if err != nil {
 		return nil, err
 	}
-	defer upsert.Close()
+	defer insert.Close()
+	var update *sql.Stmt
 	var fresh []story.Story
 	for _, st := range stories {
 		st.SourceID = sourceID
@@ -135,15 +122,27 @@ func upsertStories(ctx context.Context, tx *sql.Tx, sourceID int64, stories []st
 		if len(st.Categories) == 0 {
 			st.Categories = nil
 		}
-		_, err := upsert.ExecContext(ctx, st.ID, st.SourceID, st.Source, st.GUID, st.Title, st.Summary,
-			st.Content, st.URL, st.CanonicalURL, st.Author, jsonList(st.Categories),
-			millis(st.Published), millis(st.Fetched))
+		cats := jsonList(st.Categories)
+		res, err := insert.ExecContext(ctx, st.ID, st.SourceID, st.Source, st.GUID, st.Title, st.Summary,
+			st.Content, st.URL, st.CanonicalURL, st.Author, cats, millis(st.Published), millis(st.Fetched))
 		if err != nil {
 			return nil, fmt.Errorf("story %q: %w", st.ID, err)
 		}
-		if !stored[st.ID] {
-			stored[st.ID] = true
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, err
+		} else if n == 1 {
 			fresh = append(fresh, st)
+			continue
+		}
+		if update == nil {
+			if update, err = tx.PrepareContext(ctx, storyUpdate); err != nil {
+				return nil, err
+			}
+			defer update.Close()
+		}
+		if _, err := update.ExecContext(ctx, st.Title, st.Summary, st.Content, st.URL, st.CanonicalURL,
+			st.Author, cats, st.ID); err != nil {
+			return nil, fmt.Errorf("story %q: %w", st.ID, err)
 		}
 	}
 	return fresh, nil
@@ -215,18 +214,37 @@ func (s *Store) DigestLast(ctx context.Context, rule string) (time.Time, error) 
 	return at, nil
 }
 
-// SetDigestLast records the end of rule's last digest period.
-func (s *Store) SetDigestLast(ctx context.Context, rule string, at time.Time) error {
+// AdvanceDigest moves rule's last digest period end from prev (zero: none
+// yet) to end and enqueues ds in one transaction; when the end is no longer
+// prev (another worker advanced it) it changes nothing and reports false.
+func (s *Store) AdvanceDigest(ctx context.Context, rule string, prev, end time.Time, ds []store.Delivery) (bool, error) {
+	moved := false
+	now := s.now()
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-INSERT INTO digests (rule, last) VALUES (?, ?) ON CONFLICT (rule) DO UPDATE SET last = excluded.last`,
-			rule, millis(at))
+		moved = false
+		var res sql.Result
+		var err error
+		if prev.IsZero() {
+			res, err = tx.ExecContext(ctx, `INSERT INTO digests (rule, last) VALUES (?, ?) ON CONFLICT (rule) DO NOTHING`,
+				rule, millis(end))
+		} else {
+			res, err = tx.ExecContext(ctx, `UPDATE digests SET last = ? WHERE rule = ? AND last = ?`,
+				millis(end), rule, millis(prev))
+		}
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		moved = true
+		_, _, _, err = insertDeliveries(ctx, tx, ds, now)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("set digest state %q: %w", rule, err)
+		return false, fmt.Errorf("advance digest %q: %w", rule, err)
 	}
-	return nil
+	return moved, nil
 }
 
 // insertMatches stores matches, at time now, and returns how many were new.
@@ -257,14 +275,15 @@ ON CONFLICT (story_id, rule) DO NOTHING`)
 }
 
 // Stories returns stored stories, newest published first (ties: newest stored
-// first). q.Text is an FTS5 match expression over title, summary and content;
-// a malformed one is an error.
+// first). q.Words is rendered as an FTS5 expression over title, summary and
+// content.
 func (s *Store) Stories(ctx context.Context, q store.StoryQuery) ([]story.Story, error) {
 	var where []string
 	var args []any
-	if q.Text != "" {
+	text := ftsMatch(q.Words)
+	if text != "" {
 		where = append(where, `st.rid IN (SELECT rowid FROM stories_fts WHERE stories_fts MATCH ?)`)
-		args = append(args, q.Text)
+		args = append(args, text)
 	}
 	if !q.Since.IsZero() {
 		where = append(where, `st.published >= ?`)
@@ -287,7 +306,7 @@ func (s *Store) Stories(ctx context.Context, q store.StoryQuery) ([]story.Story,
 		limit = 100
 	}
 	query := `SELECT ` + storyColumns + ` FROM stories st`
-	if q.Text != "" && q.SourceID == 0 {
+	if text != "" && q.SourceID == 0 {
 		// Walk stories newest first and probe the FTS hits, stopping at the
 		// limit. The planner would rather fetch and sort every hit: over 100k
 		// stories that is 85 ms instead of 13 ms for a word in most of them,
@@ -303,19 +322,19 @@ func (s *Store) Stories(ctx context.Context, q store.StoryQuery) ([]story.Story,
 
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("stories %q: %w", q.Text, err)
+		return nil, fmt.Errorf("stories %q: %w", text, err)
 	}
 	defer rows.Close()
 	var out []story.Story
 	for rows.Next() {
 		st, err := scanStory(rows)
 		if err != nil {
-			return nil, fmt.Errorf("stories %q: %w", q.Text, err)
+			return nil, fmt.Errorf("stories %q: %w", text, err)
 		}
 		out = append(out, st)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("stories %q: %w", q.Text, err)
+		return nil, fmt.Errorf("stories %q: %w", text, err)
 	}
 	return out, nil
 }

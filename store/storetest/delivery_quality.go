@@ -33,8 +33,7 @@ func testClusterFollowUps(t *testing.T, s store.Store) {
 		}
 	}
 	ingest(t, s, 0, second, mkStory("c2", "second", now))
-	due, err := s.Due(ctx, later(), 10)
-	check(t, err)
+	due := Due(t, s, later())
 	if len(due) != 3 {
 		t.Fatalf("due = %+v, want the alert, its follow-up, and an alert to #b", due)
 	}
@@ -65,7 +64,7 @@ func testClusterFollowUps(t *testing.T, s store.Store) {
 			firstID = d.ID
 		}
 	}
-	check(t, s.MarkSummarised(ctx, []int64{firstID}, "", now))
+	Settle(t, s, firstID, store.Outcome{Status: store.StatusSummarised, At: now, Attempt: true})
 	copyPlan := func(fresh []story.Story) ([]store.Match, []store.Delivery) {
 		return nil, []store.Delivery{{Target: "slack:#z", Kind: "follow_up", StoryID: fresh[0].ID, DedupKey: "u10", Cluster: "c9", Status: store.StatusFolded}}
 	}
@@ -82,8 +81,9 @@ func testClusterFollowUps(t *testing.T, s store.Store) {
 	}
 }
 
-// testFloodControl: Postpone moves pending rows without counting attempts,
-// MarkSummarised closes them, SentAlerts counts instant alerts per target.
+// testFloodControl: a lane says how many instant alerts its target had in
+// the last hour and when its last summary went; rows held for a summary wait
+// without an attempt, and a summary closes them and moves the summary slot.
 func testFloodControl(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	now := time.Now()
@@ -96,41 +96,57 @@ func testFloodControl(t *testing.T, s store.Store) {
 		{Target: "hook", Kind: "health", Text: "down"},
 	})
 	check(t, err)
-	check(t, s.MarkSent(ctx, out[0].ID, "r1", now))
-	check(t, s.MarkSent(ctx, out[3].ID, "r2", now))
-	check(t, s.MarkSent(ctx, out[4].ID, "r3", now))
-	if n, err := s.SentAlerts(ctx, "hook", now.Add(-time.Hour)); err != nil || n != 1 {
-		t.Errorf("SentAlerts(hook) = %d, %v; want 1 (health is not an instant alert)", n, err)
-	}
-	if n, _ := s.SentAlerts(ctx, "hook", now.Add(time.Hour)); n != 0 {
-		t.Errorf("SentAlerts since the future = %d", n)
-	}
-	until := now.Add(15 * time.Minute)
-	check(t, s.Postpone(ctx, []int64{out[1].ID, out[2].ID, out[0].ID}, until))
-	if due, _ := s.Due(ctx, later(), 10); len(due) != 0 {
-		t.Errorf("postponed rows still due: %v", deliveryIDs(due))
-	}
-	due, err := s.Due(ctx, until.Add(time.Second), 10)
+	MarkSent(t, s, out[0].ID, "r1", now)
+	MarkSent(t, s, out[3].ID, "r2", now)
+	MarkSent(t, s, out[4].ID, "r3", now)
+	claim := store.LaneClaim{Owner: "w", TTL: time.Minute, Lanes: 10, Rows: 10}
+	lanes, err := s.ClaimLanes(ctx, claim)
 	check(t, err)
-	if !slices.Equal(deliveryIDs(due), []int64{out[1].ID, out[2].ID}) || due[0].Attempts != 0 {
-		t.Errorf("due after postponement = %+v", due)
+	if len(lanes) != 1 || lanes[0].Target != "hook" || lanes[0].SentLastHour != 1 || !lanes[0].LastSummary.IsZero() {
+		t.Fatalf("lanes = %+v, want hook with 1 instant alert sent (health is not one) and no summary yet", lanes)
 	}
-	if last, err := s.LastSummary(ctx, "hook"); err != nil || !last.IsZero() {
-		t.Errorf("LastSummary before any = %v, %v; want zero", last, err)
+	l := lanes[0]
+	until := now.Add(15 * time.Minute).Truncate(time.Millisecond).UTC()
+	held := []int64{out[1].ID, out[2].ID}
+	lease, err := s.Settle(ctx, "hook", l.Lease, time.Minute, store.Outcome{
+		IDs: held, Status: store.StatusPending, Next: until, Waiting: "flood control: next summary at 09:15",
+	})
+	check(t, err)
+	check(t, s.ReleaseLane(ctx, "hook", lease, store.Hold{}))
+	if lanes, _ := s.ClaimLanes(ctx, claim); len(lanes) != 0 {
+		t.Errorf("rows held for a summary are due: %+v", lanes)
 	}
-	check(t, s.MarkSummarised(ctx, []int64{out[1].ID, out[2].ID}, "sum-1", until))
-	if last, err := s.LastSummary(ctx, "hook"); err != nil || !last.Equal(until.Truncate(time.Millisecond)) {
-		t.Errorf("LastSummary = %v, %v; want %v", last, err, until)
+	for _, d := range byStatus(t, s, store.StatusPending) {
+		if d.Attempts != 0 || !d.NextAttempt.Equal(until) || d.Waiting == "" {
+			t.Errorf("held row = %+v, want no attempt, due at %v, with the reason", d, until)
+		}
 	}
-	if last, _ := s.LastSummary(ctx, "other"); !last.IsZero() {
-		t.Errorf("LastSummary of another target = %v", last)
+	// The summary goes out under a later lease of the lane: both rows
+	// close with its reference, and the lane remembers when.
+	if _, err := s.Enqueue(ctx, []store.Delivery{{Target: "hook", Kind: "health", Text: "again"}}); err != nil {
+		t.Fatal(err)
 	}
+	lanes, err = s.ClaimLanes(ctx, claim)
+	check(t, err)
+	if len(lanes) != 1 {
+		t.Fatalf("lanes = %+v", lanes)
+	}
+	lease, err = s.Settle(ctx, "hook", lanes[0].Lease, time.Minute, store.Outcome{
+		IDs: held, Status: store.StatusSummarised, Ref: "sum-1", At: until, Attempt: true,
+	})
+	check(t, err)
+	check(t, s.ReleaseLane(ctx, "hook", lease, store.Hold{}))
 	sum := byStatus(t, s, store.StatusSummarised)
-	if len(sum) != 2 || sum[0].Ref != "sum-1" {
+	if len(sum) != 2 || sum[0].Ref != "sum-1" || !sum[0].Sent.Equal(until) {
 		t.Errorf("summarised = %+v", sum)
 	}
-	if n, _ := s.OutboxDepth(ctx); n != 0 {
-		t.Errorf("outbox depth after summary = %d", n)
+	lanes, err = s.ClaimLanes(ctx, claim)
+	check(t, err)
+	if len(lanes) != 1 || !lanes[0].LastSummary.Equal(until) {
+		t.Errorf("lane after a summary = %+v, want LastSummary %v", lanes, until)
+	}
+	if n, _ := s.OutboxDepth(ctx); n != 1 {
+		t.Errorf("outbox depth after summary = %d, want 1 (the health row)", n)
 	}
 }
 
@@ -161,10 +177,25 @@ func testDigests(t *testing.T, s store.Store) {
 		t.Errorf("DigestLast of a new rule = %v", last)
 	}
 	at := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
-	check(t, s.SetDigestLast(ctx, "daily", at))
-	check(t, s.SetDigestLast(ctx, "daily", at.Add(24*time.Hour)))
+	digest := []store.Delivery{{Target: "hook", Kind: store.KindDigest, StoryIDs: []string{"g3"}, DedupKey: "digest:daily:1"}}
+	if ok, err := s.AdvanceDigest(ctx, "daily", time.Time{}, at, nil); err != nil || !ok {
+		t.Fatalf("first AdvanceDigest = %v, %v; want true", ok, err)
+	}
+	if ok, err := s.AdvanceDigest(ctx, "daily", time.Time{}, at.Add(time.Hour), digest); err != nil || ok {
+		t.Errorf("AdvanceDigest of a rule that has a period from zero = %v, %v; want false", ok, err)
+	}
+	if ok, err := s.AdvanceDigest(ctx, "daily", at, at.Add(24*time.Hour), digest); err != nil || !ok {
+		t.Errorf("AdvanceDigest from the last end = %v, %v; want true", ok, err)
+	}
+	// A second worker that read the old end moves nothing and queues nothing.
+	if ok, err := s.AdvanceDigest(ctx, "daily", at, at.Add(24*time.Hour), digest); err != nil || ok {
+		t.Errorf("AdvanceDigest from a stale end = %v, %v; want false", ok, err)
+	}
 	if last, _ := s.DigestLast(ctx, "daily"); !last.Equal(at.Add(24 * time.Hour)) {
 		t.Errorf("DigestLast = %v", last)
+	}
+	if ds := byStatus(t, s, store.StatusPending); len(ds) != 1 || ds[0].Kind != store.KindDigest {
+		t.Errorf("queued digests = %+v, want one", ds)
 	}
 }
 

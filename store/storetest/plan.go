@@ -13,7 +13,7 @@ import (
 // evaluator, rules.Query.Eval), a match and a pending delivery to target,
 // due at at. Rules whose query does not parse are skipped.
 func EvalPlan(rs []store.Rule, target string, at time.Time) store.PlanFunc {
-	return func(fresh []story.Story) ([]store.Match, []store.Delivery) {
+	return Plan(func(fresh []story.Story) ([]store.Match, []store.Delivery) {
 		var ms []store.Match
 		var ds []store.Delivery
 		for i := range fresh {
@@ -31,5 +31,5 @@ func EvalPlan(rs []store.Rule, target string, at time.Time) store.PlanFunc {
 			}
 		}
 		return ms, ds
-	}
+	})
 }

@@ -76,7 +76,7 @@ func RunDurable(t *testing.T, newDatabase func(t *testing.T) Opener) {
 
 // --- helpers ---
 
-func check(t *testing.T, err error) {
+func check(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +96,7 @@ func mkStory(id, title string, published time.Time) story.Story {
 
 // alertTo is a plan that matches every fresh story to rule "r1" and alerts
 // each target about it, deduplicated by the story's DedupKey.
-func alertTo(targets ...string) store.PlanFunc {
+func alertTo(targets ...string) simplePlan {
 	return func(fresh []story.Story) ([]store.Match, []store.Delivery) {
 		var ms []store.Match
 		var ds []store.Delivery
@@ -122,9 +122,12 @@ func addSource(t *testing.T, s store.Store, name string) store.Source {
 	return src
 }
 
-func ingest(t *testing.T, s store.Store, sourceID int64, plan store.PlanFunc, stories ...story.Story) store.IngestResult {
+// simplePlan is a plan that needs nothing from the ingest transaction.
+type simplePlan = func(fresh []story.Story) ([]store.Match, []store.Delivery)
+
+func ingest(t *testing.T, s store.Store, sourceID int64, plan simplePlan, stories ...story.Story) store.IngestResult {
 	t.Helper()
-	res, err := s.Ingest(t.Context(), sourceID, stories, plan)
+	res, err := s.Ingest(t.Context(), sourceID, stories, Plan(plan))
 	check(t, err)
 	return res
 }
@@ -242,7 +245,7 @@ func testSourceState(t *testing.T, s store.Store) {
 		Primed:        true,
 		HealthAlerted: true,
 	}
-	check(t, s.SaveSourceState(ctx, src.ID, st))
+	check(t, s.SaveSourceState(ctx, src.ID, st, store.Lease{}))
 	got, err := s.Source(ctx, src.ID)
 	check(t, err)
 	want := st
@@ -250,12 +253,12 @@ func testSourceState(t *testing.T, s store.Store) {
 	if !reflect.DeepEqual(got.State, want) {
 		t.Errorf("State = %+v\nwant  %+v", got.State, want)
 	}
-	if err := s.SaveSourceState(ctx, 9999, st); !errors.Is(err, store.ErrNotFound) {
+	if err := s.SaveSourceState(ctx, 9999, st, store.Lease{}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("SaveSourceState(9999) error = %v, want ErrNotFound", err)
 	}
 
 	// Zero times stay zero.
-	check(t, s.SaveSourceState(ctx, src.ID, store.SourceState{}))
+	check(t, s.SaveSourceState(ctx, src.ID, store.SourceState{}, store.Lease{}))
 	got, err = s.Source(ctx, src.ID)
 	check(t, err)
 	if !reflect.DeepEqual(got.State, store.SourceState{}) {
@@ -313,7 +316,7 @@ func testSyncConfigSources(t *testing.T, s store.Store) {
 		t.Fatalf("SyncConfigSources = %+v", got)
 	}
 	a := byName["A"]
-	check(t, s.SaveSourceState(ctx, a.ID, store.SourceState{ETag: "e1", LastStatus: 200, Primed: true}))
+	check(t, s.SaveSourceState(ctx, a.ID, store.SourceState{ETag: "e1", LastStatus: 200, Primed: true}, store.Lease{}))
 
 	// A changes interval, B goes; A keeps its id and fetch state, the chat source stays.
 	got, err = s.SyncConfigSources(ctx, []store.Source{{Name: "A", URL: "https://a.example.com/rss", Interval: 10 * time.Minute, Schedule: "@every 10m"}})
@@ -475,7 +478,7 @@ func testIngestNewAndEdited(t *testing.T, s store.Store) {
 	if got.Title != "First, updated" || got.Summary != "more words" {
 		t.Errorf("edited story = %+v", got)
 	}
-	found, err := s.Stories(ctx, store.StoryQuery{Text: "updated"})
+	found, err := s.Stories(ctx, store.StoryQuery{Words: words(Phrase("updated"))})
 	check(t, err)
 	if !slices.Equal(ids(found), []string{"s1"}) {
 		t.Errorf("search for the edited title found %v", ids(found))
@@ -566,8 +569,7 @@ func testIngestDedupAcrossSources(t *testing.T, s store.Store) {
 			t.Errorf("duplicate row = %+v", d)
 		}
 	}
-	due, err := s.Due(t.Context(), later(), 10)
-	check(t, err)
+	due := Due(t, s, later())
 	var targets []string
 	for _, d := range due {
 		targets = append(targets, d.Target+"/"+d.StoryID)
@@ -602,20 +604,18 @@ func testIngestDedupInBatch(t *testing.T, s store.Store) {
 }
 
 func testIngestDedupAnyStatus(t *testing.T, s store.Store) {
-	ctx := t.Context()
 	now := time.Now()
 	for _, final := range []string{store.StatusSent, store.StatusFailed} {
 		first := mkStory(final+"-1", "x", now)
 		ingest(t, s, 0, alertTo("hook"), first)
-		due, err := s.Due(ctx, later(), 10)
-		check(t, err)
+		due := Due(t, s, later())
 		if len(due) != 1 {
 			t.Fatalf("due = %+v", due)
 		}
 		if final == store.StatusSent {
-			check(t, s.MarkSent(ctx, due[0].ID, "ref", now))
+			MarkSent(t, s, due[0].ID, "ref", now)
 		} else {
-			check(t, s.MarkFailed(ctx, due[0].ID, "boom"))
+			MarkFailed(t, s, due[0].ID, "boom")
 		}
 		again := mkStory(final+"-2", "x", now)
 		again.CanonicalURL = first.CanonicalURL
@@ -630,7 +630,7 @@ func testIngestRollsBack(t *testing.T, s store.Store) {
 	bad := func(fresh []story.Story) ([]store.Match, []store.Delivery) {
 		return nil, []store.Delivery{{StoryID: fresh[0].ID}} // no target
 	}
-	if _, err := s.Ingest(ctx, 0, []story.Story{mkStory("rb", "x", time.Now())}, bad); err == nil {
+	if _, err := s.Ingest(ctx, 0, []story.Story{mkStory("rb", "x", time.Now())}, Plan(bad)); err == nil {
 		t.Fatal("Ingest with a delivery with no target: no error")
 	}
 	if _, err := s.Story(ctx, "rb"); !errors.Is(err, store.ErrNotFound) {
@@ -691,9 +691,9 @@ func testStoriesQuery(t *testing.T, s store.Store) {
 		{"since", store.StoryQuery{Since: base.Add(time.Hour)}, []string{"q4", "q3", "q2"}},
 		{"before", store.StoryQuery{Before: base.Add(2 * time.Hour)}, []string{"q2", "q1"}},
 		{"source", store.StoryQuery{SourceID: a.ID}, []string{"q3", "q1"}},
-		{"text and source", store.StoryQuery{Text: "two OR three", SourceID: b.ID}, []string{"q2"}},
-		{"text and since", store.StoryQuery{Text: "one OR three OR four", Since: base.Add(2 * time.Hour)}, []string{"q4", "q3"}},
-		{"text and limit", store.StoryQuery{Text: "one OR two OR three", Limit: 2}, []string{"q3", "q2"}},
+		{"text and source", store.StoryQuery{Words: words(Any(Phrase("two"), Phrase("three"))), SourceID: b.ID}, []string{"q2"}},
+		{"text and since", store.StoryQuery{Words: words(Any(Phrase("one"), Phrase("three"), Phrase("four"))), Since: base.Add(2 * time.Hour)}, []string{"q4", "q3"}},
+		{"text and limit", store.StoryQuery{Words: words(Any(Phrase("one"), Phrase("two"), Phrase("three"))), Limit: 2}, []string{"q3", "q2"}},
 	} {
 		got, err := s.Stories(ctx, tc.q)
 		check(t, err)
@@ -713,31 +713,30 @@ func testStoriesFTS(t *testing.T, s store.Store) {
 	ingest(t, s, 0, nil, z, c, mkStory("o", "Other news", now.Add(-2*time.Minute)))
 
 	for _, tc := range []struct {
-		text string
+		name string
+		f    story.WordFilter
 		want []string
 	}{
-		{"zurich", []string{"z"}},
-		{"ZÜRICH", []string{"z"}},
-		{"nvidia AND china", []string{"c"}},
-		{`"export controls"`, []string{"c"}},
-		{"export*", []string{"c"}},
-		{"h20", []string{"c"}},
-		{"title:export", nil},
-		{"nvidia OR zurich", []string{"z", "c"}},
-		{"absent", nil},
+		{"a word without its accent", Phrase("zurich"), []string{"z"}},
+		{"both words", All(Phrase("nvidia"), Phrase("china")), []string{"c"}},
+		{"a phrase in the summary", Phrase("export", "controls"), []string{"c"}},
+		{"not a phrase out of order", Phrase("controls", "export"), nil},
+		{"a prefix", Prefix("export"), []string{"c"}},
+		{"a prefix in a phrase", Prefix("export", "contr"), []string{"c"}},
+		{"a word of the content", Phrase("h20"), []string{"c"}},
+		{"either word", Any(Phrase("nvidia"), Phrase("zurich")), []string{"z", "c"}},
+		{"nested", All(Any(Phrase("bank"), Phrase("nvidia")), Any(Phrase("rates"), Phrase("h20"))), []string{"z", "c"}},
+		{"absent", Phrase("absent"), nil},
+		{"a quote is no syntax, only a break between words", Phrase(`"nvidia`), []string{"c"}},
+		{"an operator is a word", All(Phrase("AND"), Phrase("OR")), nil},
 	} {
-		got, err := s.Stories(ctx, store.StoryQuery{Text: tc.text})
+		got, err := s.Stories(ctx, store.StoryQuery{Words: &tc.f})
 		if err != nil {
-			t.Errorf("Stories(%q): %v", tc.text, err)
+			t.Errorf("%s: Stories: %v", tc.name, err)
 			continue
 		}
 		if !slices.Equal(ids(got), tc.want) {
-			t.Errorf("Stories(%q) = %v, want %v", tc.text, ids(got), tc.want)
-		}
-	}
-	for _, bad := range []string{`"unbalanced`, "AND OR", "nvidia AND", "(china", "nosuchcolumn:x"} {
-		if _, err := s.Stories(ctx, store.StoryQuery{Text: bad}); err == nil {
-			t.Errorf("Stories(%q): no error for a malformed expression", bad)
+			t.Errorf("%s: Stories = %v, want %v", tc.name, ids(got), tc.want)
 		}
 	}
 }
@@ -794,30 +793,61 @@ func testDueOrdering(t *testing.T, s store.Store) {
 	for i := range 5 {
 		in = append(in, store.Delivery{Target: "t", Kind: "health", Text: fmt.Sprint(i)})
 	}
+	in = append(in, store.Delivery{Target: "u", Kind: "health", Text: "other target"})
 	out, err := s.Enqueue(ctx, in)
 	check(t, err)
-	future := time.Now().Add(time.Hour)
-	check(t, s.Reschedule(ctx, out[1].ID, future, "429"))
-
-	due, err := s.Due(ctx, later(), 10)
+	claim := store.LaneClaim{Owner: "w1", TTL: time.Minute, Lanes: 10, Rows: 2}
+	lanes, err := s.ClaimLanes(ctx, claim)
 	check(t, err)
-	if want := []int64{out[0].ID, out[2].ID, out[3].ID, out[4].ID}; !slices.Equal(deliveryIDs(due), want) {
-		t.Errorf("Due = %v, want %v (oldest first, rescheduled one left out)", deliveryIDs(due), want)
+	if len(lanes) != 2 {
+		t.Fatalf("ClaimLanes = %+v, want lanes t and u", lanes)
 	}
-	due, err = s.Due(ctx, later(), 2)
-	check(t, err)
-	if want := []int64{out[0].ID, out[2].ID}; !slices.Equal(deliveryIDs(due), want) {
-		t.Errorf("Due limit 2 = %v, want %v", deliveryIDs(due), want)
+	slices.SortFunc(lanes, func(a, b store.Lane) int { return strings.Compare(a.Target, b.Target) })
+	lt := lanes[0]
+	if lt.Target != "t" || !slices.Equal(deliveryIDs(lt.Due), []int64{out[0].ID, out[1].ID}) || lt.Lease.Owner != "w1" || lt.Lease.Token == 0 {
+		t.Errorf("lane t = %+v, want its two oldest rows, leased to w1", lt)
 	}
-	due, err = s.Due(ctx, future.Add(time.Second), 10)
-	check(t, err)
-	if len(due) != 5 {
-		t.Errorf("Due after the retry time = %v, want all 5", deliveryIDs(due))
+	// A leased lane is nobody else's.
+	if again, err := s.ClaimLanes(ctx, claim); err != nil || len(again) != 0 {
+		t.Errorf("second claim = %+v, %v; want nothing while both lanes are leased", again, err)
 	}
-	due, err = s.Due(ctx, time.Now().Add(-time.Hour), 10)
+	// A retry: the row waits, the attempt counts, the lane is held.
+	future := time.Now().Add(time.Hour).Truncate(time.Millisecond).UTC()
+	lease, err := s.Settle(ctx, "t", lt.Lease, time.Minute, store.Outcome{
+		IDs: []int64{out[0].ID}, Status: store.StatusPending, Next: future, Attempt: true,
+		Error: "status 429", Waiting: "Retry-After 3600s", At: time.Now(),
+	})
 	check(t, err)
-	if len(due) != 0 {
-		t.Errorf("Due an hour ago = %v, want none", deliveryIDs(due))
+	if lease.Token != lt.Lease.Token || !lease.Until.After(lt.Lease.Until.Add(-time.Second)) {
+		t.Errorf("renewed lease = %+v, from %+v", lease, lt.Lease)
+	}
+	check(t, s.ReleaseLane(ctx, "t", lease, store.Hold{Until: future, Reason: "Retry-After 3600s"}))
+	check(t, s.ReleaseLane(ctx, "u", lanes[1].Lease, store.Hold{}))
+	lanes, err = s.ClaimLanes(ctx, claim)
+	check(t, err)
+	if len(lanes) != 1 || lanes[0].Target != "u" {
+		t.Errorf("claim with t held = %+v, want only u", lanes)
+	}
+	next, ok, err := s.NextDue(ctx)
+	check(t, err)
+	if !ok || !next.Equal(lanes[0].Lease.Until) {
+		t.Errorf("NextDue = %v, %v; want the end of u's lease %v (t is held for an hour)", next, ok, lanes[0].Lease.Until)
+	}
+	targets, err := s.Targets(ctx)
+	check(t, err)
+	for _, ts := range targets {
+		if ts.Target == "t" && (ts.Pending != 5 || !ts.Hold.Until.Equal(future) || ts.Hold.Reason != "Retry-After 3600s" || ts.LastError != "status 429") {
+			t.Errorf("target t = %+v", ts)
+		}
+	}
+	var waiting store.Delivery
+	for _, d := range byStatus(t, s, store.StatusPending) {
+		if d.ID == out[0].ID {
+			waiting = d
+		}
+	}
+	if waiting.Attempts != 1 || !waiting.NextAttempt.Equal(future) || waiting.Waiting != "Retry-After 3600s" || waiting.LastError != "status 429" {
+		t.Errorf("retried row = %+v", waiting)
 	}
 }
 
@@ -827,19 +857,19 @@ func testDueFillsStories(t *testing.T, s store.Store) {
 	ingest(t, s, 0, nil, mkStory("d1", "one", now), mkStory("d2", "two", now), mkStory("d3", "three", now))
 	parent, err := s.Enqueue(ctx, []store.Delivery{{Target: "slack:#c", StoryID: "d1", DedupKey: "k1"}})
 	check(t, err)
-	check(t, s.MarkSent(ctx, parent[0].ID, "1700000000.000100", now))
+	MarkSent(t, s, parent[0].ID, "1700000000.000100", now)
 
 	out, err := s.Enqueue(ctx, []store.Delivery{
 		{Target: "slack:#c", Kind: "follow_up", StoryID: "d2", ParentID: parent[0].ID, Cluster: "c1"},
 		{Target: "slack:#c", Kind: "digest", StoryIDs: []string{"d3", "gone", "d1", "d2"}},
 	})
 	check(t, err)
-	due, err := s.Due(ctx, later(), 10)
+	lanes, err := s.ClaimLanes(ctx, store.LaneClaim{Owner: "w", TTL: time.Minute, Lanes: 10, Rows: 10})
 	check(t, err)
-	if len(due) != 2 {
-		t.Fatalf("due = %+v", due)
+	if len(lanes) != 1 || len(lanes[0].Due) != 2 {
+		t.Fatalf("lanes = %+v", lanes)
 	}
-	fu, dg := due[0], due[1]
+	fu, dg := lanes[0].Due[0], lanes[0].Due[1]
 	if fu.ID != out[0].ID || fu.Story == nil || fu.Story.ID != "d2" || fu.Story.Title != "two" ||
 		fu.ParentRef != "1700000000.000100" || fu.Cluster != "c1" || fu.Kind != "follow_up" {
 		t.Errorf("follow-up = %+v", fu)
@@ -856,23 +886,23 @@ func testDeliveryLifecycle(t *testing.T, s store.Store) {
 	check(t, err)
 	id, other := out[0].ID, out[1].ID
 
-	next := time.Now().Add(30 * time.Second).Truncate(time.Millisecond).UTC()
-	check(t, s.Reschedule(ctx, id, next, "status 503"))
-	check(t, s.Reschedule(ctx, id, next, "status 429"))
-	ds := byStatus(t, s, store.StatusPending)
+	// Two retries, each due now again so the helper can settle the next.
+	now := time.Now().Truncate(time.Millisecond).UTC()
+	Settle(t, s, id, store.Outcome{Status: store.StatusPending, Next: now, Attempt: true, Error: "status 503", At: now})
+	Settle(t, s, id, store.Outcome{Status: store.StatusPending, Next: now, Attempt: true, Error: "status 429", At: now})
 	var got store.Delivery
-	for _, d := range ds {
+	for _, d := range byStatus(t, s, store.StatusPending) {
 		if d.ID == id {
 			got = d
 		}
 	}
-	if got.Attempts != 2 || !got.NextAttempt.Equal(next) || got.LastError != "status 429" {
-		t.Errorf("after Reschedule: %+v", got)
+	if got.Attempts != 2 || !got.NextAttempt.Equal(now) || got.LastError != "status 429" {
+		t.Errorf("after two retries: %+v", got)
 	}
 
-	check(t, s.MarkFailed(ctx, id, "status 400"))
+	MarkFailed(t, s, id, "status 400")
 	if n, _ := s.OutboxDepth(ctx); n != 1 {
-		t.Errorf("OutboxDepth after MarkFailed = %d, want 1", n)
+		t.Errorf("OutboxDepth after a failure = %d, want 1", n)
 	}
 	failed := byStatus(t, s, store.StatusFailed)
 	if len(failed) != 1 || failed[0].Attempts != 3 || failed[0].LastError != "status 400" {
@@ -880,14 +910,13 @@ func testDeliveryLifecycle(t *testing.T, s store.Store) {
 	}
 
 	check(t, s.Retry(ctx, id))
-	due, err := s.Due(ctx, later(), 10)
-	check(t, err)
+	due := Due(t, s, later())
 	if !slices.Equal(deliveryIDs(due), []int64{id, other}) || due[0].LastError != "status 400" || due[0].Attempts != 3 {
 		t.Errorf("after Retry: due = %+v, want it due again with its error kept", due)
 	}
 
 	sentAt := time.Date(2026, 11, 28, 9, 0, 1, 500000000, time.UTC)
-	check(t, s.MarkSent(ctx, id, "msg-1", sentAt))
+	MarkSent(t, s, id, "msg-1", sentAt)
 	sent := byStatus(t, s, store.StatusSent)
 	if len(sent) != 1 || sent[0].Ref != "msg-1" || !sent[0].Sent.Equal(sentAt) || sent[0].Attempts != 4 {
 		t.Errorf("sent = %+v", sent)
@@ -895,15 +924,8 @@ func testDeliveryLifecycle(t *testing.T, s store.Store) {
 	if err := s.Retry(ctx, id); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("Retry of a sent delivery: error = %v, want ErrConflict", err)
 	}
-	for name, err := range map[string]error{
-		"MarkSent":   s.MarkSent(ctx, 9999, "", sentAt),
-		"MarkFailed": s.MarkFailed(ctx, 9999, ""),
-		"Reschedule": s.Reschedule(ctx, 9999, next, ""),
-		"Retry":      s.Retry(ctx, 9999),
-	} {
-		if !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("%s(9999) error = %v, want ErrNotFound", name, err)
-		}
+	if err := s.Retry(ctx, 9999); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Retry(9999) error = %v, want ErrNotFound", err)
 	}
 }
 
@@ -915,7 +937,7 @@ func testDeliveries(t *testing.T, s store.Store) {
 		{Target: "b", Rules: []string{"r2"}},
 	})
 	check(t, err)
-	check(t, s.MarkFailed(ctx, out[2].ID, "x"))
+	MarkFailed(t, s, out[2].ID, "x")
 	for _, tc := range []struct {
 		name string
 		q    store.DeliveryQuery
@@ -955,18 +977,17 @@ func testPrune(t *testing.T, s store.Store) {
 	ingest(t, s, 0, alertTo("hook"),
 		old("old-plain", "zebra"), old("old-pending", "yak"), old("old-in-digest", "walrus"),
 		old("old-sent", "vole"), old("old-failed", "urchin"), mkStory("new", "zebra too", now))
-	due, err := s.Due(ctx, later(), 10)
-	check(t, err)
+	due := Due(t, s, later())
 	byStory := map[string]int64{}
 	for _, d := range due {
 		byStory[d.StoryID] = d.ID
 	}
 	for _, id := range []string{"old-plain", "old-in-digest", "new"} {
-		check(t, s.MarkSent(ctx, byStory[id], "ref", now))
+		MarkSent(t, s, byStory[id], "ref", now)
 	}
-	check(t, s.MarkSent(ctx, byStory["old-sent"], "ref", now))
-	check(t, s.MarkFailed(ctx, byStory["old-failed"], "gone"))
-	_, err = s.Enqueue(ctx, []store.Delivery{{Target: "hook", Kind: "digest", StoryIDs: []string{"new", "old-in-digest"}}})
+	MarkSent(t, s, byStory["old-sent"], "ref", now)
+	MarkFailed(t, s, byStory["old-failed"], "gone")
+	_, err := s.Enqueue(ctx, []store.Delivery{{Target: "hook", Kind: "digest", StoryIDs: []string{"new", "old-in-digest"}}})
 	check(t, err)
 
 	n, err := s.Prune(ctx, now.Add(-30*24*time.Hour))
@@ -986,7 +1007,7 @@ func testPrune(t *testing.T, s store.Store) {
 			t.Errorf("Story(%s) after prune: %v, want ErrNotFound", id, err)
 		}
 	}
-	got, err := s.Stories(ctx, store.StoryQuery{Text: "zebra"})
+	got, err := s.Stories(ctx, store.StoryQuery{Words: words(Phrase("zebra"))})
 	check(t, err)
 	if !slices.Equal(ids(got), []string{"new"}) {
 		t.Errorf("search after prune = %v, want [new]", ids(got))
@@ -999,8 +1020,7 @@ func testPrune(t *testing.T, s store.Store) {
 
 	// A delivery whose story went still comes back, without the story.
 	check(t, s.Retry(ctx, byStory["old-failed"]))
-	due, err = s.Due(ctx, later(), 10)
-	check(t, err)
+	due = Due(t, s, later())
 	var found bool
 	for _, d := range due {
 		if d.ID == byStory["old-failed"] {
@@ -1067,7 +1087,7 @@ func testConcurrentIngest(t *testing.T, s store.Store) {
 					st.CanonicalURL = fmt.Sprintf("https://example.com/shared/%d", link)
 					stories = append(stories, st)
 				}
-				res, err := s.Ingest(ctx, srcs[w].ID, stories, alertTo("hook"))
+				res, err := s.Ingest(ctx, srcs[w].ID, stories, Plan(alertTo("hook")))
 				if err != nil {
 					errs <- err
 					return
@@ -1079,11 +1099,11 @@ func testConcurrentIngest(t *testing.T, s store.Store) {
 		})
 		wg.Go(func() {
 			for range batches {
-				if _, err := s.Stories(ctx, store.StoryQuery{Text: "concurrent", Limit: 5}); err != nil {
+				if _, err := s.Stories(ctx, store.StoryQuery{Words: words(Phrase("concurrent")), Limit: 5}); err != nil {
 					errs <- err
 					return
 				}
-				if _, err := s.Due(ctx, later(), 5); err != nil {
+				if _, err := s.Deliveries(ctx, store.DeliveryQuery{Status: store.StatusPending, Limit: 5}); err != nil {
 					errs <- err
 					return
 				}
@@ -1120,7 +1140,10 @@ func testCanceledContext(t *testing.T, s store.Store) {
 		},
 		"Stories": func() error { _, err := s.Stories(ctx, store.StoryQuery{}); return err },
 		"Sources": func() error { _, err := s.Sources(ctx); return err },
-		"Due":     func() error { _, err := s.Due(ctx, time.Now(), 1); return err },
+		"ClaimLanes": func() error {
+			_, err := s.ClaimLanes(ctx, store.LaneClaim{Owner: "w", TTL: time.Minute, Lanes: 1})
+			return err
+		},
 		"Enqueue": func() error { _, err := s.Enqueue(ctx, []store.Delivery{{Target: "x"}}); return err },
 		"AddRule": func() error { _, err := s.AddRule(ctx, store.Rule{Query: "x"}); return err },
 		"Prune":   func() error { _, err := s.Prune(ctx, time.Now()); return err },
@@ -1139,19 +1162,18 @@ func testRestart(t *testing.T, open Opener) {
 	ctx := t.Context()
 	s := open()
 	src := addSource(t, s, "Feed")
-	check(t, s.SaveSourceState(ctx, src.ID, store.SourceState{ETag: "e", Primed: true}))
+	check(t, s.SaveSourceState(ctx, src.ID, store.SourceState{ETag: "e", Primed: true}, store.Lease{}))
 	now := time.Now()
 	ingest(t, s, src.ID, alertTo("hook"), mkStory("r1", "one", now), mkStory("r2", "two", now))
-	before, err := s.Due(ctx, later(), 10)
-	check(t, err)
+	before := Due(t, s, later())
 	check(t, s.Close())
 
 	s = open()
 	defer s.Close()
-	after, err := s.Due(ctx, later(), 10)
+	lanes, err := s.ClaimLanes(ctx, store.LaneClaim{Owner: "after", TTL: time.Minute, Lanes: 10, Rows: 10})
 	check(t, err)
-	if !slices.Equal(deliveryIDs(after), deliveryIDs(before)) || len(after) != 2 || after[0].Story == nil {
-		t.Errorf("pending after restart = %+v, want %v with stories", after, deliveryIDs(before))
+	if len(lanes) != 1 || !slices.Equal(deliveryIDs(lanes[0].Due), deliveryIDs(before)) || len(before) != 2 || lanes[0].Due[0].Story == nil {
+		t.Errorf("pending after restart = %+v, want %v with stories", lanes, deliveryIDs(before))
 	}
 	got, err := s.Source(ctx, src.ID)
 	check(t, err)
@@ -1163,3 +1185,6 @@ func testRestart(t *testing.T, open Opener) {
 		t.Errorf("re-ingest after restart = %+v, want nothing new", res)
 	}
 }
+
+// words returns a pointer to f, for a StoryQuery.
+func words(f story.WordFilter) *story.WordFilter { return &f }

@@ -1,8 +1,6 @@
 package cluster
 
 import (
-	"fmt"
-	"sync"
 	"testing"
 	"time"
 )
@@ -39,12 +37,58 @@ var (
 	annan2 = story{"annan-2", "Kofi Annan, Former United Nations Secretary-General, Dead At 80", "The Nobel Peace Prize laureate died in Switzerland after a short illness, his foundation said."}
 )
 
-// step is one call of a scenario: Assign (or Add, when add is set) of a
-// story at t0 plus after, and the answer Assign must give.
+// pool files stories under their Keys in memory, as a store does in rows,
+// and assigns new ones through a Judge as the runtime does: the candidates
+// are the filed stories that share a key with the new one.
+type pool struct {
+	judge   *Judge
+	byKey   map[uint64][]int
+	filed   []Candidate
+	cluster []string
+}
+
+func newPool(o Options) *pool { return &pool{judge: NewJudge(o), byKey: map[uint64][]int{}} }
+
+// add files a story whose cluster is known.
+func (p *pool) add(sig Signature, cluster string, at time.Time) {
+	for _, k := range sig.Keys() {
+		p.byKey[k] = append(p.byKey[k], len(p.filed))
+	}
+	p.filed = append(p.filed, Candidate{Sig: sig, At: at})
+	p.cluster = append(p.cluster, cluster)
+}
+
+// assign finds the cluster of a new story and files it; isNew reports
+// whether it starts its own.
+func (p *pool) assign(id string, sig Signature, at time.Time) (cluster string, isNew bool) {
+	var cands []Candidate
+	var clusters []string
+	seen := map[int]bool{}
+	for _, k := range sig.Keys() {
+		list := p.byKey[k]
+		for _, i := range list[max(len(list)-PerKey, 0):] {
+			if !seen[i] {
+				seen[i] = true
+				cands = append(cands, p.filed[i])
+				clusters = append(clusters, p.cluster[i])
+			}
+		}
+	}
+	cluster = id
+	if best := p.judge.Best(&sig, at, cands); best >= 0 {
+		cluster = clusters[best]
+	}
+	p.add(sig, cluster, at)
+	return cluster, cluster == id
+}
+
+// step is one assignment of a scenario: of a story at t0 plus after (or,
+// when add is set, the filing of one whose cluster is known), and the
+// answer it must give.
 type step struct {
 	s       story
 	after   time.Duration
-	add     string // Add with this cluster id instead of Assign
+	add     string // file with this cluster id instead of assigning
 	cluster string
 	isNew   bool
 }
@@ -105,21 +149,15 @@ func TestAssign(t *testing.T) {
 			{s: aid, after: time.Hour, cluster: "aid-caps"},
 			{s: aidWire, after: 2 * time.Hour, cluster: "aid-caps"},
 		}},
-		{"rebuilt with Add, a copy joins the old cluster", []step{
+		{"a copy joins the cluster of earlier stories", []step{
 			{s: aid, after: -48 * time.Hour, add: "aid"},
 			{s: aidCaps, after: -47 * time.Hour, add: "aid"},
 			{s: election, after: -10 * time.Hour, add: "election"},
 			{s: aidWire, cluster: "aid"},
 		}},
-		{"Add keeps the cluster it is given", []step{
+		{"a filed story keeps the cluster it was given", []step{
 			{s: aidCaps, after: -47 * time.Hour, add: "first-story-gone"},
 			{s: aidWire, cluster: "first-story-gone"},
-		}},
-		{"an id assigned again keeps its answer", []step{
-			{s: aid, cluster: "aid", isNew: true},
-			{s: aidWire, after: time.Hour, cluster: "aid"},
-			{s: aid, after: 2 * time.Hour, cluster: "aid", isNew: true},
-			{s: aidWire, after: 3 * time.Hour, cluster: "aid"},
 		}},
 		{"a story with no words never joins", []step{
 			{s: story{"empty-1", "!!!", ""}, cluster: "empty-1", isNew: true},
@@ -128,175 +166,88 @@ func TestAssign(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ix := NewIndex(Options{})
+			p := newPool(Options{})
 			for i, st := range tt.steps {
 				at := t0.Add(st.after)
 				if st.add != "" {
-					ix.Add(st.s.id, st.add, st.s.sig(), at)
+					p.add(st.s.sig(), st.add, at)
 					continue
 				}
-				c, isNew := ix.Assign(st.s.id, st.s.sig(), at)
+				c, isNew := p.assign(st.s.id, st.s.sig(), at)
 				if c != st.cluster || isNew != st.isNew {
-					t.Errorf("step %d: Assign(%q) = %q, %v; want %q, %v", i, st.s.id, c, isNew, st.cluster, st.isNew)
+					t.Errorf("step %d: assign(%q) = %q, %v; want %q, %v", i, st.s.id, c, isNew, st.cluster, st.isNew)
 				}
 			}
 		})
 	}
 }
 
-// TestAssignMostSimilar: a story close to two clusters joins the closer one.
-func TestAssignMostSimilar(t *testing.T) {
-	ix := NewIndex(Options{})
+// TestBestMostSimilar: a story close to two stories joins the closer one.
+func TestBestMostSimilar(t *testing.T) {
 	const summary = "The Senate has given final congressional approval to a $13.6 billion emergency package of military and humanitarian aid for besieged Ukraine and its European allies."
-	ix.Add("far", "far", Sign("Lawmakers Approve Aid", summary+" Lawmakers debated the bill for three weeks before a vote late on Thursday night."), t0)
-	ix.Add("near", "near", Sign("Senate Approves Ukraine Aid", summary), t0)
-	if c, _ := ix.Assign("new", Sign("Senate Approves Ukraine Aid Package", summary), t0.Add(time.Hour)); c != "near" {
-		t.Errorf("joined %q, want the closer story's cluster %q", c, "near")
+	cands := []Candidate{
+		{Sig: Sign("Lawmakers Approve Aid", summary+" Lawmakers debated the bill for three weeks before a vote late on Thursday night."), At: t0},
+		{Sig: Sign("Senate Approves Ukraine Aid", summary), At: t0},
+	}
+	sig := Sign("Senate Approves Ukraine Aid Package", summary)
+	if got := NewJudge(Options{}).Best(&sig, t0.Add(time.Hour), cands); got != 1 {
+		t.Errorf("Best = %d, want the closer story (1)", got)
 	}
 }
 
-func TestExpire(t *testing.T) {
-	ix := NewIndex(Options{Window: 24 * time.Hour})
-	for i := range 10 {
-		s := Sign(fmt.Sprintf("Story number %d about topic %d", i, i), fmt.Sprintf("summary words %d and more %d", i, i))
-		ix.Assign(fmt.Sprint(i), s, t0.Add(time.Duration(i)*time.Hour))
-	}
-	tests := []struct {
-		now  time.Duration
-		want int
-	}{
-		{0, 10},
-		{24 * time.Hour, 10}, // story 0 is exactly Window old: kept
-		{24*time.Hour + time.Minute, 9},
-		{30 * time.Hour, 4},
-		{100 * time.Hour, 0},
-	}
-	for _, tt := range tests {
-		ix.Expire(t0.Add(tt.now))
-		if got := ix.Len(); got != tt.want {
-			t.Errorf("after Expire(t0+%v): Len = %d, want %d", tt.now, got, tt.want)
-		}
-	}
-	// An expired story is gone: its copy starts a new cluster, and its id is free.
-	if c, isNew := ix.Assign("copy", Sign("Story number 0 about topic 0", "summary words 0 and more 0"), t0.Add(100*time.Hour)); c != "copy" || !isNew {
-		t.Errorf("copy of an expired story: %q, %v; want a new cluster", c, isNew)
-	}
-	if c, isNew := ix.Assign("0", Sign("Another text", "entirely"), t0.Add(100*time.Hour)); c != "0" || !isNew {
-		t.Errorf("reused id of an expired story: %q, %v; want a new cluster", c, isNew)
-	}
-}
-
-// TestAddReplaces: Add of an id already indexed replaces it, and the old
-// entry neither answers nor expires the new one.
-func TestAddReplaces(t *testing.T) {
-	ix := NewIndex(Options{})
-	ix.Add("a", "a", aid.sig(), t0)
-	ix.Add("a", "x", election.sig(), t0.Add(48*time.Hour))
-	if ix.Len() != 1 {
-		t.Fatalf("Len = %d, want 1", ix.Len())
-	}
-	if c, _ := ix.Assign("b", aidWire.sig(), t0.Add(49*time.Hour)); c != "b" {
-		t.Errorf("copy of the replaced text joined %q, want a new cluster", c)
-	}
-	ix.Expire(t0.Add(80 * time.Hour)) // past the old time, not the new one
-	if c, _ := ix.Assign("c", election.sig(), t0.Add(80*time.Hour)); c != "x" {
-		t.Errorf("copy of the new text joined %q, want %q", c, "x")
-	}
-}
-
-// TestAssignIdentical is a property: a story whose text is identical to an
-// indexed one always joins that story's cluster.
+// TestAssignIdentical is a property: a story whose text is identical to a
+// filed one always joins that story's cluster.
 func TestAssignIdentical(t *testing.T) {
 	stories := readLabelled(t, "testdata/labelled.jsonl")
-	ix := NewIndex(Options{})
+	p := newPool(Options{})
 	clusters := map[string]string{}
 	for i, s := range stories {
-		sig := Sign(s.Title, s.Summary)
-		c, _ := ix.Assign(s.ID, sig, t0.Add(time.Duration(i)*time.Second))
+		c, _ := p.assign(s.ID, Sign(s.Title, s.Summary), t0.Add(time.Duration(i)*time.Second))
 		clusters[s.ID] = c
 	}
 	for i, s := range stories {
-		sig := Sign(s.Title, s.Summary)
-		c, isNew := ix.Assign(s.ID+"/copy", sig, t0.Add(time.Duration(i)*time.Second+time.Hour))
+		c, isNew := p.assign(s.ID+"/copy", Sign(s.Title, s.Summary), t0.Add(time.Duration(i)*time.Second+time.Hour))
 		if c != clusters[s.ID] || isNew {
 			t.Errorf("copy of %s: %q, %v; want %q, false", s.ID, c, isNew, clusters[s.ID])
 		}
 	}
 }
 
-// TestConcurrent runs Assign, Add, Expire and Len from many goroutines (run
-// with -race); copies of one text must still make exactly one cluster.
-func TestConcurrent(t *testing.T) {
-	ix := NewIndex(Options{})
-	const workers, each = 8, 50
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	clusters, news := map[string]bool{}, 0
-	for w := range workers {
-		wg.Go(func() {
-			for i := range each {
-				at := t0.Add(time.Duration(i) * time.Minute)
-				c, isNew := ix.Assign(fmt.Sprintf("copy-%d-%d", w, i), aid.sig(), at)
-				other := Sign(fmt.Sprintf("Unrelated story %d from worker %d", i, w), fmt.Sprintf("text %d %d", w, i))
-				ix.Add(fmt.Sprintf("other-%d-%d", w, i), "other", other, at)
-				ix.Expire(t0.Add(-time.Hour))
-				_ = ix.Len()
-				mu.Lock()
-				clusters[c] = true
-				if isNew {
-					news++
+// TestKeys: equal texts have equal keys, a copy shares some, an unrelated
+// text none; an empty text has none, and the headline key comes last.
+func TestKeys(t *testing.T) {
+	if k := Sign("", "").Keys(); k != nil {
+		t.Errorf("empty text: keys %v", k)
+	}
+	a, b, c := aid.sig().Keys(), aidWire.sig().Keys(), election.sig().Keys()
+	if len(a) != NumKeys+1 || len(election.sig().Keys()) != NumKeys {
+		t.Errorf("keys: %d for a long headline, %d for a short one; want %d and %d", len(a), len(c), NumKeys+1, NumKeys)
+	}
+	shared := func(x, y []uint64) int {
+		n := 0
+		for _, k := range x {
+			for _, l := range y {
+				if k == l {
+					n++
 				}
-				mu.Unlock()
 			}
-		})
-	}
-	wg.Wait()
-	if len(clusters) != 1 || news != 1 {
-		t.Errorf("copies of one text made %d clusters, %d new; want 1, 1", len(clusters), news)
-	}
-	if got := ix.Len(); got != 2*workers*each {
-		t.Errorf("Len = %d, want %d", got, 2*workers*each)
-	}
-}
-
-// TestCrowdedBucket: copies beyond what a bucket keeps still join, and
-// removing them leaves the index sound.
-func TestCrowdedBucket(t *testing.T) {
-	ix := NewIndex(Options{})
-	n := 3 * maxChain
-	for i := range n {
-		if c, _ := ix.Assign(fmt.Sprint(i), aid.sig(), t0.Add(time.Duration(i)*time.Minute)); c != "0" {
-			t.Fatalf("copy %d joined %q, want %q", i, c, "0")
 		}
+		return n
 	}
-	// Expire the older half; the newer half is within the window of "late".
-	ix.Expire(t0.Add(72*time.Hour + time.Duration(n/2)*time.Minute))
-	if c, _ := ix.Assign("late", aid.sig(), t0.Add(72*time.Hour+time.Duration(n/2)*time.Minute)); c != "0" {
-		t.Errorf("copy after partial expiry joined %q, want %q", c, "0")
-	}
-	ix.Expire(t0.Add(1000 * time.Hour))
-	if ix.Len() != 0 {
-		t.Errorf("Len after expiring all = %d, want 0", ix.Len())
-	}
-	for b := range ix.buckets {
-		if len(ix.buckets[b]) != 0 {
-			t.Fatalf("band %d keeps %d buckets after all expired", b, len(ix.buckets[b]))
-		}
-	}
-	if len(ix.heads) != 0 {
-		t.Errorf("%d headline buckets after all expired", len(ix.heads))
+	if shared(a, aid.sig().Keys()) != len(a) || shared(a, b) == 0 || shared(a, c) != 0 {
+		t.Errorf("shared keys: self %d of %d, copy %d, other event %d", shared(a, aid.sig().Keys()), len(a), shared(a, b), shared(a, c))
 	}
 }
 
 func TestOptions(t *testing.T) {
 	// A higher threshold keeps the re-titled copy apart; a longer window
 	// reaches back further.
-	ix := NewIndex(Options{Threshold: 0.95, Window: 100 * time.Hour})
-	ix.Assign("aid", aid.sig(), t0)
-	if c, _ := ix.Assign("wire", aidWire.sig(), t0.Add(time.Hour)); c != "wire" {
+	p := newPool(Options{Threshold: 0.95, Window: 100 * time.Hour})
+	p.assign("aid", aid.sig(), t0)
+	if c, _ := p.assign("wire", aidWire.sig(), t0.Add(time.Hour)); c != "wire" {
 		t.Errorf("threshold 0.95: copy joined %q", c)
 	}
-	if c, _ := ix.Assign("again", aid.sig(), t0.Add(99*time.Hour)); c != "aid" {
+	if c, _ := p.assign("again", aid.sig(), t0.Add(99*time.Hour)); c != "aid" {
 		t.Errorf("window 100h: identical text 99h later joined %q, want %q", c, "aid")
 	}
 	for _, tt := range []struct {
