@@ -79,6 +79,9 @@ type Options struct {
 	// MaxPerHour limits instant alerts per target, by notifier name
 	// (missing: DefaultMaxPerHour).
 	MaxPerHour map[string]int
+	// Lease is how long the dispatcher's claim on a target's queue lasts
+	// (0: DefaultLaneTTL).
+	Lease time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -123,7 +126,7 @@ func New(o Options) *Bot {
 	}
 	b.dispatcher = NewDispatcher(DispatcherOptions{
 		Store: o.Store, Notifiers: o.Notifiers, Metrics: o.Metrics, Logger: o.Logger, Now: o.Now,
-		RetryBase: o.RetryBase, MaxPerHour: o.MaxPerHour, Owner: o.Owner,
+		RetryBase: o.RetryBase, MaxPerHour: o.MaxPerHour, Owner: o.Owner, LaneTTL: o.Lease,
 	})
 	return b
 }

@@ -28,6 +28,10 @@ type Storage struct {
 	Path      string        // SQLite file; default "wirewatch.db"
 	URL       Secret        // postgres://… (later)
 	Retention time.Duration // default 720h
+	// Lease is how long a worker's claim on a target's queue lasts without
+	// news from it before another worker may take the queue over (default
+	// 90s; a send is cut off at half of it).
+	Lease time.Duration
 }
 
 // Fetch is the [fetch] table.

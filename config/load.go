@@ -18,8 +18,11 @@ import (
 
 // Defaults for keys the file leaves out.
 const (
-	DefaultStoragePath        = "wirewatch.db"
-	DefaultRetention          = 720 * time.Hour
+	DefaultStoragePath = "wirewatch.db"
+	DefaultRetention   = 720 * time.Hour
+	DefaultLease       = 90 * time.Second
+	// MinLease is the shortest lease: a send must fit in half of it.
+	MinLease                  = 2 * time.Second
 	DefaultFetchInterval      = 5 * time.Minute
 	DefaultConcurrency        = 8
 	DefaultPerHost            = 2
@@ -53,7 +56,7 @@ const (
 // Keys each table may hold.
 var (
 	rootKeys     = []string{"storage", "fetch", "http", "sources", "notifiers", "rules", "alerts", "health"}
-	storageKeys  = []string{"path", "url", "retention"}
+	storageKeys  = []string{"path", "url", "retention", "lease"}
 	fetchKeys    = []string{"interval", "concurrency", "per_host", "timeout", "max_body"}
 	httpKeys     = []string{"listen", "tokens", "hosts"}
 	sourceKeys   = []string{"name", "url", "interval", "schedule", "backfill"}
@@ -165,7 +168,7 @@ func (d *decoder) config(doc map[string]any) *Config {
 
 func (d *decoder) storage(root *table) Storage {
 	t := d.table(root.at("storage"), root.m["storage"], storageKeys)
-	s := Storage{Path: DefaultStoragePath, Retention: DefaultRetention}
+	s := Storage{Path: DefaultStoragePath, Retention: DefaultRetention, Lease: DefaultLease}
 	path, hasPath := t.str("path")
 	if hasPath {
 		if path == "" {
@@ -186,6 +189,13 @@ func (d *decoder) storage(root *table) Storage {
 	}
 	if r, ok := t.duration("retention"); ok {
 		s.Retention = r
+	}
+	if l, ok := t.duration("lease"); ok {
+		if l < MinLease {
+			d.errorf(t.at("lease"), "must be at least %s", MinLease)
+		} else {
+			s.Lease = l
+		}
 	}
 	return s
 }

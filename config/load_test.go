@@ -95,7 +95,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := &Config{
 		File:    "t.toml",
-		Storage: Storage{Path: "wirewatch.db", Retention: 720 * time.Hour},
+		Storage: Storage{Path: "wirewatch.db", Retention: 720 * time.Hour, Lease: 90 * time.Second},
 		Fetch: Fetch{Interval: 5 * time.Minute, Concurrency: 8, PerHost: 2, Timeout: 30 * time.Second,
 			MaxBody: 10 << 20},
 		HTTP:      HTTP{Listen: "127.0.0.1:8080"},
@@ -207,7 +207,7 @@ func TestFullConfig(t *testing.T) {
 	}
 	want := &Config{
 		File:    "full.toml",
-		Storage: Storage{URL: "postgres://u:p@db/wirewatch", Retention: 48 * time.Hour},
+		Storage: Storage{URL: "postgres://u:p@db/wirewatch", Retention: 48 * time.Hour, Lease: 90 * time.Second},
 		Fetch:   Fetch{Interval: 90 * time.Second, Concurrency: 4, PerHost: 1, Timeout: 10 * time.Second, MaxBody: 512 << 10},
 		HTTP:    HTTP{Listen: "", Tokens: []Secret{"tok-1", "static-token"}},
 		Sources: []Source{
@@ -300,6 +300,8 @@ func TestErrors(t *testing.T) {
 			[]string{`t.toml:2: fetch.interval: invalid duration "5 minutes"`}},
 		{"negative duration", doc(`[storage]`, `retention = "-1h"`), nil,
 			[]string{`t.toml:2: storage.retention: must be positive, got "-1h"`}},
+		{"lease too short for a send", doc(`[storage]`, `lease = "1s"`), nil,
+			[]string{`t.toml:2: storage.lease: must be at least 2s`}},
 		{"invalid size", doc(`[fetch]`, `max_body = "10MB"`), nil,
 			[]string{`t.toml:2: fetch.max_body: invalid size "10MB": use a number of bytes or a number with KiB, MiB or GiB`}},
 		{"negative size", doc(`[fetch]`, `max_body = -5`), nil,
@@ -804,5 +806,15 @@ func TestGolden(t *testing.T) {
 		len(c.Sources) != 2 || c.Sources[1].Line != 9 || c.Notifiers[1].Path != "alerts.jsonl" ||
 		c.Notifiers[1].MaxPerHour != 1000 || c.Rules[0].Line != 17 || c.HTTP.Listen != ":8080" {
 		t.Errorf("got %+v", c)
+	}
+}
+
+func TestStorageLease(t *testing.T) {
+	c, err := Parse("t.toml", []byte(doc(`[storage]`, `lease = "30s"`)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Storage.Lease != 30*time.Second {
+		t.Errorf("lease = %v, want 30s", c.Storage.Lease)
 	}
 }

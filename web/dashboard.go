@@ -51,7 +51,7 @@ func newDashboard(o Options, st store.Store) http.Handler {
 	d := &dashboard{
 		o: o, st: st, svc: o.Service, preview: o.Service.WithBudget(o.PreviewBudget),
 		api:  api.New(api.Options{Service: o.Service, Store: st, PreviewBudget: o.PreviewBudget, Logger: o.Logger}),
-		auth: newAuth(o.Tokens), log: o.Logger,
+		auth: newAuth(o.Tokens, st, o.Logger), log: o.Logger,
 	}
 	d.parseTemplates()
 

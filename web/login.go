@@ -30,7 +30,7 @@ func (d *dashboard) login(w http.ResponseWriter, r *http.Request) {
 		d.render(w, r, http.StatusUnauthorized, "login", page{Title: "Log in", Error: "That token is not valid.", Data: loginData{Next: next}})
 		return
 	}
-	c, err := d.auth.newSession(r.TLS != nil)
+	c, err := d.auth.newSession(r.Context(), r.TLS != nil)
 	if err != nil {
 		d.log.Error("login: new session", "err", err)
 		d.fail(w, r, http.StatusInternalServerError, "Could not start a session.")

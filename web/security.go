@@ -1,17 +1,20 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/wirewatch/wirewatch/api"
+	"github.com/wirewatch/wirewatch/store"
 )
 
 // ContentSecurityPolicy is sent with every dashboard and API answer: scripts,
@@ -116,17 +119,18 @@ func crossOrigin(next http.Handler) http.Handler {
 }
 
 // auth checks tokens and sessions. With no tokens it lets everything
-// through: the server then only listens on loopback (CheckListen).
+// through: the server then only listens on loopback (CheckListen). Sessions
+// are kept in the store, by the SHA-256 of their secret, so that a restart
+// logs nobody out and every replica knows every session.
 type auth struct {
 	tokens [][32]byte // SHA-256 of each token, compared in constant time
-
-	mu       sync.Mutex
-	sessions map[[32]byte]time.Time // SHA-256 of the session id → expiry
-	now      func() time.Time
+	st     store.Store
+	log    *slog.Logger
+	now    func() time.Time
 }
 
-func newAuth(tokens []string) *auth {
-	a := &auth{sessions: map[[32]byte]time.Time{}, now: time.Now}
+func newAuth(tokens []string, st store.Store, log *slog.Logger) *auth {
+	a := &auth{st: st, log: log, now: time.Now}
 	for _, t := range tokens {
 		if t != "" {
 			a.tokens = append(a.tokens, sha256.Sum256([]byte(t)))
@@ -174,55 +178,35 @@ func (a *auth) authenticated(r *http.Request) bool {
 		return false
 	}
 	key := sha256.Sum256([]byte(c.Value))
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	exp, ok := a.sessions[key]
-	if !ok {
-		return false
+	_, err = a.st.SessionExpires(r.Context(), key[:])
+	if err != nil && !errors.Is(err, store.ErrNotFound) && r.Context().Err() == nil {
+		a.log.Error("reading a session failed", "err", err)
 	}
-	if a.now().After(exp) {
-		delete(a.sessions, key)
-		return false
-	}
-	return true
+	return err == nil
 }
 
 // newSession starts a session and returns its cookie.
-func (a *auth) newSession(secure bool) (*http.Cookie, error) {
+func (a *auth) newSession(ctx context.Context, secure bool) (*http.Cookie, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
 	}
 	id := base64.RawURLEncoding.EncodeToString(b[:])
-	now := a.now()
-	a.mu.Lock()
-	for k, exp := range a.sessions {
-		if now.After(exp) {
-			delete(a.sessions, k)
-		}
+	key := sha256.Sum256([]byte(id))
+	if err := a.st.AddSession(ctx, key[:], a.now().Add(sessionTTL), maxSessions); err != nil {
+		return nil, err
 	}
-	for len(a.sessions) >= maxSessions {
-		var oldest [32]byte
-		var at time.Time
-		for k, exp := range a.sessions {
-			if at.IsZero() || exp.Before(at) {
-				oldest, at = k, exp
-			}
-		}
-		delete(a.sessions, oldest)
-	}
-	a.sessions[sha256.Sum256([]byte(id))] = now.Add(sessionTTL)
-	a.mu.Unlock()
 	return &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: secure,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL / time.Second)}, nil
 }
 
-// endSession forgets the request's session and returns a cookie that clears it.
+// endSession ends the request's session and returns a cookie that clears it.
 func (a *auth) endSession(r *http.Request) *http.Cookie {
 	if c, err := r.Cookie(SessionCookie); err == nil {
-		a.mu.Lock()
-		delete(a.sessions, sha256.Sum256([]byte(c.Value)))
-		a.mu.Unlock()
+		key := sha256.Sum256([]byte(c.Value))
+		if err := a.st.DeleteSession(r.Context(), key[:]); err != nil {
+			a.log.Error("ending a session failed", "err", err)
+		}
 	}
 	return &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1}
 }

@@ -85,6 +85,12 @@ func TestTokensGuardPagesAndAPI(t *testing.T) {
 	if resp, _ := e.request("GET", "/alerts", "", "Cookie: "+c.Name+"=forged"); resp.StatusCode != 303 {
 		t.Fatalf("forged session: %d", resp.StatusCode)
 	}
+	// Sessions live in the store: a restarted server, or another replica on
+	// the same store, knows them.
+	restarted := newEnvWith(t, func(o *web.Options) { o.Tokens = []string{token}; o.Store = e.st; o.Service = e.svc })
+	if resp, _ := restarted.request("GET", "/alerts", "", cookie); resp.StatusCode != 200 {
+		t.Fatalf("page with a session after a restart: %d", resp.StatusCode)
+	}
 	// Log out ends the session.
 	if resp, _ := e.form("/logout", nil, cookie); resp.StatusCode != 303 {
 		t.Fatalf("logout: %d", resp.StatusCode)

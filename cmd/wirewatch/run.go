@@ -131,6 +131,7 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		Retention:    cfg.Storage.Retention,
 		Health:       bot.Health{Notify: targets(cfg.Health.Notify), After: cfg.Health.AlertAfterFailures},
 		MaxPerHour:   maxPerHour(cfg),
+		Lease:        cfg.Storage.Lease,
 	})
 	logger.Info("wirewatch starting", "version", buildVersion(), "config", cfg.File,
 		"sources", len(cfg.Sources), "rules", len(cfg.Rules), "notifiers", len(cfg.Notifiers),

@@ -36,6 +36,15 @@ func TestConformanceDurable(t *testing.T) {
 	})
 }
 
+// TestConformanceShared holds two handles on one file, as two processes on
+// one machine hold them, to the same contract.
+func TestConformanceShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) storetest.Opener {
+		path := filepath.Join(t.TempDir(), "wirewatch.db")
+		return func() store.Store { return openTemp(t, path) }
+	})
+}
+
 func userVersion(t *testing.T, db *sql.DB) int {
 	t.Helper()
 	var v int
