@@ -1,0 +1,235 @@
+package notifiers
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/wirewatch/wirewatch/notifiers/highlight"
+	"github.com/wirewatch/wirewatch/story"
+)
+
+// Limits of the parts of a Message, in characters, before any escaping.
+const (
+	MaxTitle   = 250
+	MaxSummary = story.SummaryMax
+	MaxSource  = 150
+	// MaxURL is the longest link a message carries, in bytes; a longer one is
+	// left out rather than cut.
+	MaxURL = 2000
+)
+
+// Message is an alert in words, before any platform's markup: what to say,
+// decided once for every notifier that renders it (Teams, e-mail, ntfy,
+// Mattermost, Telegram). Every string in it is untrusted text on one line,
+// cut to its limit; a renderer escapes it for its platform and may cut it
+// further with Fit.
+type Message struct {
+	// Kind is the alert's kind; never empty.
+	Kind string
+	// Heading introduces the message: "Surge", "Also reported by Reuters",
+	// "Digest — 12 stories", "Summary — 31 more stories"; empty for a plain
+	// alert and a health alert.
+	Heading string
+	// Stories are the stories the message shows, in the alert's order.
+	Stories []Item
+	// More is how many stories the message stands for beyond Stories.
+	More int
+	// Rules are the names of the rules that matched, joined with ", ".
+	Rules string
+	// Terms are the alert's matched terms, for Runs.
+	Terms []string
+	// Text is the text of a health alert, which may span lines.
+	Text string
+}
+
+// Item is one story as a Message shows it.
+type Item struct {
+	// Title is the headline; "(untitled)" when the story has none.
+	Title string
+	// URL is the story's http or https link, or "" when it has none fit to link.
+	URL string
+	// Source is the source's name.
+	Source string
+	// Published is when the story was published; may be zero.
+	Published time.Time
+	// Summary is the start of the story's plain-text summary.
+	Summary string
+}
+
+// Compose decides what a message about a says.
+func Compose(a *Alert) Message {
+	m := Message{Kind: a.Kind, Rules: Line(strings.Join(a.Rules, ", ")), Terms: a.Terms}
+	if m.Kind == "" {
+		m.Kind = KindAlert
+	}
+	switch {
+	case m.Kind == KindHealth || (a.Story == nil && len(a.Stories) == 0):
+		m.Kind = KindHealth
+		m.Text = strings.TrimSpace(strings.ToValidUTF8(a.Text, "\uFFFD"))
+		if m.Text == "" {
+			m.Text = "wirewatch health alert"
+		}
+		return m
+	case a.Story != nil && m.Kind != KindDigest && m.Kind != KindSummary:
+		it := item(a.Story)
+		m.Stories = []Item{it}
+		switch m.Kind {
+		case KindFollowUp:
+			m.Heading = "Also reported"
+			if it.Source != "" {
+				m.Heading += " by " + it.Source
+			}
+		case KindSurge:
+			m.Heading = "Surge"
+			if t := Line(a.Text); t != "" {
+				m.Heading += ": " + story.Cut(t, MaxTitle)
+			}
+		}
+		return m
+	}
+	for i := range a.Stories {
+		m.Stories = append(m.Stories, item(&a.Stories[i]))
+	}
+	total := max(a.Total, len(m.Stories))
+	m.More = total - len(m.Stories)
+	noun := "stories"
+	if total == 1 {
+		noun = "story"
+	}
+	if m.Kind == KindSummary {
+		m.Heading = fmt.Sprintf("Summary — %d more %s", total, noun)
+	} else {
+		m.Kind = KindDigest
+		m.Heading = fmt.Sprintf("Digest — %d %s", total, noun)
+	}
+	return m
+}
+
+// Subject is a one-line summary of the message, for a notification title or
+// an e-mail subject: the heading and the first story's title.
+func (m Message) Subject() string {
+	switch {
+	case m.Kind == KindHealth:
+		return story.Cut(Line(m.Text), MaxTitle)
+	case m.Kind == KindDigest || m.Kind == KindSummary:
+		if m.Rules != "" {
+			return m.Heading + " for " + m.Rules
+		}
+		return m.Heading
+	case m.Heading != "":
+		return m.Heading + ": " + m.Stories[0].Title
+	}
+	return m.Stories[0].Title
+}
+
+func item(s *story.Story) Item {
+	it := Item{
+		Title:     story.Cut(Line(s.Title), MaxTitle),
+		URL:       Link(s.URL),
+		Source:    story.Cut(Line(s.Source), MaxSource),
+		Published: s.Published,
+		Summary:   story.Cut(Line(s.Summary), MaxSummary),
+	}
+	if it.Title == "" {
+		it.Title = "(untitled)"
+	}
+	return it
+}
+
+// Link returns raw when it is an http or https URL with a host of at most
+// MaxURL bytes, else "". Such a URL holds no space or control character.
+func Link(raw string) string {
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(raw) > MaxURL ||
+		strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f || r > unicode.MaxASCII }) {
+		return ""
+	}
+	return raw
+}
+
+// Line makes untrusted text one line of valid UTF-8: runs of white space and
+// control characters become one space.
+func Line(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Run is a piece of text that is or is not a matched term.
+type Run struct {
+	Text string
+	Term bool
+}
+
+// Runs splits text at the alert's matched terms, so that a renderer can
+// escape each piece and show the terms in bold.
+func Runs(text string, terms []string) []Run {
+	var out []Run
+	last := 0
+	for _, sp := range highlight.Compile(terms).Spans(text) {
+		if sp.Start > last {
+			out = append(out, Run{Text: text[last:sp.Start]})
+		}
+		out = append(out, Run{Text: text[sp.Start:sp.End], Term: true})
+		last = sp.End
+	}
+	if last < len(text) {
+		out = append(out, Run{Text: text[last:]})
+	}
+	return out
+}
+
+// Fit renders s with render, cut so that the result measures at most max
+// with measure (Runes, UTF16 or Bytes). The raw text is cut before it is
+// rendered — at a word boundary where one is near, marked with "…" — so an
+// escape is never split. It returns "" when not even the mark fits.
+func Fit(s string, max int, render func(string) string, measure func(string) int) string {
+	if out := render(s); measure(out) <= max {
+		return out
+	}
+	best := ""
+	for lo, hi := 1, utf8.RuneCountInString(s)-1; lo <= hi; {
+		mid := (lo + hi) / 2
+		if out := render(story.Cut(s, mid)); measure(out) <= max {
+			best, lo = out, mid+1
+		} else {
+			hi = mid - 1
+		}
+	}
+	return best
+}
+
+// Runes counts characters.
+func Runes(s string) int { return utf8.RuneCountInString(s) }
+
+// UTF16 counts UTF-16 code units, as Telegram and Slack count characters.
+func UTF16(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r >= 0x10000 {
+			n++
+		}
+	}
+	return n
+}
+
+// Bytes counts bytes.
+func Bytes(s string) int { return len(s) }
