@@ -42,14 +42,14 @@ const (
 
 // Keys each table may hold.
 var (
-	rootKeys     = []string{"storage", "fetch", "http", "sources", "notifiers", "rules", "alerts", "health"}
-	storageKeys  = []string{"path", "url", "retention"}
-	fetchKeys    = []string{"interval", "concurrency", "per_host", "timeout", "max_body"}
-	httpKeys     = []string{"listen", "tokens", "hosts"}
-	sourceKeys   = []string{"name", "url", "interval", "schedule", "backfill"}
-	ruleKeys   = []string{"name", "query", "notify", "digest", "timezone", "sources", "follow_ups", "min_sources", "window"}
-	alertsKeys = []string{"timezone"}
-	healthKeys = []string{"notify", "alert_after_failures"}
+	rootKeys    = []string{"storage", "fetch", "http", "sources", "notifiers", "rules", "alerts", "health"}
+	storageKeys = []string{"path", "url", "retention"}
+	fetchKeys   = []string{"interval", "concurrency", "per_host", "timeout", "max_body"}
+	httpKeys    = []string{"listen", "tokens", "hosts"}
+	sourceKeys  = []string{"name", "url", "interval", "schedule", "backfill"}
+	ruleKeys    = []string{"name", "query", "notify", "digest", "timezone", "sources", "follow_ups", "min_sources", "window"}
+	alertsKeys  = []string{"timezone"}
+	healthKeys  = []string{"notify", "alert_after_failures"}
 )
 
 // Load reads, expands and validates the file at path, taking ${NAME}
