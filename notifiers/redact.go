@@ -36,16 +36,31 @@ func NewRedactor(secrets ...string) *Redactor {
 }
 
 // URLSecrets returns the pieces of a secret URL that must not be shown: the
-// whole URL, its user info, path, query and fragment. The host is left out:
-// "dial tcp example.com:443" helps and gives nothing away.
+// whole URL, its user info, path, query and fragment, and on their own its
+// last path segment and its query values (where webhook keys and signatures
+// sit) when they are long enough to be keys. The host is left out: "dial tcp
+// example.com:443" helps and gives nothing away.
 func URLSecrets(raw string) []string {
+	const keyLen = 8
 	pieces := []string{raw}
-	if u, err := url.Parse(raw); err == nil {
-		pieces = append(pieces, u.String(), u.Redacted(), u.Path, u.EscapedPath(), u.RawQuery, u.Fragment)
-		if u.User != nil {
-			pieces = append(pieces, u.User.String(), u.User.Username())
-			if p, ok := u.User.Password(); ok {
-				pieces = append(pieces, p)
+	u, err := url.Parse(raw)
+	if err != nil {
+		return pieces
+	}
+	pieces = append(pieces, u.String(), u.Redacted(), u.Path, u.EscapedPath(), u.RawQuery, u.Fragment)
+	if u.User != nil {
+		pieces = append(pieces, u.User.String(), u.User.Username())
+		if p, ok := u.User.Password(); ok {
+			pieces = append(pieces, p)
+		}
+	}
+	if i := strings.LastIndexByte(u.Path, '/'); i >= 0 && len(u.Path)-i-1 >= keyLen {
+		pieces = append(pieces, u.Path[i+1:])
+	}
+	for _, vs := range u.Query() {
+		for _, v := range vs {
+			if len(v) >= keyLen {
+				pieces = append(pieces, v)
 			}
 		}
 	}
