@@ -2,6 +2,7 @@ package notifiers
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -48,6 +49,10 @@ type Request struct {
 	// Body is the request's body, sent with ContentType.
 	Body        []byte
 	ContentType string
+	// Explain, when set, reads a failed answer the platform's way: the
+	// reason it gives (shown in the error instead of the raw body) and the
+	// wait it asks for, if any (in place of Retry-After).
+	Explain func(Answer) (reason string, wait time.Duration)
 }
 
 // Answer is a receiver's answer.
@@ -57,7 +62,7 @@ type Answer struct {
 	Body   []byte
 }
 
-// JSON returns a request that sends v's JSON.
+// JSON returns a POST of body, which is JSON, to url.
 func JSON(url string, body []byte) Request {
 	return Request{URL: url, Body: body, ContentType: "application/json"}
 }
@@ -65,8 +70,8 @@ func JSON(url string, body []byte) Request {
 // Send makes the request and reads the answer. A 2xx answer is success. A
 // network failure, 429 and 5xx are worth retrying, every other status is
 // not; 429 and 503 carry their Retry-After as a *RetryAfterError. A failed
-// answer is returned too, so that a notifier can read a platform's own
-// reasons from it (see StatusError). Errors hold no secret and no URL.
+// answer is returned too; Request.Explain reads a platform's own reasons
+// from it. Errors hold no secret and no URL.
 func (h *HTTP) Send(ctx context.Context, r Request) (Answer, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return Answer{}, true, fmt.Errorf("post: %w", err)
@@ -100,21 +105,28 @@ func (h *HTTP) Send(ctx context.Context, r Request) (Answer, bool, error) {
 	if err != nil {
 		return a, true, h.Redactor.Error(fmt.Errorf("status %d: read answer: %w", a.Status, err))
 	}
-	return a, RetryStatus(a.Status), h.StatusError(a, h.Detail(string(body)))
+	reason, wait := string(body), time.Duration(0)
+	if r.Explain != nil {
+		if why, w := r.Explain(a); why != "" || w > 0 {
+			reason, wait = cmp.Or(why, reason), w
+		}
+	}
+	return a, RetryStatus(a.Status), h.statusError(a, h.Detail(reason), wait)
 }
 
-// StatusError words a failed answer: "status 404: detail", with the wait of
-// a 429's or 503's Retry-After.
-func (h *HTTP) StatusError(a Answer, detail string) error {
+// statusError words a failed answer: "status 404: detail", with the wait
+// the platform asked for, or that of a 429's or 503's Retry-After.
+func (h *HTTP) statusError(a Answer, detail string, wait time.Duration) error {
 	msg := "status " + strconv.Itoa(a.Status)
 	if detail != "" {
 		msg += ": " + detail
 	}
 	var err error = plainError(h.Redactor.String(msg))
-	if a.Status == http.StatusTooManyRequests || a.Status == http.StatusServiceUnavailable {
-		if d := ParseRetryAfter(a.Header.Get("Retry-After"), h.Now()); d > 0 {
-			err = &RetryAfterError{After: d, Err: err}
-		}
+	if wait <= 0 && (a.Status == http.StatusTooManyRequests || a.Status == http.StatusServiceUnavailable) {
+		wait = ParseRetryAfter(a.Header.Get("Retry-After"), h.Now())
+	}
+	if wait > 0 {
+		err = &RetryAfterError{After: wait, Err: err}
 	}
 	return err
 }

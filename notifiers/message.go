@@ -62,7 +62,7 @@ type Item struct {
 
 // Compose decides what a message about a says.
 func Compose(a *Alert) Message {
-	m := Message{Kind: a.Kind, Rules: Line(strings.Join(a.Rules, ", ")), Terms: a.Terms}
+	m := Message{Kind: a.Kind, Rules: story.Cut(Line(strings.Join(a.Rules, ", ")), MaxTitle), Terms: a.Terms}
 	if m.Kind == "" {
 		m.Kind = KindAlert
 	}
@@ -124,6 +124,30 @@ func (m Message) Subject() string {
 		return m.Heading + ": " + m.Stories[0].Title
 	}
 	return m.Stories[0].Title
+}
+
+// Date is when the story was published, in UTC, as "28 Nov 2026 09:00 UTC";
+// "" when unknown.
+func (it Item) Date() string {
+	if it.Published.IsZero() {
+		return ""
+	}
+	return it.Published.UTC().Format("2 Jan 2006 15:04 UTC")
+}
+
+// Meta is the line under a story: its source, its date and, when given,
+// the rules that matched, each of them when known, joined with " · ".
+func (it Item) Meta(rules string) string {
+	var parts []string
+	for _, p := range []string{it.Source, it.Date()} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if rules != "" {
+		parts = append(parts, "rule: "+rules)
+	}
+	return strings.Join(parts, " · ")
 }
 
 func item(s *story.Story) Item {
@@ -233,3 +257,46 @@ func UTF16(s string) int {
 
 // Bytes counts bytes.
 func Bytes(s string) int { return len(s) }
+
+// Pack joins head and as many of items as fit in max, measured with
+// measure, each after sep. When items are left out, or more says there are
+// other stories, it ends with sep and more(n) for the n not shown. Items are
+// kept in order: the first that does not fit ends the list.
+func Pack(max int, measure func(string) int, sep, head string, items []string, more int, moreLine func(n int) string) string {
+	for k := len(items); k >= 0; k-- {
+		out := head
+		for _, it := range items[:k] {
+			out += sep + it
+		}
+		if n := len(items) - k + more; n > 0 {
+			out += sep + moreLine(n)
+		}
+		if measure(out) <= max || k == 0 {
+			return out
+		}
+	}
+	return head
+}
+
+// wordJoiner is an invisible character that keeps "@" apart from the name
+// after it.
+const wordJoiner = "\u2060"
+
+// Defuse breaks every "@name" in untrusted text with an invisible word
+// joiner after the "@", for platforms that read "@name" in message text as a
+// ping (Mattermost's @channel, Telegram's @username). The text reads the same.
+func Defuse(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		b.WriteRune(r)
+		if r == '@' {
+			if next, _ := utf8.DecodeRuneInString(s[i+1:]); next == '_' || unicode.IsLetter(next) || unicode.IsDigit(next) {
+				b.WriteString(wordJoiner)
+			}
+		}
+	}
+	return b.String()
+}
