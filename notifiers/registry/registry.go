@@ -15,7 +15,10 @@ import (
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/console"
 	"github.com/wirewatch/wirewatch/notifiers/discord"
+	"github.com/wirewatch/wirewatch/notifiers/mattermost"
+	"github.com/wirewatch/wirewatch/notifiers/ntfy"
 	"github.com/wirewatch/wirewatch/notifiers/slack"
+	"github.com/wirewatch/wirewatch/notifiers/telegram"
 	"github.com/wirewatch/wirewatch/notifiers/webhook"
 )
 
@@ -25,6 +28,9 @@ var types = []notifiers.Type{
 	webhook.Type,
 	slack.Type, slack.WebhookType,
 	discord.Type, discord.WebhookType,
+	mattermost.Type, mattermost.WebhookType,
+	telegram.Type,
+	ntfy.Type,
 }
 
 // Types returns every notifier type.
