@@ -18,6 +18,7 @@ import (
 	"github.com/wirewatch/wirewatch/notifiers/mattermost"
 	"github.com/wirewatch/wirewatch/notifiers/ntfy"
 	"github.com/wirewatch/wirewatch/notifiers/slack"
+	"github.com/wirewatch/wirewatch/notifiers/teams"
 	"github.com/wirewatch/wirewatch/notifiers/telegram"
 	"github.com/wirewatch/wirewatch/notifiers/webhook"
 )
@@ -31,6 +32,7 @@ var types = []notifiers.Type{
 	mattermost.Type, mattermost.WebhookType,
 	telegram.Type,
 	ntfy.Type,
+	teams.Type,
 }
 
 // Types returns every notifier type.
