@@ -15,6 +15,7 @@ import (
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/console"
 	"github.com/wirewatch/wirewatch/notifiers/discord"
+	"github.com/wirewatch/wirewatch/notifiers/email"
 	"github.com/wirewatch/wirewatch/notifiers/mattermost"
 	"github.com/wirewatch/wirewatch/notifiers/ntfy"
 	"github.com/wirewatch/wirewatch/notifiers/slack"
@@ -33,6 +34,7 @@ var types = []notifiers.Type{
 	telegram.Type,
 	ntfy.Type,
 	teams.Type,
+	email.Type,
 }
 
 // Types returns every notifier type.
