@@ -41,7 +41,9 @@ func newMailer(t *testing.T, s *smtpfake.Server, mode string, logger *slog.Logge
 func TestConformance(t *testing.T) {
 	s := smtpfake.New(t, smtpfake.Options{Security: smtpfake.StartTLS, Username: user, Password: password})
 	notifiertest.Run(t, notifiertest.Subject{
-		New:      func(t *testing.T, logger *slog.Logger) notifiers.Notifier { return newMailer(t, s, email.StartTLS, logger) },
+		New: func(t *testing.T, logger *slog.Logger) notifiers.Notifier {
+			return newMailer(t, s, email.StartTLS, logger)
+		},
 		Target:   "policy-mail",
 		Secrets:  []string{password},
 		Fail:     s.Fail,

@@ -61,7 +61,9 @@ type Action struct {
 	URL   string `json:"url"`
 }
 
-func openURL(title, url string) *Action { return &Action{Type: "Action.OpenUrl", Title: title, URL: url} }
+func openURL(title, url string) *Action {
+	return &Action{Type: "Action.OpenUrl", Title: title, URL: url}
+}
 
 func block(runs ...Run) Block { return Block{Type: "RichTextBlock", Inlines: runs} }
 

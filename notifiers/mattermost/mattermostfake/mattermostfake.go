@@ -88,7 +88,9 @@ func (f *Mattermost) Close() {
 
 // Fail makes the next request fail with status and message in Mattermost's
 // error form.
-func (f *Mattermost) Fail(status int, message string) { f.push(answer{status: status, message: message}) }
+func (f *Mattermost) Fail(status int, message string) {
+	f.push(answer{status: status, message: message})
+}
 
 // RateLimit makes the next request answer 429 with Retry-After and
 // X-Ratelimit-Reset of seconds, as Mattermost's rate limiter does.
