@@ -30,11 +30,11 @@ var types = []notifiers.Type{
 	webhook.Type,
 	slack.Type, slack.WebhookType,
 	discord.Type, discord.WebhookType,
-	mattermost.Type, mattermost.WebhookType,
-	telegram.Type,
-	ntfy.Type,
 	teams.Type,
 	email.Type,
+	ntfy.Type,
+	mattermost.Type, mattermost.WebhookType,
+	telegram.Type,
 }
 
 // Types returns every notifier type.
