@@ -68,6 +68,7 @@ type env struct {
 type envOpt struct {
 	guarded   bool // keep the private-address guard on
 	noChecker bool
+	targets   service.TargetChecker // checks rules' targets; nil accepts any
 }
 
 func newEnv(t testing.TB, opt envOpt) *env {
@@ -82,7 +83,7 @@ func newEnv(t testing.TB, opt envOpt) *env {
 	t.Cleanup(f.Close)
 	e := &env{t: t, st: st, rs: bot.NewRuleSet(st, slog.New(slog.DiscardHandler)), check: &checker{}}
 	e.svc = service.New(service.Options{Store: st, Rules: e.rs, Sources: e.check, Fetcher: f,
-		Now: func() time.Time { return now }, AllowPrivateAddresses: !opt.guarded})
+		Now: func() time.Time { return now }, AllowPrivateAddresses: !opt.guarded, Targets: opt.targets})
 	o := api.Options{Service: e.svc, Store: st, Checker: e.check}
 	if opt.noChecker {
 		o.Checker = nil
