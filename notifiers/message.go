@@ -62,7 +62,7 @@ type Item struct {
 
 // Compose decides what a message about a says.
 func Compose(a *Alert) Message {
-	m := Message{Kind: a.Kind, Rules: story.Cut(Line(strings.Join(a.Rules, ", ")), MaxTitle), Terms: a.Terms}
+	m := Message{Kind: a.Kind, Rules: story.Cut(story.Line(strings.Join(a.Rules, ", ")), MaxTitle), Terms: a.Terms}
 	if m.Kind == "" {
 		m.Kind = KindAlert
 	}
@@ -85,7 +85,7 @@ func Compose(a *Alert) Message {
 			}
 		case KindSurge:
 			m.Heading = "Surge"
-			if t := Line(a.Text); t != "" {
+			if t := story.Line(a.Text); t != "" {
 				m.Heading += ": " + story.Cut(t, MaxTitle)
 			}
 		}
@@ -114,7 +114,7 @@ func Compose(a *Alert) Message {
 func (m Message) Subject() string {
 	switch {
 	case m.Kind == KindHealth:
-		return story.Cut(Line(m.Text), MaxTitle)
+		return story.Cut(story.Line(m.Text), MaxTitle)
 	case m.Kind == KindDigest || m.Kind == KindSummary:
 		if m.Rules != "" {
 			return m.Heading + " for " + m.Rules
@@ -152,11 +152,11 @@ func (it Item) Meta(rules string) string {
 
 func item(s *story.Story) Item {
 	it := Item{
-		Title:     story.Cut(Line(s.Title), MaxTitle),
+		Title:     story.Cut(story.Line(s.Title), MaxTitle),
 		URL:       Link(s.URL),
-		Source:    story.Cut(Line(s.Source), MaxSource),
+		Source:    story.Cut(story.Line(s.Source), MaxSource),
 		Published: s.Published,
-		Summary:   story.Cut(Line(s.Summary), MaxSummary),
+		Summary:   story.Cut(story.Line(s.Summary), MaxSummary),
 	}
 	if it.Title == "" {
 		it.Title = "(untitled)"
@@ -174,26 +174,6 @@ func Link(raw string) string {
 		return ""
 	}
 	return raw
-}
-
-// Line makes untrusted text one line of valid UTF-8: runs of white space and
-// control characters become one space.
-func Line(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	var b strings.Builder
-	space := false
-	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			space = true
-			continue
-		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		space = false
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // Run is a piece of text that is or is not a matched term.

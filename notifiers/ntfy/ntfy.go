@@ -90,10 +90,10 @@ func (n *Notifier) Publish(a *notifiers.Alert, topic string) Publication {
 	m := notifiers.Compose(a)
 	p := Publication{Topic: topic, Title: story.Cut(m.Subject(), MaxTitle), Priority: n.c.Priority}
 	for _, t := range n.c.Tags {
-		p.Tags = append(p.Tags, notifiers.Line(t))
+		p.Tags = append(p.Tags, story.Line(t))
 	}
 	for _, r := range a.Rules {
-		if r = story.Cut(notifiers.Line(r), 64); r != "" && len(p.Tags) < maxTags {
+		if r = story.Cut(story.Line(r), 64); r != "" && len(p.Tags) < maxTags {
 			p.Tags = append(p.Tags, r)
 		}
 	}

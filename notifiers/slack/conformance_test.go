@@ -92,16 +92,11 @@ func TestWebhookConformance(t *testing.T) {
 			}
 			return n
 		},
-		Target:  "team-hook",
-		Secrets: []string{hookPath, "s3cretWebhookKey"},
-		Fail: func(code int, detail string) {
-			rcv.Respond(notifiertest.Response{Status: code, Body: detail})
-		},
-		RateLimit: func(d time.Duration) {
-			rcv.Respond(notifiertest.Response{Status: http.StatusTooManyRequests,
-				Header: http.Header{"Retry-After": {strconv.Itoa(int(d.Seconds()))}}})
-		},
-		Hold: func(release <-chan struct{}) { rcv.Respond(notifiertest.Response{Hold: release}) },
+		Target:    "team-hook",
+		Secrets:   []string{hookPath, "s3cretWebhookKey"},
+		Fail:      rcv.Refuse,
+		RateLimit: rcv.RateLimit,
+		Hold:      rcv.Hold,
 		Sent: func(t *testing.T) [][]notifiertest.Field {
 			var out [][]notifiertest.Field
 			for _, r := range rcv.Requests() {

@@ -2,10 +2,7 @@ package webhook_test
 
 import (
 	"log/slog"
-	"net/http"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/notifiers"
@@ -25,16 +22,11 @@ func TestConformance(t *testing.T) {
 			}
 			return n
 		},
-		Target:  "hook",
-		Secrets: []string{token},
-		Fail: func(code int, detail string) {
-			rcv.Respond(notifiertest.Response{Status: code, Body: detail})
-		},
-		RateLimit: func(d time.Duration) {
-			rcv.Respond(notifiertest.Response{Status: http.StatusTooManyRequests,
-				Header: http.Header{"Retry-After": {strconv.Itoa(int(d.Seconds()))}}})
-		},
-		Hold: func(release <-chan struct{}) { rcv.Respond(notifiertest.Response{Hold: release}) },
+		Target:    "hook",
+		Secrets:   []string{token},
+		Fail:      rcv.Refuse,
+		RateLimit: rcv.RateLimit,
+		Hold:      rcv.Hold,
 		Sent: func(t *testing.T) [][]notifiertest.Field {
 			var out [][]notifiertest.Field
 			for _, r := range rcv.Requests() {

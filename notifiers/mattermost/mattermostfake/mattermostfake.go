@@ -10,12 +10,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 )
 
 // MaxMessage is the longest post the fake takes, in characters.
@@ -31,81 +32,48 @@ type Post struct {
 	Hook string
 }
 
-// Mattermost is the fake server. It is closed when the test ends; its
-// methods are safe for concurrent use.
+// Mattermost is the fake server; notifiertest.Fake gives it URL, Hold,
+// Calls and Close. It is closed when the test ends; its methods are safe for
+// concurrent use.
 type Mattermost struct {
-	srv   *httptest.Server
+	*notifiertest.Fake
 	token string
 	hook  string
-	done  chan struct{}
 
 	mu       sync.Mutex
 	channels map[string]bool
 	posts    []Post
-	calls    int
-	script   []answer
-}
-
-type answer struct {
-	status     int
-	message    string
-	retryAfter int
-	hold       <-chan struct{}
 }
 
 // New starts a fake that takes the bot token token, the webhook key hook and
 // posts to channels.
 func New(t testing.TB, token, hook string, channels ...string) *Mattermost {
 	t.Helper()
-	f := &Mattermost{token: token, hook: hook, done: make(chan struct{}), channels: map[string]bool{}}
+	f := &Mattermost{token: token, hook: hook, channels: map[string]bool{}}
 	for _, c := range channels {
 		f.channels[c] = true
 	}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f.Fake = notifiertest.NewFake(t, http.HandlerFunc(f.serve))
 	return f
 }
 
-// URL is the server's base URL.
-func (f *Mattermost) URL() string { return f.srv.URL }
-
 // HookURL is the URL of the fake's incoming webhook.
-func (f *Mattermost) HookURL() string { return f.srv.URL + "/hooks/" + f.hook }
-
-// Close shuts the server down and releases held answers.
-func (f *Mattermost) Close() {
-	f.mu.Lock()
-	select {
-	case <-f.done:
-		f.mu.Unlock()
-		return
-	default:
-		close(f.done)
-	}
-	f.mu.Unlock()
-	f.srv.Close()
-}
+func (f *Mattermost) HookURL() string { return f.URL() + "/hooks/" + f.hook }
 
 // Fail makes the next request fail with status and message in Mattermost's
 // error form.
 func (f *Mattermost) Fail(status int, message string) {
-	f.push(answer{status: status, message: message})
+	f.Answer(func(w http.ResponseWriter, _ *http.Request) { refuse(w, status, "api.fake.scripted", message) })
 }
 
 // RateLimit makes the next request answer 429 with Retry-After and
 // X-Ratelimit-Reset of seconds, as Mattermost's rate limiter does.
 func (f *Mattermost) RateLimit(seconds int) {
-	f.push(answer{status: http.StatusTooManyRequests, message: "Too many requests. Please try again later.", retryAfter: seconds})
-}
-
-// Hold keeps the answer to the next request until release is closed or the
-// request is given up.
-func (f *Mattermost) Hold(release <-chan struct{}) { f.push(answer{hold: release}) }
-
-func (f *Mattermost) push(a answer) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.script = append(f.script, a)
+	f.Answer(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", strconv.Itoa(seconds))
+		w.Header().Set("X-Ratelimit-Reset", strconv.Itoa(seconds))
+		refuse(w, http.StatusTooManyRequests, "api.context.rate_limit.app_error", "Too many requests. Please try again later.")
+	})
 }
 
 // Posts returns the posts accepted so far, oldest first.
@@ -115,38 +83,7 @@ func (f *Mattermost) Posts() []Post {
 	return append([]Post(nil), f.posts...)
 }
 
-// Calls returns how many requests the fake got, refused ones included.
-func (f *Mattermost) Calls() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls
-}
-
 func (f *Mattermost) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.calls++
-	var a answer
-	if len(f.script) > 0 {
-		a, f.script = f.script[0], f.script[1:]
-	}
-	f.mu.Unlock()
-	if a.hold != nil {
-		select {
-		case <-a.hold:
-		case <-r.Context().Done():
-			return
-		case <-f.done:
-			return
-		}
-	}
-	if a.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(a.retryAfter))
-		w.Header().Set("X-Ratelimit-Reset", strconv.Itoa(a.retryAfter))
-	}
-	if a.status != 0 {
-		refuse(w, a.status, "api.fake.scripted", a.message)
-		return
-	}
 	body, _ := io.ReadAll(r.Body)
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/api/v4/posts":

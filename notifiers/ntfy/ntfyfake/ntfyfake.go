@@ -10,11 +10,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 )
 
 // MaxMessage is the longest message the fake takes, in bytes (ntfy.sh would
@@ -35,70 +36,38 @@ type Notification struct {
 	Auth string
 }
 
-// Ntfy is the fake server. It is closed when the test ends; its methods are
-// safe for concurrent use.
+// Ntfy is the fake server; notifiertest.Fake gives it URL, Hold, Calls and
+// Close. It is closed when the test ends; its methods are safe for
+// concurrent use.
 type Ntfy struct {
-	srv  *httptest.Server
+	*notifiertest.Fake
 	auth string // the Authorization header required; "" for none
-	done chan struct{}
 
-	mu     sync.Mutex
-	msgs   []Notification
-	calls  int
-	script []answer
-}
-
-type answer struct {
-	status     int
-	message    string
-	retryAfter int
-	hold       <-chan struct{}
+	mu   sync.Mutex
+	msgs []Notification
 }
 
 // New starts a fake that requires the Authorization header auth ("" for an
 // open server).
 func New(t testing.TB, auth string) *Ntfy {
 	t.Helper()
-	f := &Ntfy{auth: auth, done: make(chan struct{})}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f := &Ntfy{auth: auth}
+	f.Fake = notifiertest.NewFake(t, http.HandlerFunc(f.serve))
 	return f
 }
 
-// URL is the server's base URL.
-func (f *Ntfy) URL() string { return f.srv.URL }
-
-// Close shuts the server down and releases held answers.
-func (f *Ntfy) Close() {
-	f.mu.Lock()
-	select {
-	case <-f.done:
-		f.mu.Unlock()
-		return
-	default:
-		close(f.done)
-	}
-	f.mu.Unlock()
-	f.srv.Close()
-}
-
 // Fail makes the next request fail with status and message in ntfy's form.
-func (f *Ntfy) Fail(status int, message string) { f.push(answer{status: status, message: message}) }
+func (f *Ntfy) Fail(status int, message string) {
+	f.Answer(func(w http.ResponseWriter, _ *http.Request) { refuse(w, status, message) })
+}
 
 // RateLimit makes the next request answer 429, with a Retry-After of
 // seconds (ntfy behind a proxy that sets one).
 func (f *Ntfy) RateLimit(seconds int) {
-	f.push(answer{status: http.StatusTooManyRequests, message: "limit reached: too many requests", retryAfter: seconds})
-}
-
-// Hold keeps the answer to the next request until release is closed or the
-// request is given up.
-func (f *Ntfy) Hold(release <-chan struct{}) { f.push(answer{hold: release}) }
-
-func (f *Ntfy) push(a answer) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.script = append(f.script, a)
+	f.Answer(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", strconv.Itoa(seconds))
+		refuse(w, http.StatusTooManyRequests, "limit reached: too many requests")
+	})
 }
 
 // Notifications returns the accepted messages, oldest first.
@@ -108,39 +77,9 @@ func (f *Ntfy) Notifications() []Notification {
 	return append([]Notification(nil), f.msgs...)
 }
 
-// Calls returns how many requests the fake got, refused ones included.
-func (f *Ntfy) Calls() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls
-}
-
 var topicRE = regexp.MustCompile(`^[-_A-Za-z0-9]{1,64}$`)
 
 func (f *Ntfy) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.calls++
-	var a answer
-	if len(f.script) > 0 {
-		a, f.script = f.script[0], f.script[1:]
-	}
-	f.mu.Unlock()
-	if a.hold != nil {
-		select {
-		case <-a.hold:
-		case <-r.Context().Done():
-			return
-		case <-f.done:
-			return
-		}
-	}
-	if a.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(a.retryAfter))
-	}
-	if a.status != 0 {
-		refuse(w, a.status, a.message)
-		return
-	}
 	if f.auth != "" && r.Header.Get("Authorization") != f.auth {
 		refuse(w, http.StatusForbidden, "forbidden")
 		return

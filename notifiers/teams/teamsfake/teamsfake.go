@@ -9,10 +9,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 )
 
 // MaxPayload is the largest message Teams takes, in bytes.
@@ -34,74 +35,43 @@ type Card struct {
 	Body    []byte
 }
 
-// Teams is the fake webhook. It is closed when the test ends; its methods
-// are safe for concurrent use.
+// Teams is the fake webhook; notifiertest.Fake gives it Hold, Calls and
+// Close. It is closed when the test ends; its methods are safe for
+// concurrent use.
 type Teams struct {
-	srv  *httptest.Server
-	sig  string
-	done chan struct{}
+	*notifiertest.Fake
+	sig string
 
-	mu     sync.Mutex
-	cards  []Card
-	calls  int
-	script []answer
-}
-
-type answer struct {
-	status     int
-	code, msg  string
-	retryAfter int
-	hold       <-chan struct{}
+	mu    sync.Mutex
+	cards []Card
 }
 
 // New starts a fake whose webhook URL carries the key sig.
 func New(t testing.TB, sig string) *Teams {
 	t.Helper()
-	f := &Teams{sig: sig, done: make(chan struct{})}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f := &Teams{sig: sig}
+	f.Fake = notifiertest.NewFake(t, http.HandlerFunc(f.serve))
 	return f
 }
 
 // URL is the webhook's URL, as Workflows hands it out.
 func (f *Teams) URL() string {
-	return f.srv.URL + "/workflows/0f1e2d3c/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=" + f.sig
-}
-
-// Close shuts the server down and releases held answers.
-func (f *Teams) Close() {
-	f.mu.Lock()
-	select {
-	case <-f.done:
-		f.mu.Unlock()
-		return
-	default:
-		close(f.done)
-	}
-	f.mu.Unlock()
-	f.srv.Close()
+	return f.Fake.URL() + "/workflows/0f1e2d3c/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=" + f.sig
 }
 
 // Fail makes the next request fail with status and message, in the form a
 // workflow's errors take.
 func (f *Teams) Fail(status int, message string) {
-	f.push(answer{status: status, code: "FakeRefusal", msg: message})
+	f.Answer(func(w http.ResponseWriter, _ *http.Request) { refuse(w, status, "FakeRefusal", message) })
 }
 
 // Throttle makes the next request answer 429 with Retry-After, as a
 // throttled workflow does.
 func (f *Teams) Throttle(seconds int) {
-	f.push(answer{status: http.StatusTooManyRequests, code: "WorkflowRequestsThrottled", msg: "Rate limit is exceeded.", retryAfter: seconds})
-}
-
-// Hold keeps the answer to the next request until release is closed or the
-// request is given up.
-func (f *Teams) Hold(release <-chan struct{}) { f.push(answer{hold: release}) }
-
-func (f *Teams) push(a answer) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.script = append(f.script, a)
+	f.Answer(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", strconv.Itoa(seconds))
+		refuse(w, http.StatusTooManyRequests, "WorkflowRequestsThrottled", "Rate limit is exceeded.")
+	})
 }
 
 // Cards returns the cards accepted so far, oldest first.
@@ -111,37 +81,7 @@ func (f *Teams) Cards() []Card {
 	return append([]Card(nil), f.cards...)
 }
 
-// Calls returns how many requests the fake got, refused ones included.
-func (f *Teams) Calls() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls
-}
-
 func (f *Teams) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.calls++
-	var a answer
-	if len(f.script) > 0 {
-		a, f.script = f.script[0], f.script[1:]
-	}
-	f.mu.Unlock()
-	if a.hold != nil {
-		select {
-		case <-a.hold:
-		case <-r.Context().Done():
-			return
-		case <-f.done:
-			return
-		}
-	}
-	if a.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(a.retryAfter))
-	}
-	if a.status != 0 {
-		refuse(w, a.status, a.code, a.msg)
-		return
-	}
 	if r.URL.Query().Get("sig") != f.sig {
 		refuse(w, http.StatusUnauthorized, "DirectApiAuthorizationRequired", "The request must be authenticated only by Shared Access scheme.")
 		return

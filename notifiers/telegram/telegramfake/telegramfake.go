@@ -10,11 +10,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 )
 
 // MaxText is the longest text Telegram takes, in UTF-16 code units after
@@ -39,73 +40,37 @@ type Message struct {
 	PreviewDisabled bool
 }
 
-// Telegram is the fake server. It is closed when the test ends; its methods
-// are safe for concurrent use.
+// Telegram is the fake server; notifiertest.Fake gives it URL (the base for
+// api_url), Hold, Calls and Close. It is closed when the test ends; its
+// methods are safe for concurrent use.
 type Telegram struct {
-	srv   *httptest.Server
+	*notifiertest.Fake
 	token string
-	done  chan struct{}
 
 	mu       sync.Mutex
 	messages []Message
-	calls    int
-	script   []answer
 	nextID   int64
-}
-
-// answer is a scripted reply to the next call.
-type answer struct {
-	status     int
-	desc       string
-	retryAfter int
-	hold       <-chan struct{}
 }
 
 // New starts a fake that accepts the bot token token.
 func New(t testing.TB, token string) *Telegram {
 	t.Helper()
-	f := &Telegram{token: token, done: make(chan struct{}), nextID: 100}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f := &Telegram{token: token, nextID: 100}
+	f.Fake = notifiertest.NewFake(t, http.HandlerFunc(f.serve))
 	return f
-}
-
-// URL is the server's base, for api_url.
-func (f *Telegram) URL() string { return f.srv.URL }
-
-// Close shuts the server down and releases held answers.
-func (f *Telegram) Close() {
-	f.mu.Lock()
-	select {
-	case <-f.done:
-		f.mu.Unlock()
-		return
-	default:
-		close(f.done)
-	}
-	f.mu.Unlock()
-	f.srv.Close()
 }
 
 // Fail makes the next call fail with status and description, as Telegram
 // words its refusals ("Bad Request: chat not found").
 func (f *Telegram) Fail(status int, description string) {
-	f.push(answer{status: status, desc: description})
+	f.Answer(func(w http.ResponseWriter, _ *http.Request) { refuse(w, status, description, 0) })
 }
 
 // RateLimit makes the next call answer 429 with parameters.retry_after.
 func (f *Telegram) RateLimit(seconds int) {
-	f.push(answer{status: http.StatusTooManyRequests, desc: fmt.Sprintf("Too Many Requests: retry after %d", seconds), retryAfter: seconds})
-}
-
-// Hold keeps the answer to the next call until release is closed or the
-// call is given up.
-func (f *Telegram) Hold(release <-chan struct{}) { f.push(answer{hold: release}) }
-
-func (f *Telegram) push(a answer) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.script = append(f.script, a)
+	f.Answer(func(w http.ResponseWriter, _ *http.Request) {
+		refuse(w, http.StatusTooManyRequests, fmt.Sprintf("Too Many Requests: retry after %d", seconds), seconds)
+	})
 }
 
 // Messages returns the messages accepted so far, oldest first.
@@ -115,34 +80,7 @@ func (f *Telegram) Messages() []Message {
 	return append([]Message(nil), f.messages...)
 }
 
-// Calls returns how many calls the fake got, refused ones included.
-func (f *Telegram) Calls() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls
-}
-
 func (f *Telegram) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.calls++
-	var a answer
-	if len(f.script) > 0 {
-		a, f.script = f.script[0], f.script[1:]
-	}
-	f.mu.Unlock()
-	if a.hold != nil {
-		select {
-		case <-a.hold:
-		case <-r.Context().Done():
-			return
-		case <-f.done:
-			return
-		}
-	}
-	if a.status != 0 {
-		refuse(w, a.status, a.desc, a.retryAfter)
-		return
-	}
 	token, method, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/bot"), "/")
 	switch {
 	case !ok || !strings.HasPrefix(r.URL.Path, "/bot"):
