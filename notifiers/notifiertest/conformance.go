@@ -115,7 +115,7 @@ const Hostile = `<script>alert(1)</script> <b>bold</b> **bold** _it_ ~~x~~ [clic
 // Run runs the conformance suite against s.
 func Run(t *testing.T, s Subject) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	n := s.New(t, logger)
 	alert := func(opts ...func(*notifiers.Alert)) *notifiers.Alert {
@@ -445,19 +445,22 @@ func clip(s string) string {
 	return s
 }
 
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
+// Buffer is a writer safe for concurrent use: a log's or stdout's
+// destination in tests.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+// String returns what was written.
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
