@@ -35,7 +35,8 @@ type env struct {
 }
 
 type envOpt struct {
-	guarded bool // keep the private-address guard on
+	guarded bool                  // keep the private-address guard on
+	targets service.TargetChecker // checks rules' targets; nil accepts any
 }
 
 func newEnv(t testing.TB, opt envOpt) *env {
@@ -50,7 +51,7 @@ func newEnv(t testing.TB, opt envOpt) *env {
 	t.Cleanup(f.Close)
 	e := &env{t: t, st: st, rs: bot.NewRuleSet(st, slog.New(slog.DiscardHandler))}
 	e.svc = service.New(service.Options{Store: st, Rules: e.rs, Fetcher: f,
-		Now: func() time.Time { return now }, AllowPrivateAddresses: !opt.guarded})
+		Now: func() time.Time { return now }, AllowPrivateAddresses: !opt.guarded, Targets: opt.targets})
 	e.srv = httptest.NewServer(api.New(api.Options{Service: e.svc, Store: st}))
 	t.Cleanup(e.srv.Close)
 	return e

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/discord"
-	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/notifiers/discord/discordfake"
 	"github.com/wirewatch/wirewatch/notifiers/slack"
+	"github.com/wirewatch/wirewatch/notifiers/slack/slackfake"
 	"github.com/wirewatch/wirewatch/store"
 )
 
@@ -112,10 +112,10 @@ func TestSurgeAlertsOnceAtTheThirdSource(t *testing.T) {
 }
 
 func TestFollowUpThreadsUnderTheAlertAfterARestart(t *testing.T) {
-	fake := notifiertest.NewSlack(t)
-	fake.SetChannels(notifiertest.SlackChannel{ID: "C0POLICY", Name: "ai-policy"})
-	sl, err := slack.New(config.Notifier{Name: "team-slack", Type: "slack", Token: "xoxb-test", APIURL: fake.URL()},
-		slog.New(slog.NewTextHandler(io.Discard, nil)), slack.WithPacing(0))
+	fake := slackfake.New(t)
+	fake.SetChannels(slackfake.Channel{ID: "C0POLICY", Name: "ai-policy"})
+	sl, err := slack.New("team-slack", &slack.Config{Token: "xoxb-test", APIURL: fake.URL()},
+		notifiers.Env{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,10 +176,10 @@ func TestBoilerplateSummariesDoNotMergeUnrelatedStories(t *testing.T) {
 }
 
 func TestSlack429IsDeliveredOnceAfterRetryAfter(t *testing.T) {
-	fake := notifiertest.NewSlack(t)
-	fake.SetChannels(notifiertest.SlackChannel{ID: "C0POLICY", Name: "ai-policy"})
-	sl, err := slack.New(config.Notifier{Name: "team-slack", Type: "slack", Token: "xoxb-test", APIURL: fake.URL()},
-		slog.New(slog.NewTextHandler(io.Discard, nil)), slack.WithPacing(0))
+	fake := slackfake.New(t)
+	fake.SetChannels(slackfake.Channel{ID: "C0POLICY", Name: "ai-policy"})
+	sl, err := slack.New("team-slack", &slack.Config{Token: "xoxb-test", APIURL: fake.URL()},
+		notifiers.Env{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,14 +208,14 @@ func TestSlack429IsDeliveredOnceAfterRetryAfter(t *testing.T) {
 }
 
 func TestDiscord429IsDeliveredOnceAfterRetryAfter(t *testing.T) {
-	fake := notifiertest.NewDiscord(t)
+	fake := discordfake.New(t)
 	restore, err := discord.SetAPIBase(fake.Base())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(restore)
-	dc, err := discord.New(config.Notifier{Name: "ops-discord", Type: "discord", Token: "bot-token", ApplicationID: "1"},
-		slog.New(slog.NewTextHandler(io.Discard, nil)), discord.WithPace(0, 0))
+	dc, err := discord.New("ops-discord", &discord.Config{Token: "bot-token", ApplicationID: "1"},
+		notifiers.Env{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

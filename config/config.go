@@ -62,23 +62,21 @@ type Source struct {
 	Line     int // line of the entry in File, for messages
 }
 
-// Notifier is one [[notifiers]] entry. Which fields apply depends on Type.
+// Notifier is one [[notifiers]] entry. Besides the keys every entry has, it
+// takes the keys of its type, read into Settings.
 type Notifier struct {
-	Name          string
-	Type          string // console, webhook, slack, slack-webhook, discord, discord-webhook
-	Path          string // console: file instead of stdout
-	URL           Secret // webhook, slack-webhook, discord-webhook (webhook URLs carry secrets)
-	Token         Secret // slack, discord
-	AppToken      Secret // slack Socket Mode
-	SigningSecret Secret // slack HTTP mode
-	APIURL        string // slack, discord: API base override
-	Admins        []string
-	ApplicationID string // discord
-	PublicKey     Secret // discord HTTP interactions
-	GuildID       string // discord
-	ThreadID      string // discord-webhook
-	MaxPerHour    int    // instant alerts per target per hour; default 30
-	Line          int
+	Name string
+	// Type is the notifier type, the Name of one of the NotifierTypes.
+	Type string
+	// MaxPerHour is how many instant alerts one target gets per hour; the
+	// rest are summarised. Default DefaultMaxPerHour.
+	MaxPerHour int
+	// Pace, when set, overrides the type's pace of messages to one target.
+	Pace *Pace
+	// Settings is what the type's Settings function returned, filled from
+	// the entry's other keys: a pointer to the notifier package's Config.
+	Settings any
+	Line     int
 }
 
 // Rule is one [[rules]] entry.

@@ -23,6 +23,8 @@ type decoder struct {
 	// rulesOnly is set by ParseRules: rules' targets and sources are not
 	// checked against notifiers and sources, and notify is optional.
 	rulesOnly bool
+	// types are the notifier types entries may have.
+	types []NotifierType
 }
 
 // errorf records a problem with the value at p, on p's line.
@@ -327,11 +329,6 @@ func sourceURL(s string) error {
 		return fmt.Errorf("unsupported URL scheme %q: use http, https or file", u.Scheme)
 	}
 	return nil
-}
-
-// isDigits reports whether s is a non-empty run of ASCII digits, as Discord ids are.
-func isDigits(s string) bool {
-	return s != "" && strings.TrimLeft(s, "0123456789") == ""
 }
 
 // typeName names a decoded TOML value's type for messages.

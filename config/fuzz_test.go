@@ -1,4 +1,4 @@
-package config
+package config_test
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/wirewatch/wirewatch/config"
 )
 
 // FuzzParse checks that no input makes Parse panic, that every failure is
@@ -26,6 +28,9 @@ func FuzzParse(f *testing.F) {
 	f.Add(doc(`sources = [{name = "a", url = "https://a.example/"}, {name = "a"}]`))
 	f.Add(doc(`[[rules]]`, `notify = ["x:", ":", "console:1"]`, `[rules.x.y]`, `z = 1`))
 	f.Add(doc(`[fetch]`, `max_body = "10MiB"`, `interval = "-5m"`, `concurrency = 1e3`))
+	f.Add(with(`[[notifiers]]`, `name = "m"`, `type = "email"`, `host = "h"`, `from = "a@b.c"`, `to = ["x@y.z"]`, `tls = "none"`,
+		`pace = "2/1s"`, `[[notifiers]]`, `name = "t"`, `type = "telegram"`, `token = "${AB}"`, `[[notifiers]]`, `name = "n"`,
+		`type = "ntfy"`, `topic = "a"`, `priority = 9`, `[[rules]]`, `name = "q"`, `query = "x"`, `notify = ["t:-100", "n:b", "m:x@y.z"]`))
 
 	// Even-length names are set, so inputs reach both branches.
 	env := func(name string) (string, bool) {
@@ -35,12 +40,12 @@ func FuzzParse(f *testing.F) {
 		return "", false
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := Parse("fuzz.toml", data, env)
+		c, err := config.Parse("fuzz.toml", data, env, types)
 		if err != nil {
 			if c != nil {
 				t.Fatal("a config together with an error")
 			}
-			es, ok := err.(Errors)
+			es, ok := err.(config.Errors)
 			if !ok || len(es) == 0 {
 				t.Fatalf("error is %T (%v), want a non-empty Errors", err, err)
 			}
@@ -58,18 +63,25 @@ func FuzzParse(f *testing.F) {
 			c.Health.AlertAfterFailures < 1 || c.Alerts.Timezone == "" {
 			t.Fatalf("accepted values out of range: %+v", c)
 		}
-		names := map[string]Notifier{}
+		names := map[string]config.Notifier{}
 		for _, n := range c.Notifiers {
 			if _, dup := names[n.Name]; dup || n.Name == "" || n.MaxPerHour < 1 {
 				t.Fatalf("accepted notifier %+v", n)
 			}
 			names[n.Name] = n
 		}
-		checkTargets := func(targets []Target) {
+		checkTargets := func(targets []config.Target) {
 			for _, tg := range targets {
 				n, ok := names[tg.Notifier]
-				if !ok || hasChannels(n.Type) != (tg.Channel != "") {
+				i := slices.IndexFunc(types, func(nt config.NotifierType) bool { return nt.Name == n.Type })
+				if !ok || i < 0 || n.Settings == nil {
 					t.Fatalf("accepted target %+v", tg)
+				}
+				switch ch := types[i].Channel; {
+				case ch.Use == config.RequiredChannel && tg.Channel == "",
+					ch.Use == config.NoChannel && tg.Channel != "",
+					ch.Check != nil && tg.Channel != "" && ch.Check(tg.Channel) != nil:
+					t.Fatalf("accepted target %+v of a %s notifier", tg, n.Type)
 				}
 			}
 		}
@@ -83,7 +95,7 @@ func FuzzParse(f *testing.F) {
 			checkTargets(r.Notify)
 		}
 		checkTargets(c.Health.Notify)
-		if len(c.HTTP.Tokens) == 0 && c.HTTP.Listen != "" && CheckLoopback(c.HTTP.Listen) != nil {
+		if len(c.HTTP.Tokens) == 0 && c.HTTP.Listen != "" && config.CheckLoopback(c.HTTP.Listen) != nil {
 			t.Fatalf("accepted listen %q without tokens", c.HTTP.Listen)
 		}
 		for _, s := range c.Sources {
@@ -111,9 +123,9 @@ func FuzzParseRules(f *testing.F) {
 		return "", false
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rules, err := ParseRules("fuzz.toml", data, env)
+		rules, err := config.ParseRules("fuzz.toml", data, env)
 		if err != nil {
-			es, ok := err.(Errors)
+			es, ok := err.(config.Errors)
 			if rules != nil || !ok || len(es) == 0 {
 				t.Fatalf("error is %T (%v) with %d rules, want a non-empty Errors and none", err, err, len(rules))
 			}

@@ -43,72 +43,45 @@ const (
 	FollowUpsNone   = "none"   // later copies are not posted
 )
 
-// Notifier types, the values of Notifier.Type.
-const (
-	TypeConsole        = "console"
-	TypeWebhook        = "webhook"
-	TypeSlack          = "slack"
-	TypeSlackWebhook   = "slack-webhook"
-	TypeDiscord        = "discord"
-	TypeDiscordWebhook = "discord-webhook"
-)
-
 // Keys each table may hold.
 var (
-	rootKeys     = []string{"storage", "fetch", "http", "sources", "notifiers", "rules", "alerts", "health"}
-	storageKeys  = []string{"path", "url", "retention", "lease"}
-	fetchKeys    = []string{"interval", "concurrency", "per_host", "timeout", "max_body"}
-	httpKeys     = []string{"listen", "tokens", "hosts"}
-	sourceKeys   = []string{"name", "url", "interval", "schedule", "backfill"}
-	notifierKeys = []string{"name", "type", "path", "url", "token", "app_token", "signing_secret", "api_url",
-		"admins", "application_id", "public_key", "guild_id", "thread_id", "max_per_hour"}
-	ruleKeys   = []string{"name", "query", "notify", "digest", "timezone", "sources", "follow_ups", "min_sources", "window"}
-	alertsKeys = []string{"timezone"}
-	healthKeys = []string{"notify", "alert_after_failures"}
+	rootKeys    = []string{"storage", "fetch", "http", "sources", "notifiers", "rules", "alerts", "health"}
+	storageKeys = []string{"path", "url", "retention", "lease"}
+	fetchKeys   = []string{"interval", "concurrency", "per_host", "timeout", "max_body"}
+	httpKeys    = []string{"listen", "tokens", "hosts"}
+	sourceKeys  = []string{"name", "url", "interval", "schedule", "backfill"}
+	ruleKeys    = []string{"name", "query", "notify", "digest", "timezone", "sources", "follow_ups", "min_sources", "window"}
+	alertsKeys  = []string{"timezone"}
+	healthKeys  = []string{"notify", "alert_after_failures"}
 )
 
-// notifierTypes lists, per notifier type, the keys it takes besides name,
-// type and max_per_hour, and which of them it requires.
-var notifierTypes = map[string]struct{ keys, required []string }{
-	TypeConsole:        {keys: []string{"path"}},
-	TypeWebhook:        {keys: []string{"url"}, required: []string{"url"}},
-	TypeSlackWebhook:   {keys: []string{"url"}, required: []string{"url"}},
-	TypeDiscordWebhook: {keys: []string{"url", "thread_id"}, required: []string{"url"}},
-	TypeSlack: {keys: []string{"token", "app_token", "signing_secret", "api_url", "admins"},
-		required: []string{"token"}},
-	TypeDiscord: {keys: []string{"token", "application_id", "public_key", "guild_id", "api_url", "admins"},
-		required: []string{"token", "application_id"}},
-}
-
-// notifierTypeNames is the notifier types in the order messages list them.
-var notifierTypeNames = []string{TypeConsole, TypeWebhook, TypeSlack, TypeSlackWebhook, TypeDiscord, TypeDiscordWebhook}
-
-// hasChannels reports whether targets of a notifier of type typ name a channel.
-func hasChannels(typ string) bool { return typ == TypeSlack || typ == TypeDiscord }
-
 // Load reads, expands and validates the file at path, taking ${NAME}
-// references from the process environment. Problems in the file are
-// returned as Errors; a file that cannot be read as a wrapped *fs.PathError.
-func Load(path string) (*Config, error) {
+// references from the process environment; types are the notifier types
+// [[notifiers]] entries may have. Problems in the file are returned as
+// Errors; a file that cannot be read as a wrapped *fs.PathError.
+func Load(path string, types []NotifierType) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(path, data, os.LookupEnv)
+	return Parse(path, data, os.LookupEnv, types)
 }
 
 // Parse reads, expands and validates an already-read configuration; file
 // names it in messages. env looks up ${NAME} references; nil is an empty
-// environment. Every problem found is returned, in line order, as Errors.
+// environment. types are the notifier types [[notifiers]] entries may have
+// (the registry's list). Every problem found is returned, in line order, as
+// Errors.
 //
 // ${NAME} anywhere in a string value is replaced with the variable's value;
 // $${ stands for a literal ${. Expansion works on decoded string values, so
 // a variable's value is never read as TOML.
-func Parse(file string, data []byte, env func(string) (string, bool)) (*Config, error) {
+func Parse(file string, data []byte, env func(string) (string, bool), types []NotifierType) (*Config, error) {
 	d, doc, err := newDecoder(file, data, env)
 	if err != nil {
 		return nil, err
 	}
+	d.types = types
 	c := d.config(doc)
 	if err := d.result(); err != nil {
 		return nil, err
@@ -409,110 +382,59 @@ func (d *decoder) name(t *table, what string, first map[string]int) string {
 func (d *decoder) notifiers(root *table) []Notifier {
 	var out []Notifier
 	first := map[string]int{}
-	for _, t := range d.tables(root.at("notifiers"), root.m["notifiers"], notifierKeys) {
+	names := make([]string, len(d.types))
+	typeKeys := make(map[string][]string, len(d.types))
+	known := slices.Clone(commonNotifierKeys)
+	for i, typ := range d.types {
+		names[i] = typ.Name
+		typeKeys[typ.Name] = settingKeys(typ)
+		for _, k := range typeKeys[typ.Name] {
+			if !slices.Contains(known, k) {
+				known = append(known, k)
+			}
+		}
+	}
+	for _, t := range d.tables(root.at("notifiers"), root.m["notifiers"], known) {
 		n := Notifier{Line: d.lines.line(t.path), MaxPerHour: DefaultMaxPerHour}
 		n.Name = d.name(t, "notifier", first)
 		if strings.Contains(n.Name, ":") {
 			d.errorf(t.at("name"), `must not contain ":", which separates a notifier from a channel in targets`)
 		}
 		typ, ok := t.str("type")
-		spec, known := notifierTypes[typ]
+		i := slices.IndexFunc(d.types, func(nt NotifierType) bool { return nt.Name == typ })
 		switch {
 		case !t.has("type"):
-			d.errorf(t.at("type"), "missing (one of %s)", strings.Join(notifierTypeNames, ", "))
-		case ok && !known:
-			msg := fmt.Sprintf("unknown notifier type %q (one of %s)", typ, strings.Join(notifierTypeNames, ", "))
-			if s := closest(typ, notifierTypeNames); s != "" {
+			d.errorf(t.at("type"), "missing (one of %s)", strings.Join(names, ", "))
+		case ok && i < 0:
+			msg := fmt.Sprintf("unknown notifier type %q (one of %s)", typ, strings.Join(names, ", "))
+			if s := closest(typ, names); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			}
 			d.errorf(t.at("type"), "%s", msg)
 		}
 		n.Type = typ
-		if known {
-			for _, k := range notifierKeys {
-				common := k == "name" || k == "type" || k == "max_per_hour"
-				if !common && t.has(k) && !slices.Contains(spec.keys, k) {
+		if v, ok := t.int("max_per_hour", 1); ok {
+			n.MaxPerHour = v
+		}
+		if v, ok := t.str("pace"); ok {
+			if p, err := ParsePace(v); err != nil {
+				d.errorf(t.at("pace"), "%v", err)
+			} else {
+				n.Pace = &p
+			}
+		}
+		if i >= 0 {
+			keys := typeKeys[typ]
+			for _, k := range known {
+				if t.has(k) && !slices.Contains(commonNotifierKeys, k) && !slices.Contains(keys, k) {
 					d.errorf(t.at(k), "not used by %s notifiers", typ)
 				}
 			}
-			for _, k := range spec.required {
-				if !t.has(k) {
-					d.errorf(t.at(k), "missing (required for %s notifiers)", typ)
-				}
-			}
+			n.Settings = d.settings(t.only(append(slices.Clone(commonNotifierKeys), keys...)), d.types[i])
 		}
-		fields := t
-		if known {
-			fields = t.only(append([]string{"max_per_hour"}, spec.keys...))
-		}
-		d.notifierFields(fields, &n)
 		out = append(out, n)
 	}
 	return out
-}
-
-// notifierFields reads the type-specific keys that apply to the notifier's
-// type; the others have been reported. Values of secrets are never quoted
-// in messages.
-func (d *decoder) notifierFields(t *table, n *Notifier) {
-	if v, ok := t.str("path"); ok {
-		if v == "" {
-			d.errorf(t.at("path"), "must not be empty (leave it out for stdout)")
-		}
-		n.Path = v
-	}
-	if v, ok := t.str("url"); ok {
-		if err := httpURL(v); err != nil {
-			d.errorf(t.at("url"), "%v", err)
-		}
-		n.URL = Secret(v)
-	}
-	for _, s := range []struct {
-		key string
-		dst *Secret
-	}{{"token", &n.Token}, {"app_token", &n.AppToken}, {"signing_secret", &n.SigningSecret}} {
-		if v, ok := t.str(s.key); ok {
-			if v == "" {
-				d.errorf(t.at(s.key), "must not be empty")
-			}
-			*s.dst = Secret(v)
-		}
-	}
-	if v, ok := t.str("public_key"); ok {
-		if len(v) != 64 || strings.Trim(strings.ToLower(v), "0123456789abcdef") != "" {
-			d.errorf(t.at("public_key"), "must be 64 hexadecimal characters (the application's Ed25519 public key)")
-		}
-		n.PublicKey = Secret(v)
-	}
-	if v, ok := t.str("api_url"); ok {
-		if err := httpURL(v); err != nil {
-			d.errorf(t.at("api_url"), "%v", err)
-		}
-		n.APIURL = v
-	}
-	admins, _ := t.strs("admins")
-	for _, e := range admins {
-		if strings.TrimSpace(e.value) == "" {
-			d.errorf(e.path, "must not be empty")
-			continue
-		}
-		n.Admins = append(n.Admins, e.value)
-	}
-	for _, s := range []struct {
-		key      string
-		dst      *string
-		required bool
-	}{{"application_id", &n.ApplicationID, true}, {"guild_id", &n.GuildID, false}, {"thread_id", &n.ThreadID, false}} {
-		if v, ok := t.str(s.key); ok {
-			if (v != "" || s.required) && !isDigits(v) {
-				d.errorf(t.at(s.key), "must be a Discord id (digits), got %q", v)
-			}
-			*s.dst = v
-		}
-	}
-	if v, ok := t.int("max_per_hour", 1); ok {
-		n.MaxPerHour = v
-	}
 }
 
 func (d *decoder) rules(root *table, c *Config) []Rule {
@@ -636,28 +558,8 @@ func (d *decoder) targets(t *table, key string, notifiers []Notifier) []Target {
 // checkTarget reports, at p, a target that names no notifier or whose
 // channel does not fit its notifier; it returns whether tg is valid.
 func (d *decoder) checkTarget(p keyPath, tg Target, notifiers []Notifier) bool {
-	i := slices.IndexFunc(notifiers, func(n Notifier) bool { return n.Name == tg.Notifier })
-	if i < 0 {
-		d.unknownName(p, "notifier", tg.Notifier, notifierNames(notifiers))
-		return false
-	}
-	n := notifiers[i]
-	if _, known := notifierTypes[n.Type]; !known {
-		return true
-	}
-	switch {
-	case hasChannels(n.Type) && tg.Channel == "":
-		example := "#channel"
-		if n.Type == TypeDiscord {
-			example = "CHANNEL_ID"
-		}
-		d.errorf(p, "%s notifier %q needs a channel: write %q", n.Type, n.Name, n.Name+":"+example)
-		return false
-	case !hasChannels(n.Type) && tg.Channel != "":
-		d.errorf(p, "%s notifier %q takes no channel: write %q", n.Type, n.Name, n.Name)
-		return false
-	case n.Type == TypeDiscord && !isDigits(tg.Channel):
-		d.errorf(p, "a Discord channel is a channel id (digits), got %q", tg.Channel)
+	if err := checkTarget(tg, notifiers, d.types); err != nil {
+		d.errorf(p, "%v", err)
 		return false
 	}
 	return true
@@ -679,11 +581,7 @@ func ParseTarget(s string) (Target, error) {
 
 // unknownName reports a reference to a name that is not defined.
 func (d *decoder) unknownName(p keyPath, what, name string, names []string) {
-	msg := fmt.Sprintf("unknown %s %q", what, name)
-	if s := closest(name, names); s != "" {
-		msg += fmt.Sprintf("; did you mean %q?", s)
-	}
-	d.errorf(p, "%s", msg)
+	d.errorf(p, "%v", unknownError(what, name, names))
 }
 
 func sourceNames(sources []Source) []string {

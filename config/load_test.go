@@ -1,4 +1,4 @@
-package config
+package config_test
 
 import (
 	"errors"
@@ -10,7 +10,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wirewatch/wirewatch/config"
+	"github.com/wirewatch/wirewatch/notifiers/console"
+	"github.com/wirewatch/wirewatch/notifiers/discord"
+	"github.com/wirewatch/wirewatch/notifiers/registry"
+	"github.com/wirewatch/wirewatch/notifiers/slack"
+	"github.com/wirewatch/wirewatch/notifiers/webhook"
 )
+
+// types are the registry's notifier types, which the tests parse with.
+var types = registry.ConfigTypes()
 
 var update = flag.Bool("update", false, "rewrite testdata/*.errors from the current output")
 
@@ -48,7 +58,7 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Parse("config.example.toml", data, envOf(nil))
+	c, err := config.Parse("config.example.toml", data, envOf(nil), types)
 	if err != nil {
 		t.Fatalf("the example must load with an empty environment:\n%v", err)
 	}
@@ -89,21 +99,21 @@ func TestExampleConfig(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	c, err := Parse("t.toml", with(), nil)
+	c, err := config.Parse("t.toml", with(), nil, types)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Config{
+	want := &config.Config{
 		File:    "t.toml",
-		Storage: Storage{Path: "wirewatch.db", Retention: 720 * time.Hour, Lease: 90 * time.Second},
-		Fetch: Fetch{Interval: 5 * time.Minute, Concurrency: 8, PerHost: 2, Timeout: 30 * time.Second,
+		Storage: config.Storage{Path: "wirewatch.db", Retention: 720 * time.Hour, Lease: 90 * time.Second},
+		Fetch: config.Fetch{Interval: 5 * time.Minute, Concurrency: 8, PerHost: 2, Timeout: 30 * time.Second,
 			MaxBody: 10 << 20},
-		HTTP:      HTTP{Listen: "127.0.0.1:8080"},
-		Notifiers: []Notifier{{Name: "console", Type: "console", MaxPerHour: 30, Line: 1}},
-		Rules: []Rule{{Name: "r", Query: "nvidia", Notify: []Target{{Notifier: "console"}}, Timezone: "UTC",
+		HTTP:      config.HTTP{Listen: "127.0.0.1:8080"},
+		Notifiers: []config.Notifier{{Name: "console", Type: "console", MaxPerHour: 30, Line: 1, Settings: &console.Config{}}},
+		Rules: []config.Rule{{Name: "r", Query: "nvidia", Notify: []config.Target{{Notifier: "console"}}, Timezone: "UTC",
 			FollowUps: "thread", MinSources: 1, Line: 4, QueryLine: 6}},
-		Alerts: Alerts{Timezone: "UTC"},
-		Health: Health{AlertAfterFailures: 5},
+		Alerts: config.Alerts{Timezone: "UTC"},
+		Health: config.Health{AlertAfterFailures: 5},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)
@@ -111,7 +121,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestEmptyDocument(t *testing.T) {
-	c, err := Parse("t.toml", nil, nil)
+	c, err := config.Parse("t.toml", nil, nil, types)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,39 +211,41 @@ func TestFullConfig(t *testing.T) {
 		"SLACK_APP_TOKEN":   "xapp-1",
 		"DISCORD_BOT_TOKEN": "d-1",
 	})
-	c, err := Parse("full.toml", data, env)
+	c, err := config.Parse("full.toml", data, env, types)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Config{
+	want := &config.Config{
 		File:    "full.toml",
-		Storage: Storage{URL: "postgres://u:p@db/wirewatch", Retention: 48 * time.Hour, Lease: 90 * time.Second},
-		Fetch:   Fetch{Interval: 90 * time.Second, Concurrency: 4, PerHost: 1, Timeout: 10 * time.Second, MaxBody: 512 << 10},
-		HTTP:    HTTP{Listen: "", Tokens: []Secret{"tok-1", "static-token"}},
-		Sources: []Source{
+		Storage: config.Storage{URL: "postgres://u:p@db/wirewatch", Retention: 48 * time.Hour, Lease: 90 * time.Second},
+		Fetch:   config.Fetch{Interval: 90 * time.Second, Concurrency: 4, PerHost: 1, Timeout: 10 * time.Second, MaxBody: 512 << 10},
+		HTTP:    config.HTTP{Listen: "", Tokens: []config.Secret{"tok-1", "static-token"}},
+		Sources: []config.Source{
 			{Name: "Google News: NVIDIA China", URL: "https://news.google.com/rss/search?q=nvidia+china&hl=en-US&gl=US&ceid=US:en",
 				Interval: 10 * time.Minute, Backfill: 3, Line: 18},
 			{Name: "local", URL: "file:///var/feeds/test.xml", Schedule: "@hourly", Line: 23},
 		},
-		Notifiers: []Notifier{
-			{Name: "console", Type: "console", Path: "alerts.jsonl", MaxPerHour: 30, Line: 27},
-			{Name: "hook", Type: "webhook", URL: "http://127.0.0.1:9000/alerts", MaxPerHour: 100, Line: 31},
-			{Name: "team-slack", Type: "slack", Token: "xoxb-1", AppToken: "xapp-1", SigningSecret: "sig-xapp-1-${literal}",
-				APIURL: "https://slack.com/api/", Admins: []string{"U0123ABCD"}, MaxPerHour: 30, Line: 36},
-			{Name: "ops-discord", Type: "discord", Token: "Bot d-1", ApplicationID: "123456789012345678",
-				PublicKey: Secret(strings.Repeat("ab", 32)), MaxPerHour: 30, Line: 44},
-			{Name: "dhook", Type: "discord-webhook", URL: "https://discord.com/api/webhooks/1/x", ThreadID: "42", MaxPerHour: 30, Line: 51},
+		Notifiers: []config.Notifier{
+			{Name: "console", Type: "console", MaxPerHour: 30, Line: 27, Settings: &console.Config{Path: "alerts.jsonl"}},
+			{Name: "hook", Type: "webhook", MaxPerHour: 100, Line: 31, Settings: &webhook.Config{URL: "http://127.0.0.1:9000/alerts"}},
+			{Name: "team-slack", Type: "slack", MaxPerHour: 30, Line: 36, Settings: &slack.Config{Token: "xoxb-1", AppToken: "xapp-1",
+				SigningSecret: "sig-xapp-1-${literal}", APIURL: "https://slack.com/api/", Admins: []string{"U0123ABCD"}}},
+			{Name: "ops-discord", Type: "discord", MaxPerHour: 30, Line: 44, Settings: &discord.Config{Token: "Bot d-1",
+				ApplicationID: "123456789012345678", PublicKey: config.Secret(strings.Repeat("ab", 32))}},
+			{Name: "dhook", Type: "discord-webhook", MaxPerHour: 30, Line: 51,
+				Settings: &discord.WebhookConfig{URL: "https://discord.com/api/webhooks/1/x", ThreadID: "42"}},
 		},
-		Rules: []Rule{
+
+		Rules: []config.Rule{
 			{Name: "nvidia-china", Query: `nvidia AND (china OR beijing) -"stock price"`,
-				Notify: []Target{{"console", ""}, {"team-slack", "#ai-policy"}, {"ops-discord", "1234567890"}, {"hook", ""}, {"dhook", ""}},
+				Notify: []config.Target{{"console", ""}, {"team-slack", "#ai-policy"}, {"ops-discord", "1234567890"}, {"hook", ""}, {"dhook", ""}},
 				Digest: "0 9 * * 1-5", Timezone: "Europe/Berlin", Sources: []string{"local"}, FollowUps: "none",
 				MinSources: 2, Window: 2 * time.Hour, Line: 56, QueryLine: 58},
-			{Name: "daily", Query: "tsmc", Notify: []Target{{"console", ""}}, Digest: "daily", Timezone: "Asia/Taipei",
+			{Name: "daily", Query: "tsmc", Notify: []config.Target{{"console", ""}}, Digest: "daily", Timezone: "Asia/Taipei",
 				FollowUps: "thread", MinSources: 3, Window: 6 * time.Hour, Line: 64, QueryLine: 66},
 		},
-		Alerts: Alerts{Timezone: "Europe/Berlin"},
-		Health: Health{Notify: []Target{{"team-slack", "#wirewatch-ops"}}, AlertAfterFailures: 3},
+		Alerts: config.Alerts{Timezone: "Europe/Berlin"},
+		Health: config.Health{Notify: []config.Target{{"team-slack", "#wirewatch-ops"}}, AlertAfterFailures: 3},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)
@@ -242,7 +254,7 @@ func TestFullConfig(t *testing.T) {
 
 func TestHTTPHosts(t *testing.T) {
 	hosts := []string{"wirewatch.example.com", "Proxy.Example:8443", "localhost", "[::1]:8080", "::1", "[fe80::1]", "10.0.0.5", "${HOST}"}
-	c, err := Parse("t.toml", doc(`[http]`, `hosts = ["`+strings.Join(hosts, `", "`)+`"]`), envOf(map[string]string{"HOST": "env.example"}))
+	c, err := config.Parse("t.toml", doc(`[http]`, `hosts = ["`+strings.Join(hosts, `", "`)+`"]`), envOf(map[string]string{"HOST": "env.example"}), types)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +262,7 @@ func TestHTTPHosts(t *testing.T) {
 	if !reflect.DeepEqual(c.HTTP.Hosts, want) {
 		t.Errorf("hosts = %q, want %q", c.HTTP.Hosts, want)
 	}
-	if c, err := Parse("t.toml", doc(`[http]`), nil); err != nil || c.HTTP.Hosts != nil {
+	if c, err := config.Parse("t.toml", doc(`[http]`), nil, types); err != nil || c.HTTP.Hosts != nil {
 		t.Errorf("no hosts = %q, %v; want none", c.HTTP.Hosts, err)
 	}
 }
@@ -380,10 +392,10 @@ func TestErrors(t *testing.T) {
 			[]string{`t.toml:4: sources[0].schedule: invalid cron spec "0 */5 * * * *": expected exactly 5 fields`}},
 		{"negative backfill", doc(`[[sources]]`, `name = "a"`, `url = "https://a.example/"`, `backfill = -1`), nil,
 			[]string{`t.toml:4: sources[0].backfill: must not be negative, got -1`}},
-		{"unknown notifier type", doc(`[[notifiers]]`, `name = "x"`, `type = "teams"`), nil,
-			[]string{`t.toml:3: notifiers[0].type: unknown notifier type "teams"`}},
+		{"unknown notifier type", doc(`[[notifiers]]`, `name = "x"`, `type = "pigeon"`), nil,
+			[]string{`t.toml:3: notifiers[0].type: unknown notifier type "pigeon"`}},
 		{"misspelt notifier type", doc(`[[notifiers]]`, `name = "x"`, `type = "discord-webhok"`), nil,
-			[]string{`t.toml:3: notifiers[0].type: unknown notifier type "discord-webhok" (one of console, webhook, slack, slack-webhook, discord, discord-webhook); did you mean "discord-webhook"?`}},
+			[]string{`t.toml:3: notifiers[0].type: unknown notifier type "discord-webhok" (one of console, webhook, slack, slack-webhook, discord, discord-webhook, teams, email, ntfy, mattermost, mattermost-webhook, telegram); did you mean "discord-webhook"?`}},
 		{"notifier without type", doc(`[[notifiers]]`, `name = "x"`), nil,
 			[]string{`t.toml:1: notifiers[0].type: missing`}},
 		{"duplicate notifier", doc(`[[notifiers]]`, `name = "c"`, `type = "console"`, `[[notifiers]]`, `name = "c"`, `type = "console"`), nil,
@@ -502,11 +514,11 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("t.toml", tt.doc, envOf(tt.env))
+			_, err := config.Parse("t.toml", tt.doc, envOf(tt.env), types)
 			if err == nil {
 				t.Fatalf("no error, want %q", tt.want)
 			}
-			var es Errors
+			var es config.Errors
 			if !errors.As(err, &es) {
 				t.Fatalf("error is %T, want Errors", err)
 			}
@@ -530,7 +542,7 @@ func TestListenLoopback(t *testing.T) {
 		lines []string
 		want  string
 	}{
-		{nil, DefaultListen},
+		{nil, config.DefaultListen},
 		{[]string{`[http]`, `listen = "127.0.0.1:8080"`}, "127.0.0.1:8080"},
 		{[]string{`[http]`, `listen = "127.3.2.1:0"`}, "127.3.2.1:0"},
 		{[]string{`[http]`, `listen = "[::1]:8080"`}, "[::1]:8080"},
@@ -541,7 +553,7 @@ func TestListenLoopback(t *testing.T) {
 		{[]string{`[http]`, `listen = "[::]:18082"`, `tokens = ["a", "b"]`}, "[::]:18082"},
 	}
 	for _, tt := range tests {
-		c, err := Parse("t.toml", with(tt.lines...), envOf(map[string]string{"TOKEN": "secret"}))
+		c, err := config.Parse("t.toml", with(tt.lines...), envOf(map[string]string{"TOKEN": "secret"}), types)
 		if err != nil {
 			t.Errorf("%q: %v", tt.lines, err)
 			continue
@@ -553,22 +565,22 @@ func TestListenLoopback(t *testing.T) {
 }
 
 func TestErrorsAreStructured(t *testing.T) {
-	_, err := Parse("t.toml", with(`[fetch]`, `interval = "x"`), nil)
-	var e *Error
+	_, err := config.Parse("t.toml", with(`[fetch]`, `interval = "x"`), nil, types)
+	var e *config.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("errors.As(%T, *Error) failed", err)
 	}
-	want := &Error{File: "t.toml", Line: 9, Key: "fetch.interval", Msg: `invalid duration "x": use a Go duration such as "90s", "5m" or "1h"`}
+	want := &config.Error{File: "t.toml", Line: 9, Key: "fetch.interval", Msg: `invalid duration "x": use a Go duration such as "90s", "5m" or "1h"`}
 	if *e != *want {
 		t.Errorf("got %+v, want %+v", e, want)
 	}
-	if got := (&Error{File: "f.toml", Msg: "m"}).Error(); got != "f.toml: m" {
+	if got := (&config.Error{File: "f.toml", Msg: "m"}).Error(); got != "f.toml: m" {
 		t.Errorf("line 0 renders %q", got)
 	}
 }
 
 func TestWindowDefault(t *testing.T) {
-	c, err := Parse("t.toml", with(`min_sources = 2`), nil)
+	c, err := config.Parse("t.toml", with(`min_sources = 2`), nil, types)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -578,7 +590,7 @@ func TestWindowDefault(t *testing.T) {
 }
 
 func TestRuleTimezoneDefaultsToAlerts(t *testing.T) {
-	c, err := Parse("t.toml", with(`[alerts]`, `timezone = "Asia/Tokyo"`), nil)
+	c, err := config.Parse("t.toml", with(`[alerts]`, `timezone = "Asia/Tokyo"`), nil, types)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -587,62 +599,11 @@ func TestRuleTimezoneDefaultsToAlerts(t *testing.T) {
 	}
 }
 
-func TestSizes(t *testing.T) {
-	for in, want := range map[string]int64{
-		"10MiB": 10 << 20, "512KiB": 512 << 10, "1 GiB": 1 << 30, "4096": 4096, "100B": 100,
-	} {
-		got, err := parseSize(in)
-		if err != nil || got != want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "MiB", "10MB", "1.5MiB", "-1", "0", "10 KiB B", "99999999999999999999"} {
-		if _, err := parseSize(in); err == nil {
-			t.Errorf("parseSize(%q) accepted", in)
-		}
-	}
-	c, err := Parse("t.toml", with(`[fetch]`, `max_body = 2048`), nil)
-	if err != nil || c.Fetch.MaxBody != 2048 {
-		t.Errorf("integer max_body: %v, %v", c, err)
-	}
-}
-
-func TestExpand(t *testing.T) {
-	env := envOf(map[string]string{"A": "x", "EMPTY": "", "META": `"] = 1\n[evil]`, "NEST": "${A}"})
-	tests := []struct {
-		in, want string
-		problems int
-	}{
-		{"plain", "plain", 0},
-		{"${A}", "x", 0},
-		{"Bearer ${A}!", "Bearer x!", 0},
-		{"${A}${A}", "xx", 0},
-		{"${EMPTY}", "", 0},
-		{"$${A}", "${A}", 0},
-		{"$$${A}", "$${A}", 0}, // read left to right: "$", then "$${"
-		{"cost $5 and $A", "cost $5 and $A", 0},
-		{"${NEST}", "${A}", 0},
-		{"${META}", `"] = 1\n[evil]`, 0},
-		{"${MISSING}", "", 1},
-		{"${MISSING} ${ALSO}", "", 2},
-		{"${", "", 1},
-		{"${}", "", 1},
-		{"${a-b}", "", 1},
-		{"trailing $", "trailing $", 0},
-	}
-	for _, tt := range tests {
-		got, problems := expand(tt.in, env)
-		if got != tt.want || len(problems) != tt.problems {
-			t.Errorf("expand(%q) = %q, %q; want %q with %d problems", tt.in, got, problems, tt.want, tt.problems)
-		}
-	}
-}
-
 // TestExpansionCannotInject checks that a variable's value is a value, not
 // TOML: metacharacters in it cannot add keys or tables.
 func TestExpansionCannotInject(t *testing.T) {
 	secret := "x\"\n[storage]\npath = \"/tmp/evil.db"
-	c, err := Parse("t.toml", with(`[http]`, `tokens = ["${TOKEN}"]`), envOf(map[string]string{"TOKEN": secret}))
+	c, err := config.Parse("t.toml", with(`[http]`, `tokens = ["${TOKEN}"]`), envOf(map[string]string{"TOKEN": secret}), types)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -654,69 +615,24 @@ func TestExpansionCannotInject(t *testing.T) {
 func TestParseTarget(t *testing.T) {
 	tests := []struct {
 		in   string
-		want Target
+		want config.Target
 		ok   bool
 	}{
-		{"console", Target{Notifier: "console"}, true},
-		{"team-slack:#ai-policy", Target{"team-slack", "#ai-policy"}, true},
-		{"ops-discord:1234567890", Target{"ops-discord", "1234567890"}, true},
-		{"a:b:c", Target{"a", "b:c"}, true},
-		{"", Target{}, false},
-		{":x", Target{}, false},
-		{"x:", Target{}, false},
+		{"console", config.Target{Notifier: "console"}, true},
+		{"team-slack:#ai-policy", config.Target{"team-slack", "#ai-policy"}, true},
+		{"ops-discord:1234567890", config.Target{"ops-discord", "1234567890"}, true},
+		{"a:b:c", config.Target{"a", "b:c"}, true},
+		{"", config.Target{}, false},
+		{":x", config.Target{}, false},
+		{"x:", config.Target{}, false},
 	}
 	for _, tt := range tests {
-		got, err := ParseTarget(tt.in)
+		got, err := config.ParseTarget(tt.in)
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("ParseTarget(%q) = %+v, %v; want %+v, ok=%v", tt.in, got, err, tt.want, tt.ok)
 		}
 		if tt.ok && got.String() != tt.in {
 			t.Errorf("String() = %q, want %q", got.String(), tt.in)
-		}
-	}
-}
-
-func TestLineIndex(t *testing.T) {
-	data := doc(
-		`[[sources]]`,                    // 1
-		`name = "a"`,                     // 2
-		`[[sources]]`,                    // 3
-		`name = "b"`,                     // 4
-		`[[sources]]`,                    // 5
-		`name = "c"`,                     // 6
-		``,                               // 7
-		`url = "https://c.example/"`,     // 8
-		`[fetch]`,                        // 9
-		`interval = "5m"`,                // 10
-		`[[rules]]`,                      // 11
-		`notify = [`,                     // 12
-		`  "a", # first`,                 // 13
-		`  "b",`,                         // 14
-		`]`,                              // 15
-		`x = { y = 1, z = [{ w = 2 }] }`, // 16
-		`[rules.sub]`,                    // 17
-		`k = 1`,                          // 18
-	)
-	x := newLineIndex(data)
-	src := keyPath(nil).key("sources")
-	rule := keyPath(nil).key("rules").elem(0)
-	for _, tt := range []struct {
-		p    keyPath
-		want int
-	}{
-		{src.elem(2).key("url"), 8},
-		{src.elem(2), 5},
-		{src.elem(1).key("name"), 4},
-		{src.elem(1).key("url"), 3}, // absent: its table's header
-		{keyPath(nil).key("fetch").key("interval"), 10},
-		{keyPath(nil).key("fetch").key("timeout"), 9},
-		{rule.key("notify").elem(1), 14},
-		{rule.key("x").key("z").elem(0).key("w"), 16},
-		{rule.key("sub").key("k"), 18},
-		{keyPath(nil).key("nothing"), 0},
-	} {
-		if got := x.line(tt.p); got != tt.want {
-			t.Errorf("line(%s) = %d, want %d", tt.p, got, tt.want)
 		}
 	}
 }
@@ -727,21 +643,21 @@ func TestLoad(t *testing.T) {
 	if err := os.WriteFile(path, with(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := Load(path)
+	c, err := config.Load(path, types)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.File != path || len(c.Rules) != 1 {
 		t.Errorf("got %+v", c)
 	}
-	_, err = Load(filepath.Join(dir, "missing.toml"))
+	_, err = config.Load(filepath.Join(dir, "missing.toml"), types)
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing file: %v, want fs.ErrNotExist", err)
 	}
 }
 
 func TestByteOrderMark(t *testing.T) {
-	if _, err := Parse("t.toml", append([]byte("\uFEFF"), with()...), nil); err != nil {
+	if _, err := config.Parse("t.toml", append([]byte("\uFEFF"), with()...), nil, types); err != nil {
 		t.Errorf("a file starting with a byte order mark: %v", err)
 	}
 }
@@ -752,7 +668,7 @@ func TestSummary(t *testing.T) {
 		`[[sources]]`, `name = "Feed B"`, `url = "file:///tmp/b.xml"`,
 		`[[notifiers]]`, `name = "hook"`, `type = "webhook"`, `url = "https://hooks.example/secret-path"`,
 	)
-	c, err := Parse("s.toml", data, nil)
+	c, err := config.Parse("s.toml", data, nil, types)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -776,7 +692,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Parse("testdata/broken.toml", data, envOf(nil))
+	_, err = config.Parse("testdata/broken.toml", data, envOf(nil), types)
 	if err == nil {
 		t.Fatal("broken.toml loaded")
 	}
@@ -795,7 +711,7 @@ func TestGolden(t *testing.T) {
 	}
 
 	t.Setenv("WIREWATCH_TOKEN", "from-the-environment")
-	c, err := Load("testdata/inline.toml")
+	c, err := config.Load("testdata/inline.toml", types)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -803,14 +719,14 @@ func TestGolden(t *testing.T) {
 		t.Errorf("Load did not expand from the environment: %q", c.HTTP.Tokens[0].Reveal())
 	}
 	if c.Fetch.Interval != 2*time.Minute || c.Fetch.MaxBody != 1<<20 || c.Fetch.Concurrency != 8 ||
-		len(c.Sources) != 2 || c.Sources[1].Line != 9 || c.Notifiers[1].Path != "alerts.jsonl" ||
+		len(c.Sources) != 2 || c.Sources[1].Line != 9 || c.Notifiers[1].Settings.(*console.Config).Path != "alerts.jsonl" ||
 		c.Notifiers[1].MaxPerHour != 1000 || c.Rules[0].Line != 17 || c.HTTP.Listen != ":8080" {
 		t.Errorf("got %+v", c)
 	}
 }
 
 func TestStorageLease(t *testing.T) {
-	c, err := Parse("t.toml", []byte(doc(`[storage]`, `lease = "30s"`)), nil)
+	c, err := config.Parse("t.toml", doc(`[storage]`, `lease = "30s"`), nil, types)
 	if err != nil {
 		t.Fatal(err)
 	}

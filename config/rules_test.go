@@ -1,4 +1,4 @@
-package config
+package config_test
 
 import (
 	"errors"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wirewatch/wirewatch/config"
 )
 
 func TestParseRulesExampleConfig(t *testing.T) {
@@ -16,11 +18,11 @@ func TestParseRulesExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules, err := ParseRules("config.example.toml", data, envOf(nil))
+	rules, err := config.ParseRules("config.example.toml", data, envOf(nil))
 	if err != nil {
 		t.Fatalf("the example's rules must load with an empty environment:\n%v", err)
 	}
-	c, err := Parse("config.example.toml", data, envOf(nil))
+	c, err := config.Parse("config.example.toml", data, envOf(nil), types)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,16 +57,16 @@ func TestParseRulesAlone(t *testing.T) {
 		`name = "tsmc"`,                    // 11
 		`digest = "daily"`,                 // 12
 	)
-	rules, err := ParseRules("r.toml", data, envOf(map[string]string{"QQ": "(china OR beijing)"}))
+	rules, err := config.ParseRules("r.toml", data, envOf(map[string]string{"QQ": "(china OR beijing)"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Rule{
+	want := []config.Rule{
 		{Name: "nvidia", Query: "nvidia AND (china OR beijing)",
-			Notify:  []Target{{Notifier: "ops"}, {Notifier: "slack", Channel: "#chips"}},
-			Sources: []string{"Reuters"}, FollowUps: FollowUpsThread, MinSources: 2, Window: DefaultSurgeWindow,
+			Notify:  []config.Target{{Notifier: "ops"}, {Notifier: "slack", Channel: "#chips"}},
+			Sources: []string{"Reuters"}, FollowUps: config.FollowUpsThread, MinSources: 2, Window: config.DefaultSurgeWindow,
 			Line: 2, QueryLine: 4},
-		{Name: "tsmc", Query: "tsmc", Digest: "daily", FollowUps: FollowUpsThread, MinSources: 1, Line: 9, QueryLine: 10},
+		{Name: "tsmc", Query: "tsmc", Digest: "daily", FollowUps: config.FollowUpsThread, MinSources: 1, Line: 9, QueryLine: 10},
 	}
 	if !reflect.DeepEqual(rules, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", rules, want)
@@ -89,14 +91,14 @@ func TestParseRulesIgnoresOtherTables(t *testing.T) {
 		`[widgets]`,                          // 14
 		`size = 3`,                           // 15
 	)
-	rules, err := ParseRules("r.toml", data, envOf(nil))
+	rules, err := config.ParseRules("r.toml", data, envOf(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rules) != 1 || rules[0].Name != "r" || rules[0].Line != 10 || rules[0].QueryLine != 12 {
 		t.Errorf("got %+v", rules)
 	}
-	if _, err := Parse("r.toml", data, envOf(nil)); err == nil {
+	if _, err := config.Parse("r.toml", data, envOf(nil), types); err == nil {
 		t.Error("Parse accepted the file; the test means it to be an invalid configuration")
 	}
 }
@@ -150,14 +152,14 @@ func TestParseRulesErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rules, err := ParseRules("r.toml", tt.doc, envOf(tt.env))
+			rules, err := config.ParseRules("r.toml", tt.doc, envOf(tt.env))
 			if err == nil {
 				t.Fatalf("no error (rules %+v), want %q", rules, tt.want)
 			}
 			if rules != nil {
 				t.Errorf("rules %+v together with an error", rules)
 			}
-			var es Errors
+			var es config.Errors
 			if !errors.As(err, &es) {
 				t.Fatalf("error is %T, want Errors", err)
 			}
@@ -181,14 +183,14 @@ func TestLoadRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("WIREWATCH_TEST_QQ", "nvidia")
-	rules, err := LoadRules(path)
+	rules, err := config.LoadRules(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rules) != 1 || rules[0].Query != "nvidia" || rules[0].Window != 3*time.Hour {
 		t.Errorf("got %+v", rules)
 	}
-	_, err = LoadRules(filepath.Join(dir, "missing.toml"))
+	_, err = config.LoadRules(filepath.Join(dir, "missing.toml"))
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing file: %v, want fs.ErrNotExist", err)
 	}

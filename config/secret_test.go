@@ -1,4 +1,4 @@
-package config
+package config_test
 
 import (
 	"encoding/json"
@@ -6,6 +6,10 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/wirewatch/wirewatch/config"
+	"github.com/wirewatch/wirewatch/notifiers/slack"
+	"github.com/wirewatch/wirewatch/notifiers/webhook"
 )
 
 // assertLeaksNoSecret fails when any of the secrets appears in text, in the
@@ -57,7 +61,7 @@ func TestErrorsLeakNoSecret(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("t.toml", tt.doc, envOf(tt.env))
+			_, err := config.Parse("t.toml", tt.doc, envOf(tt.env), types)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -83,7 +87,7 @@ func TestConfigLeaksNoSecret(t *testing.T) {
 		`[[notifiers]]`, `name = "h"`, `type = "webhook"`, `url = "${HOOK}"`,
 		`[[rules]]`, `name = "r"`, `query = "x"`, `notify = ["s:#c", "d:1", "h"]`,
 	)
-	c, err := Parse("t.toml", data, envOf(secrets))
+	c, err := config.Parse("t.toml", data, envOf(secrets), types)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +95,7 @@ func TestConfigLeaksNoSecret(t *testing.T) {
 	for _, v := range secrets {
 		values = append(values, v)
 	}
-	if c.Notifiers[2].URL.Reveal() != secrets["HOOK"] || c.Storage.URL.Reveal() != secrets["DB"] {
+	if c.Notifiers[2].Settings.(*webhook.Config).URL.Reveal() != secrets["HOOK"] || c.Storage.URL.Reveal() != secrets["DB"] {
 		t.Fatal("secrets were not loaded")
 	}
 	assertLeaksNoSecret(t, "%v", fmt.Sprintf("%v", c), values...)
@@ -104,7 +108,7 @@ func TestConfigLeaksNoSecret(t *testing.T) {
 	}
 	assertLeaksNoSecret(t, "JSON", string(js), values...)
 	var logged strings.Builder
-	slog.New(slog.NewTextHandler(&logged, nil)).Info("loaded", "storage", c.Storage.URL, "token", c.Notifiers[0].Token)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("loaded", "storage", c.Storage.URL, "token", c.Notifiers[0].Settings.(*slack.Config).Token, "settings", c.Notifiers[0].Settings)
 	assertLeaksNoSecret(t, "slog", logged.String(), values...)
 	assertLeaksNoSecret(t, "Summary", c.Summary(), values...)
 }

@@ -74,13 +74,19 @@ func NormalizeDigest(d string) (string, error) {
 }
 
 // checkTargets cleans a rule's targets: at least one, each "notifier" or
-// "notifier:channel" without spaces, no repeats.
-func checkTargets(notify []string) ([]string, error) {
+// "notifier:channel" without spaces, no repeats, and each one that targets
+// accepts (a nil targets accepts all).
+func checkTargets(notify []string, targets TargetChecker) ([]string, error) {
 	var out []string
 	for _, t := range notify {
 		t = strings.TrimSpace(t)
 		if t == "" || strings.HasPrefix(t, ":") || strings.IndexFunc(t, unicode.IsSpace) >= 0 {
 			return nil, invalid("notify", fmt.Sprintf(`target %q: want "notifier" or "notifier:channel"`, t))
+		}
+		if targets != nil {
+			if err := targets.Check(t); err != nil {
+				return nil, &InvalidError{Field: "notify", Reason: fmt.Sprintf("target %q: %v", t, err), Err: err}
+			}
 		}
 		if !slices.Contains(out, t) {
 			out = append(out, t)
@@ -110,7 +116,7 @@ func checkName(name string) error {
 }
 
 // validRule checks and cleans the fields of a rule that a user sets.
-func validRule(r store.Rule) (store.Rule, error) {
+func (s *Service) validRule(r store.Rule) (store.Rule, error) {
 	r.Query = strings.TrimSpace(r.Query)
 	if _, err := ParseQuery(r.Query); err != nil {
 		return r, err
@@ -119,7 +125,7 @@ func validRule(r store.Rule) (store.Rule, error) {
 	if r.Digest, err = NormalizeDigest(r.Digest); err != nil {
 		return r, err
 	}
-	if r.Notify, err = checkTargets(r.Notify); err != nil {
+	if r.Notify, err = checkTargets(r.Notify, s.o.Targets); err != nil {
 		return r, err
 	}
 	if r.Timezone != "" {
@@ -149,7 +155,7 @@ func validRule(r store.Rule) (store.Rule, error) {
 // or hourly, daily, weekly or a cron spec, and the targets non-empty. Origin
 // defaults to api; config is refused. An empty Name becomes "w<ID>".
 func (s *Service) AddRule(ctx context.Context, r store.Rule) (store.Rule, error) {
-	r, err := validRule(r)
+	r, err := s.validRule(r)
 	if err != nil {
 		return store.Rule{}, err
 	}
@@ -197,7 +203,7 @@ func (s *Service) UpdateRule(ctx context.Context, id int64, patch RulePatch) (st
 	if patch.Paused != nil {
 		r.Paused = *patch.Paused
 	}
-	if r, err = validRule(r); err != nil {
+	if r, err = s.validRule(r); err != nil {
 		return store.Rule{}, err
 	}
 	if err := s.o.Store.UpdateRule(ctx, r); err != nil {

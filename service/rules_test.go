@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wirewatch/wirewatch/config"
+	"github.com/wirewatch/wirewatch/notifiers/registry"
 	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/store"
@@ -225,5 +227,35 @@ func TestRulesCountMatchesOfSevenDays(t *testing.T) {
 	infos, err := e.svc.Rules(ctx)
 	if err != nil || len(infos) != 1 || infos[0].Name != r.Name || infos[0].Matches7d != 2 {
 		t.Fatalf("rules %+v, %v; want one with 2 matches", infos, err)
+	}
+}
+
+// TestAddRuleChecksTargetsAgainstTheNotifiers: with the configured notifiers
+// to check against, a rule from chat, the dashboard or the API is held to
+// the same targets as the file.
+func TestAddRuleChecksTargetsAgainstTheNotifiers(t *testing.T) {
+	cfg, err := config.Parse("t.toml", []byte(strings.Join([]string{
+		`[[notifiers]]`, `name = "slack"`, `type = "slack"`, `token = "xoxb-1"`,
+		`[[notifiers]]`, `name = "mail"`, `type = "email"`, `host = "smtp.example.com"`, `from = "a@example.com"`, `to = ["b@example.com"]`,
+	}, "\n")), nil, registry.ConfigTypes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(o *service.Options) { o.Targets = registry.Targets(cfg) })
+	ctx := context.Background()
+	if _, err := e.svc.AddRule(ctx, store.Rule{Query: "nvidia", Notify: []string{"slack:C1", "mail", "mail:ceo@example.com"}}); err != nil {
+		t.Fatalf("valid targets: %v", err)
+	}
+	for target, want := range map[string]string{
+		"slak:C1":    `unknown notifier "slak"; did you mean "slack"?`,
+		"slack":      `needs a channel`,
+		"mail:ceo":   `a recipient is one e-mail address`,
+		"teams-hook": `unknown notifier "teams-hook"`,
+	} {
+		_, err := e.svc.AddRule(ctx, store.Rule{Query: "nvidia", Notify: []string{target}})
+		var ie *service.InvalidError
+		if !errors.As(err, &ie) || ie.Field != "notify" || !strings.Contains(ie.Reason, want) {
+			t.Errorf("target %q: %v, want an invalid notify with %q", target, err, want)
+		}
 	}
 }

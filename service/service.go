@@ -52,6 +52,14 @@ type Reloader interface {
 	Reload(ctx context.Context) error
 }
 
+// TargetChecker says whether a rule may send to a target: the configured
+// notifiers and their types decide (config.Targets, as the registry builds
+// it), so a rule made in chat, on the dashboard or through the API is held to
+// the configuration file's rules.
+type TargetChecker interface {
+	Check(target string) error
+}
+
 // Default bounds of a story lookup.
 const (
 	// DefaultMaxScan is how many candidate stories one lookup evaluates at most.
@@ -68,6 +76,9 @@ type Options struct {
 	Rules Reloader
 	// Fetcher makes the guarded test fetch of a new source.
 	Fetcher *sources.Fetcher
+	// Targets checks the targets of rules made or changed; nil accepts any
+	// well-formed target.
+	Targets TargetChecker
 	// Now is the clock (default time.Now). Lookup budgets use the real
 	// monotonic clock whatever Now says.
 	Now func() time.Time

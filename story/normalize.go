@@ -24,7 +24,7 @@ import (
 // like a tag but names no HTML element ("<Wire>") is kept as text.
 func PlainText(s string) string {
 	if !strings.ContainsAny(s, "<&") {
-		return collapse(s)
+		return Line(s)
 	}
 	var b strings.Builder
 	b.Grow(len(s))
@@ -35,7 +35,7 @@ func PlainText(s string) string {
 		switch tt {
 		case html.ErrorToken:
 			// The tokenizer reads from a string, so the only error is io.EOF.
-			return collapse(b.String())
+			return Line(b.String())
 		case html.TextToken:
 			if skip == 0 {
 				b.Write(z.Text())
@@ -89,10 +89,11 @@ func breaksWords(a atom.Atom) bool {
 	return false
 }
 
-// collapse replaces invalid UTF-8 with U+FFFD, turns runs of white space into
-// one space, drops other control and format characters that carry no text
-// (NUL, zero-width spaces, BOMs), and trims.
-func collapse(s string) string {
+// Line makes text one line: it replaces invalid UTF-8 with U+FFFD, turns
+// runs of white space (line breaks included) into one space, drops other
+// control and format characters that carry no text (NUL, zero-width spaces,
+// BOMs), and trims. Notifiers use it on untrusted text before escaping it.
+func Line(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false

@@ -23,7 +23,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/wirewatch/wirewatch/bot/commands"
-	"github.com/wirewatch/wirewatch/config"
+	ndiscord "github.com/wirewatch/wirewatch/notifiers/discord"
 )
 
 // InteractionsPath is where HTTPHandler is meant to be served on
@@ -113,38 +113,36 @@ type Adapter struct {
 	replays replayGuard
 }
 
-// New returns an adapter for a [[notifiers]] entry of type "discord": token
+// New returns an adapter for the [[notifiers]] entry named name, of type
+// "discord": token
 // and application_id are required, guild_id makes command registration
 // instant in that one guild, and public_key (the application's Ed25519 key,
 // 64 hex digits) turns on the HTTP endpoint. api_url is not applied here: the
 // discord notifier built from the same entry (notifiers/discord.New) points
 // discordgo's process-wide endpoints at it, and this adapter's session
 // follows.
-func New(cfg config.Notifier, h commands.Handler, logger *slog.Logger, opts ...Option) (*Adapter, error) {
-	if cfg.Type != "" && cfg.Type != config.TypeDiscord {
-		return nil, fmt.Errorf("discord commands %q: type is %q, not %q", cfg.Name, cfg.Type, config.TypeDiscord)
-	}
+func New(name string, cfg *ndiscord.Config, h commands.Handler, logger *slog.Logger, opts ...Option) (*Adapter, error) {
 	if h == nil {
-		return nil, fmt.Errorf("discord commands %q: no command handler", cfg.Name)
+		return nil, fmt.Errorf("discord commands %q: no command handler", name)
 	}
 	token := strings.TrimSpace(cfg.Token.Reveal())
 	if token == "" {
-		return nil, fmt.Errorf("discord commands %q: token is empty", cfg.Name)
+		return nil, fmt.Errorf("discord commands %q: token is empty", name)
 	}
 	if !strings.HasPrefix(token, "Bot ") {
 		token = "Bot " + token
 	}
 	if !isSnowflake(cfg.ApplicationID) {
-		return nil, fmt.Errorf("discord commands %q: application_id %q is not a Discord id", cfg.Name, cfg.ApplicationID)
+		return nil, fmt.Errorf("discord commands %q: application_id %q is not a Discord id", name, cfg.ApplicationID)
 	}
 	if cfg.GuildID != "" && !isSnowflake(cfg.GuildID) {
-		return nil, fmt.Errorf("discord commands %q: guild_id %q is not a Discord id", cfg.Name, cfg.GuildID)
+		return nil, fmt.Errorf("discord commands %q: guild_id %q is not a Discord id", name, cfg.GuildID)
 	}
 	var key ed25519.PublicKey
 	if pk := strings.TrimSpace(cfg.PublicKey.Reveal()); pk != "" {
 		b, err := hex.DecodeString(pk)
 		if err != nil || len(b) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("discord commands %q: public_key must be 64 hexadecimal characters (the application's Ed25519 public key)", cfg.Name)
+			return nil, fmt.Errorf("discord commands %q: public_key must be 64 hexadecimal characters (the application's Ed25519 public key)", name)
 		}
 		key = ed25519.PublicKey(b)
 	}
@@ -163,7 +161,7 @@ func New(cfg config.Notifier, h commands.Handler, logger *slog.Logger, opts ...O
 	}
 	session, err := discordgo.New(token)
 	if err != nil {
-		return nil, fmt.Errorf("discord commands %q: %w", cfg.Name, err)
+		return nil, fmt.Errorf("discord commands %q: %w", name, err)
 	}
 	session.Client = client
 	session.MaxRestRetries = 1
@@ -176,7 +174,7 @@ func New(cfg config.Notifier, h commands.Handler, logger *slog.Logger, opts ...O
 
 	work, cancel := context.WithCancel(context.Background())
 	return &Adapter{
-		name:         cfg.Name,
+		name:         name,
 		appID:        cfg.ApplicationID,
 		guildID:      cfg.GuildID,
 		token:        token,

@@ -13,6 +13,7 @@ import (
 	"github.com/wirewatch/wirewatch/bot/commands"
 	"github.com/wirewatch/wirewatch/bot/discord"
 	ndiscord "github.com/wirewatch/wirewatch/notifiers/discord"
+	"github.com/wirewatch/wirewatch/notifiers/discord/discordfake"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 )
 
@@ -74,10 +75,10 @@ func commandCases() []commandCase {
 	}
 }
 
-func (c commandCase) interaction(fake *notifiertest.Discord) map[string]any {
+func (c commandCase) interaction(fake *discordfake.Discord) map[string]any {
 	ic := fake.SlashCommand(channelID, userID, c.command, c.options...)
 	if c.admin {
-		notifiertest.WithPermissions(ic, discordgo.PermissionManageChannels)
+		discordfake.WithPermissions(ic, discordgo.PermissionManageChannels)
 	}
 	return ic
 }
@@ -116,7 +117,7 @@ func TestCommandsOverGateway(t *testing.T) {
 			if c.slow {
 				ed, data := h.nextEdit(t)
 				if ed.Method != http.MethodPatch || !strings.HasSuffix(ed.Route, "/messages/@original") ||
-					ed.Params["webhook"] != notifiertest.DiscordAppID || !strings.HasPrefix(ed.Params["token"], "itoken-") {
+					ed.Params["webhook"] != discordfake.AppID || !strings.HasPrefix(ed.Params["token"], "itoken-") {
 					t.Errorf("edit %s %s, want PATCH webhooks/APP/TOKEN/messages/@original", ed.Method, ed.Route)
 				}
 				checkMarkdownReply(t, data)
@@ -226,7 +227,7 @@ func TestAdminFromMemberPermissions(t *testing.T) {
 		{"administrator", discordgo.PermissionAdministrator, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ic := notifiertest.WithPermissions(h.fake.SlashCommand(channelID, userID, "watch", sub("remove", str("id", "3"))), tc.perms)
+			ic := discordfake.WithPermissions(h.fake.SlashCommand(channelID, userID, "watch", sub("remove", str("id", "3"))), tc.perms)
 			h.gateway(t, ic)
 			if got := h.stub.next(t, h.ctx); got.Admin != tc.admin {
 				t.Errorf("Admin = %v, want %v", got.Admin, tc.admin)
@@ -241,7 +242,7 @@ func TestSourcesChangesNeedManageChannels(t *testing.T) {
 		{sub("add", str("url", "https://example.com/feed.xml"))},
 		{sub("remove", str("name", "Example"))},
 	} {
-		r := h.gateway(t, notifiertest.WithPermissions(h.fake.SlashCommand(channelID, userID, "sources", opts...), discordgo.PermissionSendMessages))
+		r := h.gateway(t, discordfake.WithPermissions(h.fake.SlashCommand(channelID, userID, "sources", opts...), discordgo.PermissionSendMessages))
 		if r.Type != 4 || r.Data.Flags != 64 {
 			t.Errorf("type %d flags %d, want an ephemeral message", r.Type, r.Data.Flags)
 		}
@@ -361,7 +362,7 @@ func TestArgsReadByCore(t *testing.T) {
 		{"sources", []map[string]any{sub("add", str("url", "https://example.com/feed.xml"), str("name", `The “Daily” "Wire" (EU)`))},
 			"https://example.com/feed.xml", map[string]string{"name": "The 'Daily' 'Wire' (EU)"}},
 	} {
-		ic := notifiertest.WithPermissions(h.fake.SlashCommand(channelID, userID, tc.command, tc.options...), discordgo.PermissionManageChannels)
+		ic := discordfake.WithPermissions(h.fake.SlashCommand(channelID, userID, tc.command, tc.options...), discordgo.PermissionManageChannels)
 		if err := h.fake.SendInteraction(h.ctx, ic); err != nil {
 			t.Fatal(err)
 		}

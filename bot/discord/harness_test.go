@@ -21,7 +21,7 @@ import (
 	"github.com/wirewatch/wirewatch/bot/discord"
 	"github.com/wirewatch/wirewatch/config"
 	ndiscord "github.com/wirewatch/wirewatch/notifiers/discord"
-	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/notifiers/discord/discordfake"
 )
 
 const (
@@ -203,7 +203,7 @@ type embed struct {
 
 // harness is an adapter running against a fake Discord.
 type harness struct {
-	fake    *notifiertest.Discord
+	fake    *discordfake.Discord
 	stub    *stub
 	adapter *discord.Adapter
 	ctx     context.Context // the test's deadline
@@ -241,7 +241,7 @@ func start(t *testing.T, s setup) *harness {
 // newHarness builds the adapter without running it.
 func newHarness(t *testing.T, s setup) *harness {
 	t.Helper()
-	fake := notifiertest.NewDiscord(t)
+	fake := discordfake.New(t)
 	restore, err := ndiscord.SetAPIBase(fake.Base())
 	if err != nil {
 		t.Fatalf("SetAPIBase: %v", err)
@@ -251,11 +251,9 @@ func newHarness(t *testing.T, s setup) *harness {
 	t.Cleanup(cancel)
 
 	h := &harness{fake: fake, stub: newStub(), ctx: ctx, logs: &syncBuffer{}}
-	cfg := config.Notifier{
-		Name:          notifier,
-		Type:          config.TypeDiscord,
+	cfg := &ndiscord.Config{
 		Token:         config.Secret(botToken),
-		ApplicationID: notifiertest.DiscordAppID,
+		ApplicationID: discordfake.AppID,
 		GuildID:       s.guild,
 	}
 	if s.http {
@@ -268,7 +266,7 @@ func newHarness(t *testing.T, s setup) *harness {
 	}
 	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts := append([]discord.Option{discord.WithClock(func() time.Time { return testNow })}, s.options...)
-	h.adapter, err = discord.New(cfg, h.stub, logger, opts...)
+	h.adapter, err = discord.New(notifier, cfg, h.stub, logger, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -335,7 +333,7 @@ func (h *harness) nextCallback(t *testing.T) response {
 }
 
 // nextEdit waits for the next edit of an interaction reply and decodes it.
-func (h *harness) nextEdit(t *testing.T) (notifiertest.DiscordRequest, responseData) {
+func (h *harness) nextEdit(t *testing.T) (discordfake.Request, responseData) {
 	t.Helper()
 	eds, err := h.fake.WaitEdits(h.ctx, h.edits+1)
 	if err != nil {

@@ -13,12 +13,14 @@ import (
 
 	"github.com/wirewatch/wirewatch/bot/discord"
 	"github.com/wirewatch/wirewatch/config"
+	ndiscord "github.com/wirewatch/wirewatch/notifiers/discord"
+	"github.com/wirewatch/wirewatch/notifiers/discord/discordfake"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 )
 
 func TestHTTPPing(t *testing.T) {
 	h := start(t, setup{http: true})
-	ping := map[string]any{"id": "1300000000000000900", "application_id": notifiertest.DiscordAppID, "type": 1, "token": "ptoken", "version": 1}
+	ping := map[string]any{"id": "1300000000000000900", "application_id": discordfake.AppID, "type": 1, "token": "ptoken", "version": 1}
 	w := h.post(t, signed(t, h.priv, testNow, mustJSON(t, ping)))
 	if w.Code != http.StatusOK {
 		t.Fatalf("status = %d, want 200", w.Code)
@@ -126,7 +128,7 @@ func TestHTTPMethodAndSize(t *testing.T) {
 }
 
 func TestHTTPHandlerNilWithoutPublicKey(t *testing.T) {
-	a, err := discord.New(config.Notifier{Name: "d", Type: "discord", Token: "t", ApplicationID: "1"}, newStub(), nil)
+	a, err := discord.New("d", &ndiscord.Config{Token: "t", ApplicationID: "1"}, newStub(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,33 +138,32 @@ func TestHTTPHandlerNilWithoutPublicKey(t *testing.T) {
 }
 
 func TestNewRefusesBadConfig(t *testing.T) {
-	good := config.Notifier{Name: "d", Type: "discord", Token: config.Secret(botToken), ApplicationID: "1", PublicKey: config.Secret(strings.Repeat("ab", 32))}
+	good := ndiscord.Config{Token: config.Secret(botToken), ApplicationID: "1", PublicKey: config.Secret(strings.Repeat("ab", 32))}
 	for _, tc := range []struct {
 		name   string
-		change func(*config.Notifier)
+		change func(*ndiscord.Config)
 		want   string
 	}{
-		{"wrong type", func(n *config.Notifier) { n.Type = "slack" }, "type"},
-		{"no token", func(n *config.Notifier) { n.Token = "" }, "token"},
-		{"no application id", func(n *config.Notifier) { n.ApplicationID = "" }, "application_id"},
-		{"bad guild id", func(n *config.Notifier) { n.GuildID = "#general" }, "guild_id"},
-		{"short public key", func(n *config.Notifier) { n.PublicKey = "abcd" }, "public_key"},
-		{"public key not hex", func(n *config.Notifier) { n.PublicKey = config.Secret(strings.Repeat("zz", 32)) }, "public_key"},
+		{"no token", func(n *ndiscord.Config) { n.Token = "" }, "token"},
+		{"no application id", func(n *ndiscord.Config) { n.ApplicationID = "" }, "application_id"},
+		{"bad guild id", func(n *ndiscord.Config) { n.GuildID = "#general" }, "guild_id"},
+		{"short public key", func(n *ndiscord.Config) { n.PublicKey = "abcd" }, "public_key"},
+		{"public key not hex", func(n *ndiscord.Config) { n.PublicKey = config.Secret(strings.Repeat("zz", 32)) }, "public_key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := good
 			tc.change(&cfg)
-			_, err := discord.New(cfg, newStub(), slog.New(slog.DiscardHandler))
+			_, err := discord.New("d", &cfg, newStub(), slog.New(slog.DiscardHandler))
 			notifiertest.AssertNoSecretLeak(t, err, botToken)
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q does not name %s", err, tc.want)
 			}
 		})
 	}
-	if _, err := discord.New(good, nil, nil); err == nil {
+	if _, err := discord.New("d", &good, nil, nil); err == nil {
 		t.Error("nil handler: want an error")
 	}
-	if _, err := discord.New(good, newStub(), nil); err != nil {
+	if _, err := discord.New("d", &good, newStub(), nil); err != nil {
 		t.Errorf("good config: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/wirewatch/wirewatch/bot/discord"
+	"github.com/wirewatch/wirewatch/notifiers/discord/discordfake"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 )
 
@@ -133,8 +134,8 @@ func TestRegistration(t *testing.T) {
 	for _, tc := range []struct {
 		name, guild, route string
 	}{
-		{"guild", notifiertest.DiscordGuildID, "/applications/" + notifiertest.DiscordAppID + "/guilds/" + notifiertest.DiscordGuildID + "/commands"},
-		{"global", "", "/applications/" + notifiertest.DiscordAppID + "/commands"},
+		{"guild", discordfake.GuildID, "/applications/" + discordfake.AppID + "/guilds/" + discordfake.GuildID + "/commands"},
+		{"global", "", "/applications/" + discordfake.AppID + "/commands"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, setup{guild: tc.guild})
@@ -144,7 +145,7 @@ func TestRegistration(t *testing.T) {
 				t.Fatal(err)
 			}
 			old := []*discordgo.ApplicationCommand{{Name: "oldnews", Description: "gone"}}
-			if _, err := s.ApplicationCommandBulkOverwrite(notifiertest.DiscordAppID, tc.guild, old); err != nil {
+			if _, err := s.ApplicationCommandBulkOverwrite(discordfake.AppID, tc.guild, old); err != nil {
 				t.Fatal(err)
 			}
 			h.run(t)
@@ -166,7 +167,7 @@ func TestRegistration(t *testing.T) {
 			if got := flatten(t, cmds); !slices.Equal(got, wantCommands) {
 				t.Errorf("registered:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantCommands, "\n"))
 			}
-			now, err := s.ApplicationCommands(notifiertest.DiscordAppID, tc.guild)
+			now, err := s.ApplicationCommands(discordfake.AppID, tc.guild)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,7 +22,6 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/wirewatch/wirewatch/bot/commands"
-	"github.com/wirewatch/wirewatch/config"
 	slacknotify "github.com/wirewatch/wirewatch/notifiers/slack"
 )
 
@@ -72,42 +71,34 @@ type Adapter struct {
 	http *workers // replies to HTTP-mode commands still being worked on
 }
 
-// New builds the adapter for a [[notifiers]] entry of type "slack". It needs
+// New builds the adapter for the [[notifiers]] entry named name, of type
+// "slack". It needs
 // app_token (an "xapp-" app-level token, for Socket Mode) or signing_secret
 // (for HTTP mode), or both; without either it returns an error wrapping
 // ErrNotConfigured. logger is used as given: the caller narrows it to the
 // notifier. Call Close when done.
-func New(cfg config.Notifier, h commands.Handler, logger *slog.Logger, opts ...Option) (*Adapter, error) {
-	if cfg.Type != "slack" {
-		return nil, fmt.Errorf("slack commands %q: type is %q, not \"slack\"", cfg.Name, cfg.Type)
-	}
+func New(name string, cfg *slacknotify.Config, h commands.Handler, logger *slog.Logger, opts ...Option) (*Adapter, error) {
 	if h == nil {
-		return nil, fmt.Errorf("slack commands %q: no command handler", cfg.Name)
+		return nil, fmt.Errorf("slack commands %q: no command handler", name)
 	}
 	appToken := cfg.AppToken.Reveal()
 	secret := cfg.SigningSecret.Reveal()
 	if appToken == "" && secret == "" {
-		return nil, fmt.Errorf("slack commands %q: %w", cfg.Name, ErrNotConfigured)
+		return nil, fmt.Errorf("slack commands %q: %w", name, ErrNotConfigured)
 	}
 	if appToken != "" && !strings.HasPrefix(appToken, "xapp-") {
-		return nil, fmt.Errorf("slack commands %q: app_token is not an app-level token (it should start with \"xapp-\")", cfg.Name)
+		return nil, fmt.Errorf("slack commands %q: app_token is not an app-level token (it should start with \"xapp-\")", name)
 	}
-	apiURL := cfg.APIURL
-	if apiURL == "" {
-		apiURL = slacknotify.DefaultAPIURL
+	apiURL, err := cfg.API()
+	if err != nil {
+		return nil, fmt.Errorf("slack commands %q: %w", name, err)
 	}
-	u, err := url.Parse(apiURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("slack commands %q: api_url %q is not an http(s) URL", cfg.Name, apiURL)
-	}
-	if !strings.HasSuffix(apiURL, "/") {
-		apiURL += "/"
-	}
+	u, _ := url.Parse(apiURL) // API checked it
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	a := &Adapter{
-		name:          cfg.Name,
+		name:          name,
 		botToken:      cfg.Token.Reveal(),
 		appToken:      appToken,
 		signingSecret: secret,

@@ -10,27 +10,27 @@ import (
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/wirewatch/wirewatch/bot/commands"
-	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	slacknotify "github.com/wirewatch/wirewatch/notifiers/slack"
+	"github.com/wirewatch/wirewatch/notifiers/slack/slackfake"
 )
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	tests := []struct {
 		name   string
-		change func(*config.Notifier)
+		change func(*slacknotify.Config)
 		want   string
 	}{
-		{name: "not slack", change: func(c *config.Notifier) { c.Type = "slack-webhook" }, want: `type is "slack-webhook"`},
-		{name: "no way to connect", change: func(c *config.Notifier) { c.AppToken, c.SigningSecret = "", "" }, want: "neither app_token"},
-		{name: "bot token as app token", change: func(c *config.Notifier) { c.AppToken = botToken }, want: "not an app-level token"},
-		{name: "api_url not http", change: func(c *config.Notifier) { c.APIURL = "ftp://example.com/" }, want: "not an http(s) URL"},
+		{name: "no way to connect", change: func(c *slacknotify.Config) { c.AppToken, c.SigningSecret = "", "" }, want: "neither app_token"},
+		{name: "bot token as app token", change: func(c *slacknotify.Config) { c.AppToken = botToken }, want: "not an app-level token"},
+		{name: "api_url not http", change: func(c *slacknotify.Config) { c.APIURL = "ftp://example.com/" }, want: "not an http(s) URL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := notifierConfig(fake)
-			tc.change(&cfg)
-			_, err := New(cfg, newStub(), nil)
+			tc.change(cfg)
+			_, err := New("team", cfg, newStub(), nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("New = %v, want an error with %q", err, tc.want)
 			}
@@ -40,19 +40,19 @@ func TestNewRejectsBadConfig(t *testing.T) {
 
 	cfg := notifierConfig(fake)
 	cfg.AppToken, cfg.SigningSecret = "", ""
-	if _, err := New(cfg, newStub(), nil); !errors.Is(err, ErrNotConfigured) {
+	if _, err := New("team", cfg, newStub(), nil); !errors.Is(err, ErrNotConfigured) {
 		t.Errorf("New without app token or signing secret = %v, want ErrNotConfigured", err)
 	}
-	if _, err := New(notifierConfig(fake), nil, nil); err == nil {
+	if _, err := New("team", notifierConfig(fake), nil, nil); err == nil {
 		t.Error("New without a handler succeeded")
 	}
 }
 
 func TestRequestAdminFromAdminsList(t *testing.T) {
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	cfg := notifierConfig(fake)
 	cfg.Admins = []string{" U0ADMIN ", "U0OTHER"}
-	a, err := New(cfg, newStub(), nil)
+	a, err := New("team", cfg, newStub(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestRequestAdminFromAdminsList(t *testing.T) {
 	}
 
 	cfg.Admins = nil
-	a, err = New(cfg, newStub(), nil)
+	a, err = New("team", cfg, newStub(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +74,8 @@ func TestRequestAdminFromAdminsList(t *testing.T) {
 }
 
 func TestRequestMapping(t *testing.T) {
-	fake := notifiertest.NewSlack(t)
-	a, err := New(notifierConfig(fake), newStub(), nil)
+	fake := slackfake.New(t)
+	a, err := New("team", notifierConfig(fake), newStub(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,8 +150,8 @@ func TestTrustedResponseURL(t *testing.T) {
 
 // Requests made for the command table carry every field the core needs.
 func TestFullRequestFields(t *testing.T) {
-	fake := notifiertest.NewSlack(t)
-	a, err := New(notifierConfig(fake), newStub(), nil)
+	fake := slackfake.New(t)
+	a, err := New("team", notifierConfig(fake), newStub(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/wirewatch/wirewatch/bot/commands"
-	"github.com/wirewatch/wirewatch/config"
-	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	slacknotify "github.com/wirewatch/wirewatch/notifiers/slack"
+	"github.com/wirewatch/wirewatch/notifiers/slack/slackfake"
 )
 
 const (
@@ -188,10 +188,9 @@ func newLogger(t *testing.T) (*slog.Logger, *logBuffer) {
 	return slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), logs
 }
 
-func notifierConfig(fake *notifiertest.Slack) config.Notifier {
-	return config.Notifier{
-		Name:          "team",
-		Type:          "slack",
+// notifierConfig is the settings of the "team" notifier, talking to fake.
+func notifierConfig(fake *slackfake.Slack) *slacknotify.Config {
+	return &slacknotify.Config{
 		Token:         botToken,
 		AppToken:      appToken,
 		SigningSecret: signingSecret,
@@ -201,10 +200,10 @@ func notifierConfig(fake *notifiertest.Slack) config.Notifier {
 }
 
 // slashCommand is the payload of a slash command, as Socket Mode sends it.
-func slashCommand(fake *notifiertest.Slack, command, text, user string) map[string]any {
+func slashCommand(fake *slackfake.Slack, command, text, user string) map[string]any {
 	return map[string]any{
 		"token":        "verification-token",
-		"team_id":      notifiertest.SlackTeamID,
+		"team_id":      slackfake.TeamID,
 		"team_domain":  "wirewatch-fake",
 		"channel_id":   channelID,
 		"channel_name": "news",
@@ -212,7 +211,7 @@ func slashCommand(fake *notifiertest.Slack, command, text, user string) map[stri
 		"user_name":    "ann",
 		"command":      command,
 		"text":         text,
-		"api_app_id":   notifiertest.SlackAppID,
+		"api_app_id":   slackfake.AppID,
 		"response_url": fake.ResponseURL(),
 		"trigger_id":   "13345224609.738474920.8088930838d88f008e0",
 	}

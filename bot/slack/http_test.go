@@ -15,13 +15,13 @@ import (
 	"time"
 
 	"github.com/wirewatch/wirewatch/bot/commands"
-	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/notifiers/slack/slackfake"
 )
 
 // httpRun is an adapter serving HTTP mode on a local server, with a fake
 // Slack to receive response_url posts.
 type httpRun struct {
-	fake *notifiertest.Slack
+	fake *slackfake.Slack
 	a    *Adapter
 	stub *stub
 	logs *logBuffer
@@ -30,12 +30,12 @@ type httpRun struct {
 
 func startHTTP(t *testing.T, setup func(*Adapter)) *httpRun {
 	t.Helper()
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	cfg := notifierConfig(fake)
 	cfg.AppToken = "" // HTTP mode only
 	st := newStub()
 	logger, logs := newLogger(t)
-	a, err := New(cfg, st, logger)
+	a, err := New("team", cfg, st, logger)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -55,7 +55,7 @@ func startHTTP(t *testing.T, setup func(*Adapter)) *httpRun {
 }
 
 // commandForm is a slash command as Slack posts it in HTTP mode.
-func commandForm(fake *notifiertest.Slack, command, text, user string) string {
+func commandForm(fake *slackfake.Slack, command, text, user string) string {
 	v := url.Values{}
 	for k, x := range slashCommand(fake, command, text, user) {
 		v.Set(k, x.(string))
@@ -231,10 +231,10 @@ func TestHTTPSignatures(t *testing.T) {
 }
 
 func TestHTTPWithoutSigningSecretHasNoHandler(t *testing.T) {
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	cfg := notifierConfig(fake)
 	cfg.SigningSecret = ""
-	a, err := New(cfg, newStub(), nil)
+	a, err := New("team", cfg, newStub(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wirewatch/wirewatch/bot/commands"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/notifiers/slack/slackfake"
 )
 
 func renderJSON(t *testing.T, r commands.Reply) []byte {
@@ -28,7 +29,7 @@ func checkLimits(t *testing.T, raw []byte) {
 	if len(r.Blocks) > 0 {
 		blocks = blocksOf(t, raw)
 	}
-	if code := notifiertest.CheckSlackMessage(r.Text, blocks); code != "" {
+	if code := slackfake.CheckMessage(r.Text, blocks); code != "" {
 		t.Errorf("Slack would refuse the reply: %s\n%s", code, raw)
 	}
 }

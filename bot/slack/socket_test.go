@@ -13,11 +13,12 @@ import (
 
 	"github.com/wirewatch/wirewatch/bot/commands"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/notifiers/slack/slackfake"
 )
 
 // socketRun is an adapter serving Socket Mode against a fake Slack.
 type socketRun struct {
-	fake *notifiertest.Slack
+	fake *slackfake.Slack
 	a    *Adapter
 	stub *stub
 	logs *logBuffer
@@ -28,10 +29,10 @@ type socketRun struct {
 // may adjust the adapter before it runs.
 func startSocket(t *testing.T, setup func(*Adapter)) *socketRun {
 	t.Helper()
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	st := newStub()
 	logger, logs := newLogger(t)
-	a, err := New(notifierConfig(fake), st, logger)
+	a, err := New("team", notifierConfig(fake), st, logger)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -204,7 +205,7 @@ func TestSocketModeOversizedReplyGoesToResponseURL(t *testing.T) {
 	if got.ResponseType != "ephemeral" || got.Text != "Rules of #news" || len(got.Blocks) != 1+2*24+1 {
 		t.Errorf("reply: type %q, text %q, %d blocks", got.ResponseType, got.Text, len(got.Blocks))
 	}
-	if code := notifiertest.CheckSlackMessage(got.Text, blocksOf(t, responses[0])); code != "" {
+	if code := slackfake.CheckMessage(got.Text, blocksOf(t, responses[0])); code != "" {
 		t.Errorf("Slack would refuse the reply: %s", code)
 	}
 }
@@ -334,10 +335,10 @@ func TestSocketModeIgnoresForeignResponseURL(t *testing.T) {
 }
 
 func TestRunRefusedAppTokenReturnsError(t *testing.T) {
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	fake.SetTokens("", "xapp-another-token")
 	logger, _ := newLogger(t)
-	a, err := New(notifierConfig(fake), newStub(), logger)
+	a, err := New("team", notifierConfig(fake), newStub(), logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,10 +350,10 @@ func TestRunRefusedAppTokenReturnsError(t *testing.T) {
 }
 
 func TestRunWithoutAppTokenReturnsAtOnce(t *testing.T) {
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	cfg := notifierConfig(fake)
 	cfg.AppToken = ""
-	a, err := New(cfg, newStub(), nil)
+	a, err := New("team", cfg, newStub(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	botdiscord "github.com/wirewatch/wirewatch/bot/discord"
 	botslack "github.com/wirewatch/wirewatch/bot/slack"
 	"github.com/wirewatch/wirewatch/config"
+	"github.com/wirewatch/wirewatch/notifiers/discord"
+	"github.com/wirewatch/wirewatch/notifiers/slack"
 )
 
 // chatAdapters are the running chat-command connections and the HTTP routes
@@ -52,15 +54,15 @@ func startChat(ctx context.Context, cfg *config.Config, core commands.Handler, l
 			pattern string
 			err     error
 		)
-		switch n.Type {
-		case "slack":
-			a, err = botslack.New(n, core, log)
+		switch settings := n.Settings.(type) {
+		case *slack.Config:
+			a, err = botslack.New(n.Name, settings, core, log)
 			if errors.Is(err, botslack.ErrNotConfigured) {
 				continue // post-only: no app token and no signing secret
 			}
 			pattern = "POST " + botslack.CommandsPath
-		case "discord":
-			a, err = botdiscord.New(n, core, log)
+		case *discord.Config:
+			a, err = botdiscord.New(n.Name, settings, core, log)
 			pattern = "POST " + botdiscord.InteractionsPath
 		default:
 			continue

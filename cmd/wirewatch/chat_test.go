@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/notifiers/slack/slackfake"
 )
 
 // mutableFeed serves an RSS feed whose items a test adds while the bot runs.
@@ -58,8 +58,8 @@ func (f *mutableFeed) waitFetches(ctx context.Context, n int) error {
 // with /watch add over Socket Mode is stored and matches the very next story,
 // whose alert reaches the channel the rule was made in.
 func TestSlackWatchAddAppliesToTheNextStory(t *testing.T) {
-	fake := notifiertest.NewSlack(t)
-	fake.SetChannels(notifiertest.SlackChannel{ID: "C0POLICY", Name: "ai-policy"})
+	fake := slackfake.New(t)
+	fake.SetChannels(slackfake.Channel{ID: "C0POLICY", Name: "ai-policy"})
 	feed := &mutableFeed{fetched: make(chan struct{}, 16)}
 	feed.add("old", "Nvidia China backlog story")
 	feedSrv := httptest.NewServer(feed)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wirewatch/wirewatch/config"
+	"github.com/wirewatch/wirewatch/notifiers/registry"
 	"github.com/wirewatch/wirewatch/rules"
 )
 
@@ -53,7 +54,7 @@ func configPath(flag string) string {
 // Every problem is a usage error (exit 2).
 func loadConfig(flag string) (*config.Config, error) {
 	path := configPath(flag)
-	cfg, err := config.Load(path)
+	cfg, err := config.Load(path, registry.ConfigTypes())
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, usagef("configuration file %s not found (use --config FILE or set WIREWATCH_CONFIG)", path)

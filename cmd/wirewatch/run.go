@@ -17,6 +17,7 @@ import (
 	"github.com/wirewatch/wirewatch/bot"
 	"github.com/wirewatch/wirewatch/bot/commands"
 	"github.com/wirewatch/wirewatch/config"
+	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/registry"
 	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/sources"
@@ -98,7 +99,7 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		return fmt.Errorf("sync rules: %w", err)
 	}
 
-	ns, err := registry.Build(cfg.Notifiers, stdout, logger)
+	ns, err := registry.Build(cfg.Notifiers, notifiers.Env{Logger: logger, Stdout: stdout})
 	if err != nil {
 		return usagef("%s: %w", cfg.File, err)
 	}
@@ -141,7 +142,7 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		return b.RunOnce(ctx, onceMaxWait)
 	}
 
-	svc := service.New(service.Options{Store: st, Rules: ruleSet, Fetcher: fetcher})
+	svc := service.New(service.Options{Store: st, Rules: ruleSet, Fetcher: fetcher, Targets: registry.Targets(cfg)})
 	core := commands.New(svc, commands.WithLogger(logger))
 	chatCtx, cancelChat := context.WithCancel(ctx)
 	defer cancelChat()

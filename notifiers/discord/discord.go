@@ -17,56 +17,18 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/notifiers"
 )
 
 // defaultTimeout bounds one HTTP exchange with Discord.
 const defaultTimeout = 20 * time.Second
 
-// Option changes how a notifier is built.
-type Option func(*options)
-
-type options struct {
-	client  *http.Client
-	now     func() time.Time
-	wait    func(context.Context, time.Duration) error
-	paceN   int
-	pacePer time.Duration
-}
-
-// WithHTTPClient sends through c instead of a client with a 20-second timeout.
-// c is copied, not changed.
-func WithHTTPClient(c *http.Client) Option {
-	return func(o *options) { o.client = c }
-}
-
-// WithClock replaces the clock the pacer reads and the wait it uses; tests
-// pass a fake so that pacing needs no real time.
-func WithClock(now func() time.Time, wait func(ctx context.Context, d time.Duration) error) Option {
-	return func(o *options) { o.now, o.wait = now, wait }
-}
-
-// WithPace allows at most n messages per period to one channel (default 5
-// per 5 s); n <= 0 turns pacing off.
-func WithPace(n int, per time.Duration) Option {
-	return func(o *options) { o.paceN, o.pacePer = n, per }
-}
-
-func buildOptions(opts []Option) options {
-	o := options{now: time.Now, wait: notifiers.Wait, paceN: paceN, pacePer: pacePer}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	return o
-}
-
-// httpClient returns a copy of o.client (or a default client) whose transport
-// records each response for error reporting.
-func (o options) httpClient() *http.Client {
+// httpClient returns a copy of env's client (or a default client) whose
+// transport records each response for error reporting.
+func httpClient(env notifiers.Env) *http.Client {
 	c := &http.Client{Timeout: defaultTimeout}
-	if o.client != nil {
-		cp := *o.client
+	if env.HTTPClient != nil {
+		cp := *env.HTTPClient
 		c = &cp
 	}
 	base := c.Transport
@@ -79,11 +41,11 @@ func (o options) httpClient() *http.Client {
 
 // session returns a discordgo session for REST calls only: no retries of its
 // own, no gateway.
-func (o options) session(auth string) *discordgo.Session {
+func session(auth string, env notifiers.Env) *discordgo.Session {
 	s, _ := discordgo.New(auth) // New never fails
 	s.ShouldRetryOnRateLimit = false
 	s.MaxRestRetries = 0
-	s.Client = o.httpClient()
+	s.Client = httpClient(env)
 	return s
 }
 
@@ -95,47 +57,38 @@ func noMentions() *discordgo.MessageAllowedMentions {
 
 // Notifier posts alerts as a Discord bot.
 type Notifier struct {
-	name    string
-	token   string // "Bot …", only to scrub from errors
-	logger  *slog.Logger
-	session *discordgo.Session
-	pacer   *pacer
-	now     func() time.Time
+	name     string
+	redactor *notifiers.Redactor
+	logger   *slog.Logger
+	session  *discordgo.Session
+	now      func() time.Time
 }
 
 var _ notifiers.Notifier = (*Notifier)(nil)
 
-// New returns a notifier for a [[notifiers]] entry of type "discord". A
-// non-empty api_url ("https://discord.com/api/v10/" or a bare root) points
-// discordgo at that API for the whole process; a second notifier asking for a
-// different one is an error.
-func New(cfg config.Notifier, logger *slog.Logger, opts ...Option) (*Notifier, error) {
-	if cfg.Type != "discord" {
-		return nil, fmt.Errorf("discord %q: type is %q, not \"discord\"", cfg.Name, cfg.Type)
-	}
-	token := strings.TrimSpace(cfg.Token.Reveal())
+// New returns the notifier named name of a [[notifiers]] entry of type
+// "discord". A non-empty api_url ("https://discord.com/api/v10/" or a bare
+// root) points discordgo at that API for the whole process; a second
+// notifier asking for a different one is an error.
+func New(name string, c *Config, env notifiers.Env) (*Notifier, error) {
+	token := strings.TrimSpace(c.Token.Reveal())
 	if token == "" {
-		return nil, fmt.Errorf("discord %q: token is empty", cfg.Name)
+		return nil, fmt.Errorf("discord %q: token is empty", name)
 	}
 	if !strings.HasPrefix(token, "Bot ") {
 		token = "Bot " + token
 	}
-	if cfg.APIURL != "" {
-		if err := useAPIBase(cfg.APIURL); err != nil {
-			return nil, fmt.Errorf("discord %q: %w", cfg.Name, err)
+	if c.APIURL != "" {
+		if err := useAPIBase(c.APIURL); err != nil {
+			return nil, fmt.Errorf("discord %q: %w", name, err)
 		}
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	o := buildOptions(opts)
 	return &Notifier{
-		name:    cfg.Name,
-		token:   token,
-		logger:  logger,
-		session: o.session(token),
-		pacer:   newPacer(o.paceN, o.pacePer, o.now, o.wait),
-		now:     o.now,
+		name:     name,
+		redactor: notifiers.NewRedactor(token, strings.TrimPrefix(token, "Bot ")),
+		logger:   env.Log(),
+		session:  session(token, env),
+		now:      env.Clock(),
 	}, nil
 }
 
@@ -159,7 +112,7 @@ func (n *Notifier) Notify(ctx context.Context, a *notifiers.Alert) (string, bool
 			FailIfNotExists: &failIfNotExists,
 		}
 	}
-	if err := n.pacer.Wait(ctx, a.Channel); err != nil {
+	if err := ctx.Err(); err != nil {
 		return "", true, fmt.Errorf("%s: %w", op, err)
 	}
 	ex := &exchange{}
@@ -173,7 +126,7 @@ func (n *Notifier) Notify(ctx context.Context, a *notifiers.Alert) (string, bool
 				"target", a.Target, "status", ex.status)
 			return "", false, nil
 		}
-		retry, err := sendError(op, false, err, ex, n.now(), n.token, strings.TrimPrefix(n.token, "Bot "))
+		retry, err := sendError(op, false, err, ex, n.now(), n.redactor)
 		return "", retry, err
 	}
 	return m.ID, false, nil

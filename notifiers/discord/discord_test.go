@@ -16,6 +16,7 @@ import (
 	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/discord"
+	"github.com/wirewatch/wirewatch/notifiers/discord/discordfake"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 )
 
@@ -23,9 +24,9 @@ import (
 const botToken = "MTAwMDAwMDAwMDAwMDAwMDAy.Gx1234.super-secret-bot-token"
 
 // fakeDiscord starts a fake Discord and points discordgo at it for the test.
-func fakeDiscord(t *testing.T) *notifiertest.Discord {
+func fakeDiscord(t *testing.T) *discordfake.Discord {
 	t.Helper()
-	d := notifiertest.NewDiscord(t)
+	d := discordfake.New(t)
 	restore, err := discord.SetAPIBase(d.Base())
 	if err != nil {
 		t.Fatalf("SetAPIBase: %v", err)
@@ -34,13 +35,19 @@ func fakeDiscord(t *testing.T) *notifiertest.Discord {
 	return d
 }
 
-func newBot(t *testing.T, opts ...discord.Option) *discord.Notifier {
+func newBot(t *testing.T) *discord.Notifier {
 	t.Helper()
-	n, err := discord.New(config.Notifier{Name: "ops-discord", Type: "discord", Token: botToken}, nil, opts...)
+	n, err := discord.New("ops-discord", &discord.Config{Token: botToken}, notifiers.Env{})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return n
+}
+
+// pacedBot is the bot behind the pacing stage the registry puts it behind.
+func pacedBot(t *testing.T, pace config.Pace, clock *fakeClock) notifiers.Notifier {
+	t.Helper()
+	return notifiers.Paced(newBot(t), pace, notifiers.PaceClock(clock.Now, clock.Wait))
 }
 
 func alertTo(channel string, opts ...func(*notifiers.Alert)) *notifiers.Alert {
@@ -57,7 +64,7 @@ func testCtx(t *testing.T) context.Context {
 }
 
 // sent decodes the body of a recorded message.
-func sent(t *testing.T, r notifiertest.DiscordRequest) discordgo.MessageSend {
+func sent(t *testing.T, r discordfake.Request) discordgo.MessageSend {
 	t.Helper()
 	var m discordgo.MessageSend
 	if err := r.Decode(&m); err != nil {
@@ -291,13 +298,13 @@ func TestNotifyRejectsBadChannel(t *testing.T) {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	tests := []config.Notifier{
-		{Name: "x", Type: "discord"},
-		{Name: "x", Type: "slack", Token: botToken},
-		{Name: "x", Type: "discord", Token: botToken, APIURL: "ftp://example.com/"},
+	tests := []*discord.Config{
+		{},
+		{Token: "  "},
+		{Token: botToken, APIURL: "ftp://example.com/"},
 	}
 	for _, cfg := range tests {
-		n, err := discord.New(cfg, nil)
+		n, err := discord.New("x", cfg, notifiers.Env{})
 		if err == nil {
 			t.Errorf("New(%+v) = %v, want an error", cfg, n)
 			continue
@@ -309,7 +316,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 }
 
 func TestNotifyHonoursAPIURL(t *testing.T) {
-	d := notifiertest.NewDiscord(t)
+	d := discordfake.New(t)
 	// Snapshot discordgo's endpoints (setting them to what they are) so the
 	// change New makes is undone when the test ends.
 	restore, err := discord.SetAPIBase("https://discord.com")
@@ -318,8 +325,8 @@ func TestNotifyHonoursAPIURL(t *testing.T) {
 	}
 	t.Cleanup(restore)
 
-	cfg := config.Notifier{Name: "ops-discord", Type: "discord", Token: botToken, APIURL: d.Base() + "/api/v10/"}
-	n, err := discord.New(cfg, nil)
+	cfg := &discord.Config{Token: botToken, APIURL: d.Base() + "/api/v10/"}
+	n, err := discord.New("ops-discord", cfg, notifiers.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,11 +339,11 @@ func TestNotifyHonoursAPIURL(t *testing.T) {
 
 	// The same base again is fine; another one conflicts, since discordgo's
 	// endpoints are shared by the whole process.
-	if _, err := discord.New(cfg, nil); err != nil {
+	if _, err := discord.New("ops-discord", cfg, notifiers.Env{}); err != nil {
 		t.Errorf("same api_url again: %v", err)
 	}
 	cfg.APIURL = "https://proxy.example/api/v10/"
-	if _, err := discord.New(cfg, nil); err == nil || !strings.Contains(err.Error(), "conflicts") {
+	if _, err := discord.New("ops-discord", cfg, notifiers.Env{}); err == nil || !strings.Contains(err.Error(), "conflicts") {
 		t.Errorf("conflicting api_url: err = %v", err)
 	}
 }
@@ -380,7 +387,7 @@ func (c *fakeClock) Waits() []time.Duration {
 func TestNotifyPacesPerChannel(t *testing.T) {
 	d := fakeDiscord(t)
 	clock := &fakeClock{now: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
-	n := newBot(t, discord.WithClock(clock.Now, clock.Wait))
+	n := pacedBot(t, discord.Type.Pace, clock)
 	ctx := testCtx(t)
 	send := func(ch string) {
 		t.Helper()
@@ -488,7 +495,7 @@ func TestSetAPIBase(t *testing.T) {
 	}
 }
 
-func TestWithPace(t *testing.T) {
+func TestPace(t *testing.T) {
 	fakeDiscord(t)
 	ctx := testCtx(t)
 	for _, tt := range []struct {
@@ -500,14 +507,14 @@ func TestWithPace(t *testing.T) {
 		{2, time.Second, []time.Duration{time.Second, time.Second}},
 	} {
 		clock := &fakeClock{now: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
-		n := newBot(t, discord.WithClock(clock.Now, clock.Wait), discord.WithPace(tt.n, tt.per))
+		n := pacedBot(t, config.Pace{N: tt.n, Per: tt.per}, clock)
 		for range 6 {
 			if _, _, err := n.Notify(ctx, alertTo("1")); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if got := clock.Waits(); fmt.Sprint(got) != fmt.Sprint(tt.waits) {
-			t.Errorf("WithPace(%d, %v): waits %v, want %v", tt.n, tt.per, got, tt.waits)
+			t.Errorf("pace %d/%v: waits %v, want %v", tt.n, tt.per, got, tt.waits)
 		}
 	}
 }

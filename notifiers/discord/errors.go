@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -64,18 +63,10 @@ func hint(code int, webhook bool) string {
 
 // sendError turns a failed send into (retry, err). op names the operation
 // ("post to channel 123"); webhook says whether it went through a webhook
-// URL; secrets are scrubbed from every message, and no
-// discordgo error is wrapped whole, because their texts carry request URLs,
-// which for webhooks hold the token.
-func sendError(op string, webhook bool, err error, ex *exchange, now time.Time, secrets ...string) (bool, error) {
-	scrub := func(s string) string {
-		for _, sec := range secrets {
-			if sec != "" {
-				s = strings.ReplaceAll(s, sec, "[redacted]")
-			}
-		}
-		return s
-	}
+// URL; red takes the secrets out of every message, and no discordgo error
+// is wrapped whole, because their texts carry request URLs, which for
+// webhooks hold the token.
+func sendError(op string, webhook bool, err error, ex *exchange, now time.Time, red *notifiers.Redactor) (bool, error) {
 
 	var rl *discordgo.RateLimitError
 	var re *discordgo.RESTError
@@ -105,7 +96,7 @@ func sendError(op string, webhook bool, err error, ex *exchange, now time.Time, 
 		if h := hint(code, webhook); h != "" {
 			msg += "; " + h
 		}
-		return notifiers.RetryStatus(code), errors.New(scrub(msg))
+		return notifiers.RetryStatus(code), errors.New(red.String(msg))
 
 	case ex.status == http.StatusTooManyRequests:
 		// A 429 whose body discordgo could not read: the header still says how long.
@@ -125,19 +116,9 @@ func sendError(op string, webhook bool, err error, ex *exchange, now time.Time, 
 
 	case errors.As(err, &ue):
 		// A network error: the URL is left out, the cause kept.
-		return true, fmt.Errorf("%s: %s: %w", op, ue.Op, scrubbed{ue.Err, scrub})
+		return true, red.Error(fmt.Errorf("%s: %s: %w", op, ue.Op, ue.Err))
 
 	default:
-		return true, errors.New(scrub(op + ": " + err.Error()))
+		return true, errors.New(red.String(op + ": " + err.Error()))
 	}
 }
-
-// scrubbed wraps an error so that its text passes through scrub while errors.Is
-// and errors.As still see the original.
-type scrubbed struct {
-	err   error
-	scrub func(string) string
-}
-
-func (s scrubbed) Error() string { return s.scrub(s.err.Error()) }
-func (s scrubbed) Unwrap() error { return s.err }

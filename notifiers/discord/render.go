@@ -2,12 +2,13 @@ package discord
 
 import (
 	"fmt"
-	"github.com/wirewatch/wirewatch/notifiers/highlight"
 	"hash/fnv"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wirewatch/wirewatch/notifiers/highlight"
 
 	"github.com/bwmarrin/discordgo"
 

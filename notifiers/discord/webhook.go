@@ -12,7 +12,6 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/notifiers"
 )
 
@@ -31,26 +30,22 @@ type Webhook struct {
 	id       string
 	endpoint string // the execute URL without its query; holds the token
 	threadID string
-	secrets  []string // the token and URL forms, to scrub from errors
+	redactor *notifiers.Redactor
 	logger   *slog.Logger
 	session  *discordgo.Session
-	pacer    *pacer
 	now      func() time.Time
 }
 
 var _ notifiers.Notifier = (*Webhook)(nil)
 
-// NewWebhook returns a notifier for a [[notifiers]] entry of type
-// "discord-webhook". Messages go to the host of the webhook URL itself, so a
-// test fake or a proxy is reached by giving its URL; api_url, when set, takes
-// precedence as the base for the execute call. A thread_id (in the entry or
-// as the URL's thread_id parameter) posts into that thread.
-func NewWebhook(cfg config.Notifier, logger *slog.Logger, opts ...Option) (*Webhook, error) {
-	wrap := func(err error) error { return fmt.Errorf("discord-webhook %q: %w", cfg.Name, err) }
-	if cfg.Type != "discord-webhook" {
-		return nil, wrap(fmt.Errorf("type is %q, not \"discord-webhook\"", cfg.Type))
-	}
-	raw := strings.TrimSpace(cfg.URL.Reveal())
+// NewWebhook returns the notifier named name of a [[notifiers]] entry of
+// type "discord-webhook". Messages go to the host of the webhook URL itself,
+// so a test fake or a proxy is reached by giving its URL; APIURL, when set,
+// takes precedence as the base for the execute call. A thread_id (in the
+// entry or as the URL's thread_id parameter) posts into that thread.
+func NewWebhook(name string, c *WebhookConfig, env notifiers.Env) (*Webhook, error) {
+	wrap := func(err error) error { return fmt.Errorf("discord-webhook %q: %w", name, err) }
+	raw := strings.TrimSpace(c.URL.Reveal())
 	if raw == "" {
 		return nil, wrap(errors.New("url is empty"))
 	}
@@ -64,35 +59,30 @@ func NewWebhook(cfg config.Notifier, logger *slog.Logger, opts ...Option) (*Webh
 	}
 	prefix, id, token := m[1], m[2], m[3]
 	endpoint := u.Scheme + "://" + u.Host + prefix + "webhooks/" + id + "/" + token
-	if cfg.APIURL != "" {
-		b, err := parseAPIBase(cfg.APIURL)
+	if c.APIURL != "" {
+		b, err := parseAPIBase(c.APIURL)
 		if err != nil {
 			return nil, wrap(err)
 		}
 		endpoint = b.derive().webhooks + id + "/" + token
 	}
-	threadID := cfg.ThreadID
+	threadID := c.ThreadID
 	if threadID == "" {
 		threadID = u.Query().Get("thread_id")
 	}
 	if threadID != "" && !isSnowflake(threadID) {
 		return nil, wrap(fmt.Errorf("thread_id %q is not a Discord channel id", threadID))
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	o := buildOptions(opts)
 	plainToken, _ := url.PathUnescape(token)
 	return &Webhook{
-		name:     cfg.Name,
+		name:     name,
 		id:       id,
 		endpoint: endpoint,
 		threadID: threadID,
-		secrets:  []string{raw, endpoint, token, plainToken},
-		logger:   logger,
-		session:  o.session(""), // the token is in the URL; no Authorization header
-		pacer:    newPacer(o.paceN, o.pacePer, o.now, o.wait),
-		now:      o.now,
+		redactor: notifiers.NewRedactor(raw, endpoint, token, plainToken),
+		logger:   env.Log(),
+		session:  session("", env), // the token is in the URL; no Authorization header
+		now:      env.Clock(),
 	}, nil
 }
 
@@ -108,7 +98,7 @@ func (w *Webhook) Notify(ctx context.Context, a *notifiers.Alert) (string, bool,
 	if w.threadID != "" {
 		q.Set("thread_id", w.threadID)
 	}
-	if err := w.pacer.Wait(ctx, w.id+"/"+w.threadID); err != nil {
+	if err := ctx.Err(); err != nil {
 		return "", true, fmt.Errorf("%s: %w", op, err)
 	}
 	ex := &exchange{}
@@ -121,7 +111,7 @@ func (w *Webhook) Notify(ctx context.Context, a *notifiers.Alert) (string, bool,
 			w.logger.Warn("discord accepted the message but its answer was unreadable", "target", a.Target, "status", ex.status)
 			return "", false, nil
 		}
-		retry, err := sendError(op, true, err, ex, w.now(), w.secrets...)
+		retry, err := sendError(op, true, err, ex, w.now(), w.redactor)
 		return "", retry, err
 	}
 	var msg discordgo.Message

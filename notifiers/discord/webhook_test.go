@@ -9,6 +9,7 @@ import (
 	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/discord"
+	"github.com/wirewatch/wirewatch/notifiers/discord/discordfake"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 )
 
@@ -17,12 +18,7 @@ const webhookToken = "wh-Secret_Token-0123456789abcdef"
 
 func newWebhook(t *testing.T, url, threadID string) *discord.Webhook {
 	t.Helper()
-	w, err := discord.NewWebhook(config.Notifier{
-		Name:     "ops-hook",
-		Type:     "discord-webhook",
-		URL:      config.Secret(url),
-		ThreadID: threadID,
-	}, nil)
+	w, err := discord.NewWebhook("ops-hook", &discord.WebhookConfig{URL: config.Secret(url), ThreadID: threadID}, notifiers.Env{})
 	if err != nil {
 		t.Fatalf("NewWebhook: %v", err)
 	}
@@ -39,7 +35,7 @@ func TestWebhookExecutes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := notifiertest.NewDiscord(t)
+			d := discordfake.New(t)
 			w := newWebhook(t, d.Base()+tt.url, tt.threadID)
 			ctx := testCtx(t)
 			ref, retry, err := w.Notify(ctx, notifiertest.Alert(func(a *notifiers.Alert) {
@@ -76,13 +72,11 @@ func TestWebhookExecutes(t *testing.T) {
 }
 
 func TestWebhookHonoursAPIURL(t *testing.T) {
-	d := notifiertest.NewDiscord(t)
-	w, err := discord.NewWebhook(config.Notifier{
-		Name:   "ops-hook",
-		Type:   "discord-webhook",
+	d := discordfake.New(t)
+	w, err := discord.NewWebhook("ops-hook", &discord.WebhookConfig{
 		URL:    config.Secret("https://discord.com/api/webhooks/111/" + webhookToken),
 		APIURL: d.Base() + "/api/v10/",
-	}, nil)
+	}, notifiers.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +102,7 @@ func TestWebhookErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := notifiertest.NewDiscord(t)
+			d := discordfake.New(t)
 			url := d.WebhookURL("111", webhookToken)
 			w := newWebhook(t, url, "")
 			d.FailNext("/webhooks/", tt.status, nil, tt.body)
@@ -140,7 +134,7 @@ func TestNewWebhookRejectsBadConfig(t *testing.T) {
 		"ftp://discord.com/api/webhooks/111/" + webhookToken,
 		"not a url " + webhookToken,
 	} {
-		_, err := discord.NewWebhook(config.Notifier{Name: "h", Type: "discord-webhook", URL: config.Secret(url)}, nil)
+		_, err := discord.NewWebhook("h", &discord.WebhookConfig{URL: config.Secret(url)}, notifiers.Env{})
 		if err == nil {
 			t.Errorf("NewWebhook(%q): want an error", url)
 			continue
@@ -149,8 +143,8 @@ func TestNewWebhookRejectsBadConfig(t *testing.T) {
 			t.Errorf("error leaks the token: %v", err)
 		}
 	}
-	_, err := discord.NewWebhook(config.Notifier{Name: "h", Type: "discord-webhook",
-		URL: config.Secret("https://discord.com/api/webhooks/111/" + webhookToken), ThreadID: "general"}, nil)
+	_, err := discord.NewWebhook("h", &discord.WebhookConfig{
+		URL: config.Secret("https://discord.com/api/webhooks/111/" + webhookToken), ThreadID: "general"}, notifiers.Env{})
 	if err == nil {
 		t.Error("thread_id that is no id: want an error")
 	}

@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Request is one request a Receiver recorded.
@@ -188,3 +190,15 @@ func ClosedURL(t testing.TB) string {
 	}
 	return "http://" + addr
 }
+
+// Refuse queues an answer with status and body, for Subject.Fail.
+func (r *Receiver) Refuse(status int, body string) { r.Respond(Response{Status: status, Body: body}) }
+
+// RateLimit queues a 429 whose Retry-After asks for d, for Subject.RateLimit.
+func (r *Receiver) RateLimit(d time.Duration) {
+	r.Respond(Response{Status: http.StatusTooManyRequests,
+		Header: http.Header{"Retry-After": {strconv.Itoa(int(d.Seconds()))}}})
+}
+
+// Hold queues an answer held until release is closed, for Subject.Hold.
+func (r *Receiver) Hold(release <-chan struct{}) { r.Respond(Response{Hold: release}) }

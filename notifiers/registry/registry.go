@@ -1,5 +1,8 @@
-// Package registry builds the configured notifiers in one explicit function:
-// each [[notifiers]] type maps to its package's constructor, no reflection.
+// Package registry is the one list of notifier types, wired in one explicit
+// function, no reflection. The configuration reads [[notifiers]] entries
+// with the types' settings (ConfigTypes); run builds them (Build) behind the
+// shared pacing stage; the service checks run-time targets against them
+// (Targets). Adding a notifier is one line in types.
 package registry
 
 import (
@@ -7,16 +10,50 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"time"
 
 	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/console"
 	"github.com/wirewatch/wirewatch/notifiers/discord"
+	"github.com/wirewatch/wirewatch/notifiers/email"
+	"github.com/wirewatch/wirewatch/notifiers/mattermost"
+	"github.com/wirewatch/wirewatch/notifiers/ntfy"
 	"github.com/wirewatch/wirewatch/notifiers/slack"
+	"github.com/wirewatch/wirewatch/notifiers/teams"
+	"github.com/wirewatch/wirewatch/notifiers/telegram"
 	"github.com/wirewatch/wirewatch/notifiers/webhook"
 )
+
+// types are the notifier types, in the order messages list them.
+var types = []notifiers.Type{
+	console.Type,
+	webhook.Type,
+	slack.Type, slack.WebhookType,
+	discord.Type, discord.WebhookType,
+	teams.Type,
+	email.Type,
+	ntfy.Type,
+	mattermost.Type, mattermost.WebhookType,
+	telegram.Type,
+}
+
+// Types returns every notifier type.
+func Types() []notifiers.Type { return types }
+
+// ConfigTypes returns what the configuration needs of every notifier type,
+// for config.Load and config.Parse.
+func ConfigTypes() []config.NotifierType {
+	out := make([]config.NotifierType, len(types))
+	for i, t := range types {
+		out[i] = t.NotifierType
+	}
+	return out
+}
+
+// Targets returns the checker of run-time targets against cfg's notifiers.
+func Targets(cfg *config.Config) config.Targets {
+	return config.Targets{Notifiers: cfg.Notifiers, Types: ConfigTypes()}
+}
 
 // Set is the built notifiers by name, and what must be closed at exit.
 type Set struct {
@@ -33,47 +70,41 @@ func (s *Set) Close() error {
 	return errors.Join(errs...)
 }
 
-// Build constructs every notifier of cfgs. Console notifiers without a path
-// write to stdout.
-func Build(cfgs []config.Notifier, stdout io.Writer, logger *slog.Logger) (*Set, error) {
+// Build constructs every notifier of cfgs, each behind the pacing stage
+// with its entry's pace or its type's. env.Logger is narrowed to each
+// notifier; opts reach every pacing stage.
+func Build(cfgs []config.Notifier, env notifiers.Env, opts ...notifiers.PaceOption) (*Set, error) {
 	set := &Set{Notifiers: make(map[string]notifiers.Notifier, len(cfgs))}
-	client := &http.Client{Timeout: 30 * time.Second}
+	logger := env.Log()
 	for _, c := range cfgs {
-		log := logger.With("notifier", c.Name)
-		var (
-			n   notifiers.Notifier
-			err error
-		)
-		switch c.Type {
-		case "console":
-			if c.Path == "" {
-				n = console.New(c.Name, stdout)
-				break
-			}
-			var cn *console.Notifier
-			cn, err = console.Open(c.Name, c.Path)
-			if err == nil {
-				set.closers = append(set.closers, cn)
-				n = cn
-			}
-		case "webhook":
-			n = webhook.New(c.Name, c.URL, client)
-		case "slack":
-			n, err = slack.New(c, log)
-		case "slack-webhook":
-			n, err = slack.NewWebhook(c, log)
-		case "discord":
-			n, err = discord.New(c, log)
-		case "discord-webhook":
-			n, err = discord.NewWebhook(c, log)
-		default:
-			err = fmt.Errorf("unknown type %q", c.Type)
-		}
+		n, err := build(c, env, logger.With("notifier", c.Name), opts)
 		if err != nil {
 			_ = set.Close()
 			return nil, fmt.Errorf("notifier %q: %w", c.Name, err)
 		}
+		if cl, ok := n.(io.Closer); ok {
+			set.closers = append(set.closers, cl)
+		}
 		set.Notifiers[c.Name] = n
 	}
 	return set, nil
+}
+
+func build(c config.Notifier, env notifiers.Env, logger *slog.Logger, opts []notifiers.PaceOption) (notifiers.Notifier, error) {
+	for _, t := range types {
+		if t.Name != c.Type {
+			continue
+		}
+		env.Logger = logger
+		n, err := t.Build(c.Name, c.Settings, env)
+		if err != nil {
+			return nil, err
+		}
+		pace := t.Pace
+		if c.Pace != nil {
+			pace = *c.Pace
+		}
+		return notifiers.Paced(n, pace, opts...), nil
+	}
+	return nil, fmt.Errorf("unknown type %q", c.Type)
 }

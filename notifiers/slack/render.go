@@ -2,13 +2,14 @@ package slack
 
 import (
 	"fmt"
-	"github.com/wirewatch/wirewatch/notifiers/highlight"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/wirewatch/wirewatch/notifiers/highlight"
 
 	slackgo "github.com/slack-go/slack"
 

@@ -3,12 +3,13 @@ package slack
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/wirewatch/wirewatch/notifiers/highlight"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wirewatch/wirewatch/notifiers/highlight"
 
 	slackgo "github.com/slack-go/slack"
 

@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -19,7 +17,6 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/notifiers"
 )
 
@@ -27,8 +24,6 @@ import (
 const DefaultAPIURL = "https://slack.com/api/"
 
 const (
-	defaultTimeout    = 30 * time.Second
-	defaultInterval   = time.Second      // per channel, as Slack allows
 	defaultChannelTTL = 10 * time.Minute // how long a channel list is trusted
 	minRefresh        = 10 * time.Second // conversations.list is a Tier 2 method
 )
@@ -38,26 +33,12 @@ var (
 	_ notifiers.Notifier = (*Webhook)(nil)
 )
 
-// Option adjusts a Notifier or Webhook; the defaults suit production.
+// Option adjusts a Notifier; the defaults suit production.
 type Option func(*options)
 
 type options struct {
-	client     *http.Client
-	interval   time.Duration
 	channelTTL time.Duration
 	now        func() time.Time
-	sleep      func(context.Context, time.Duration) error
-}
-
-// WithHTTPClient sends through c instead of a client with a 30 s timeout.
-func WithHTTPClient(c *http.Client) Option {
-	return func(o *options) { o.client = c }
-}
-
-// WithPacing sets the least time between two messages to one channel
-// (default one second); 0 turns pacing off.
-func WithPacing(d time.Duration) Option {
-	return func(o *options) { o.interval = d }
 }
 
 // WithChannelTTL sets how long resolved channel names are trusted (default 10 minutes).
@@ -65,70 +46,42 @@ func WithChannelTTL(d time.Duration) Option {
 	return func(o *options) { o.channelTTL = d }
 }
 
-// WithClock replaces the clock and the sleep that pacing and the channel
-// cache use, so tests can observe waits without waiting. sleep must return
-// early with ctx's error when ctx ends.
-func WithClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(o *options) { o.now, o.sleep = now, sleep }
-}
-
-func buildOptions(opts []Option) options {
-	o := options{
-		interval:   defaultInterval,
-		channelTTL: defaultChannelTTL,
-		now:        time.Now,
-		sleep:      notifiers.Wait,
-	}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if o.client == nil {
-		o.client = &http.Client{Timeout: defaultTimeout}
-	}
-	return o
+// WithClock replaces the clock the channel cache reads, so that tests can
+// let time pass without waiting.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
 }
 
 // Notifier posts alerts to Slack channels with a bot token.
 type Notifier struct {
 	name     string
 	api      *slackgo.Client
-	secrets  []string
+	redactor *notifiers.Redactor
 	logger   *slog.Logger
-	pacer    *pacer
 	channels *channelCache
 }
 
-// New builds the notifier of a [[notifiers]] entry of type "slack". It needs
-// token; api_url (default DefaultAPIURL) must be an http or https URL. logger
-// is used as given: the caller narrows it to the notifier.
-func New(cfg config.Notifier, logger *slog.Logger, opts ...Option) (*Notifier, error) {
-	if cfg.Type != "slack" {
-		return nil, fmt.Errorf("slack %q: type is %q, not \"slack\"", cfg.Name, cfg.Type)
-	}
-	token := cfg.Token.Reveal()
+// New builds the notifier named name of a [[notifiers]] entry of type
+// "slack". It needs a token; api_url (default DefaultAPIURL) must be an http
+// or https URL.
+func New(name string, c *Config, env notifiers.Env, opts ...Option) (*Notifier, error) {
+	token := c.Token.Reveal()
 	if token == "" {
-		return nil, fmt.Errorf("slack %q: token is empty", cfg.Name)
+		return nil, fmt.Errorf("slack %q: token is empty", name)
 	}
-	apiURL := cfg.APIURL
-	if apiURL == "" {
-		apiURL = DefaultAPIURL
+	apiURL, err := c.API()
+	if err != nil {
+		return nil, fmt.Errorf("slack %q: %w", name, err)
 	}
-	if u, err := url.Parse(apiURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("slack %q: api_url %q is not an http(s) URL", cfg.Name, apiURL)
+	o := options{channelTTL: defaultChannelTTL, now: env.Clock()}
+	for _, opt := range opts {
+		opt(&o)
 	}
-	if !strings.HasSuffix(apiURL, "/") {
-		apiURL += "/"
-	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	o := buildOptions(opts)
 	n := &Notifier{
-		name:    cfg.Name,
-		api:     slackgo.New(token, slackgo.OptionAPIURL(apiURL), slackgo.OptionHTTPClient(o.client)),
-		secrets: []string{token},
-		logger:  logger,
-		pacer:   newPacer(o.interval, o.now, o.sleep),
+		name:     name,
+		api:      slackgo.New(token, slackgo.OptionAPIURL(apiURL), slackgo.OptionHTTPClient(env.Client())),
+		redactor: notifiers.NewRedactor(token),
+		logger:   env.Log(),
 	}
 	n.channels = &channelCache{ttl: o.channelTTL, now: o.now, list: n.listChannels}
 	return n, nil
@@ -146,9 +99,6 @@ func (n *Notifier) Notify(ctx context.Context, a *notifiers.Alert) (ref string, 
 	channel, retry, err := n.resolve(ctx, a.Channel)
 	if err != nil {
 		return "", retry, err
-	}
-	if err := n.pacer.wait(ctx, channel); err != nil {
-		return "", true, n.errorf("wait for "+channel, err)
 	}
 
 	blocks, fallback := Blocks(a)
@@ -221,9 +171,9 @@ func (n *Notifier) listChannels(ctx context.Context) (map[string]string, error) 
 	}
 }
 
-// errorf wraps err with the notifier's name and the operation, scrubbed of the token.
+// errorf wraps err with the notifier's name and the operation, without the token.
 func (n *Notifier) errorf(op string, err error) error {
-	return scrub(fmt.Errorf("slack %q: %s: %w", n.name, op, err), n.secrets)
+	return n.redactor.Error(fmt.Errorf("slack %q: %s: %w", n.name, op, err))
 }
 
 // classify decides whether a failed API call is worth retrying and words its error.
@@ -269,10 +219,10 @@ func (n *Notifier) wrap(op, channel string, err error) error {
 	if se, ok := errors.AsType[slackgo.SlackErrorResponse](err); ok {
 		if hint := hints[se.Err]; hint != "" {
 			msg := fmt.Sprintf("slack %q: %s (%s)", n.name, strings.ReplaceAll(hint, "CHANNEL", channel), se.Err)
-			return &hintError{msg: scrubString(msg, n.secrets), err: se}
+			return n.redactor.Error(&hintError{msg: msg, err: se})
 		}
 	}
-	return n.errorf(op, stripURL(err))
+	return n.errorf(op, err)
 }
 
 // hints explain the Slack API errors that need a person to act.
@@ -300,94 +250,12 @@ type hintError struct {
 func (e *hintError) Error() string { return e.msg }
 func (e *hintError) Unwrap() error { return e.err }
 
-// stripURL drops the request URL from a transport error: webhook URLs are
-// secrets, and no error needs one.
-func stripURL(err error) error {
-	if ue, ok := errors.AsType[*url.Error](err); ok {
-		return ue.Err
-	}
-	return err
-}
-
 // rateLimited words slack-go's rate-limit error without repeating the wait
 // that *notifiers.RetryAfterError adds.
 type rateLimited struct{ err *slackgo.RateLimitedError }
 
 func (e rateLimited) Error() string { return "rate limited (HTTP 429)" }
 func (e rateLimited) Unwrap() error { return e.err }
-
-// scrub makes sure no secret shows in err's message, as a last line of defence.
-func scrub(err error, secrets []string) error {
-	msg := err.Error()
-	if clean := scrubString(msg, secrets); clean != msg {
-		return &scrubbedError{msg: clean, err: err}
-	}
-	return err
-}
-
-func scrubString(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	return s
-}
-
-type scrubbedError struct {
-	msg string
-	err error
-}
-
-func (e *scrubbedError) Error() string { return e.msg }
-
-// Unwrap exposes the retry wait, not the unscrubbed text.
-func (e *scrubbedError) Unwrap() error {
-	if ra, ok := errors.AsType[*notifiers.RetryAfterError](e.err); ok {
-		return &notifiers.RetryAfterError{After: ra.After, Err: errors.New(e.msg)}
-	}
-	return nil
-}
-
-// pacer spaces messages to one channel at least interval apart. A caller
-// reserves the channel's next slot under the lock and waits outside it.
-type pacer struct {
-	interval time.Duration
-	now      func() time.Time
-	sleep    func(context.Context, time.Duration) error
-
-	mu   sync.Mutex
-	next map[string]time.Time
-}
-
-func newPacer(interval time.Duration, now func() time.Time, sleep func(context.Context, time.Duration) error) *pacer {
-	return &pacer{interval: interval, now: now, sleep: sleep, next: make(map[string]time.Time)}
-}
-
-func (p *pacer) wait(ctx context.Context, key string) error {
-	if p.interval <= 0 {
-		return nil
-	}
-	p.mu.Lock()
-	now := p.now()
-	slot := p.next[key]
-	if slot.Before(now) {
-		slot = now
-	}
-	p.next[key] = slot.Add(p.interval)
-	if len(p.next) > 1024 {
-		for k, t := range p.next {
-			if t.Before(now) {
-				delete(p.next, k)
-			}
-		}
-	}
-	p.mu.Unlock()
-	if d := slot.Sub(now); d > 0 {
-		return p.sleep(ctx, d)
-	}
-	return nil
-}
 
 // channelCache maps channel names to ids. A name it does not know makes it
 // list the channels again, at most once per lookup and once per minRefresh.

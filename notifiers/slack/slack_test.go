@@ -13,10 +13,10 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 	"github.com/wirewatch/wirewatch/notifiers/slack"
+	"github.com/wirewatch/wirewatch/notifiers/slack/slackfake"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -61,11 +61,11 @@ func (c *clock) Slept() []time.Duration {
 	return append([]time.Duration(nil), c.slept...)
 }
 
-func newNotifier(t *testing.T, fake *notifiertest.Slack, opts ...slack.Option) *slack.Notifier {
+func newNotifier(t *testing.T, fake *slackfake.Slack, opts ...slack.Option) *slack.Notifier {
 	t.Helper()
 	c := newClock()
-	opts = append([]slack.Option{slack.WithClock(c.Now, c.Sleep)}, opts...)
-	n, err := slack.New(config.Notifier{Name: "team-slack", Type: "slack", Token: token, APIURL: fake.URL()}, nil, opts...)
+	opts = append([]slack.Option{slack.WithClock(c.Now)}, opts...)
+	n, err := slack.New("team-slack", &slack.Config{Token: token, APIURL: fake.URL()}, notifiers.Env{}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func alertTo(channel string, opts ...func(*notifiers.Alert)) *notifiers.Alert {
 
 func TestNotifyPostsBlocks(t *testing.T) {
 	ctx := testContext(t)
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	n := newNotifier(t, fake)
 
 	ref, retry, err := n.Notify(ctx, alertTo("C0123ABCD"))
@@ -116,7 +116,7 @@ func TestNotifyPostsBlocks(t *testing.T) {
 
 func TestNotifyEscapesUntrustedText(t *testing.T) {
 	ctx := testContext(t)
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	n := newNotifier(t, fake)
 
 	a := alertTo("C0123ABCD", func(a *notifiers.Alert) {
@@ -160,7 +160,7 @@ func TestNotifyEscapesUntrustedText(t *testing.T) {
 
 func TestNotifyTruncatesToSlackLimits(t *testing.T) {
 	ctx := testContext(t)
-	fake := notifiertest.NewSlack(t) // rejects, as Slack does, a message over any limit
+	fake := slackfake.New(t) // rejects, as Slack does, a message over any limit
 	n := newNotifier(t, fake)
 
 	a := alertTo("C0123ABCD", func(a *notifiers.Alert) {
@@ -194,7 +194,7 @@ func TestNotifyTruncatesToSlackLimits(t *testing.T) {
 
 func TestNotifyThreadsFollowUps(t *testing.T) {
 	ctx := testContext(t)
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	n := newNotifier(t, fake)
 
 	first, _, err := n.Notify(ctx, alertTo("C0123ABCD"))
@@ -224,56 +224,56 @@ func TestNotifyThreadsFollowUps(t *testing.T) {
 func TestNotifyFailures(t *testing.T) {
 	tests := []struct {
 		name      string
-		script    func(*notifiertest.Slack)
+		script    func(*slackfake.Slack)
 		retry     bool
 		wait      time.Duration
 		errSubstr string
 	}{
-		{"429 with Retry-After", func(f *notifiertest.Slack) {
+		{"429 with Retry-After", func(f *slackfake.Slack) {
 			f.FailNext("chat.postMessage", http.StatusTooManyRequests, map[string]string{"Retry-After": "2"}, "")
 		}, true, 2 * time.Second, "retry after 2s"},
-		{"429 without Retry-After", func(f *notifiertest.Slack) {
+		{"429 without Retry-After", func(f *slackfake.Slack) {
 			f.FailNext("chat.postMessage", http.StatusTooManyRequests, nil, "")
 		}, true, 0, "429"},
-		{"500", func(f *notifiertest.Slack) {
+		{"500", func(f *slackfake.Slack) {
 			f.FailNext("chat.postMessage", http.StatusInternalServerError, nil, "<html>boom</html>")
 		}, true, 0, "500"},
-		{"503", func(f *notifiertest.Slack) {
+		{"503", func(f *slackfake.Slack) {
 			f.FailNext("chat.postMessage", http.StatusServiceUnavailable, nil, "")
 		}, true, 0, "503"},
-		{"400", func(f *notifiertest.Slack) {
+		{"400", func(f *slackfake.Slack) {
 			f.FailNext("chat.postMessage", http.StatusBadRequest, nil, "")
 		}, false, 0, "400"},
-		{"unreadable answer", func(f *notifiertest.Slack) {
+		{"unreadable answer", func(f *slackfake.Slack) {
 			f.FailNext("chat.postMessage", http.StatusOK, nil, "<html>proxy</html>")
 		}, true, 0, "invalid character"},
-		{"channel_not_found", func(f *notifiertest.Slack) { f.FailNextError("chat.postMessage", "channel_not_found") },
+		{"channel_not_found", func(f *slackfake.Slack) { f.FailNextError("chat.postMessage", "channel_not_found") },
 			false, 0, `slack "team-slack": channel C0123ABCD not found — invite the bot to it (/invite @wirewatch) (channel_not_found)`},
-		{"not_in_channel", func(f *notifiertest.Slack) { f.FailNextError("chat.postMessage", "not_in_channel") },
+		{"not_in_channel", func(f *slackfake.Slack) { f.FailNextError("chat.postMessage", "not_in_channel") },
 			false, 0, "invite it (/invite @wirewatch)"},
-		{"is_archived", func(f *notifiertest.Slack) { f.FailNextError("chat.postMessage", "is_archived") },
+		{"is_archived", func(f *slackfake.Slack) { f.FailNextError("chat.postMessage", "is_archived") },
 			false, 0, "channel C0123ABCD is archived"},
-		{"invalid_auth", func(f *notifiertest.Slack) { f.FailNextError("chat.postMessage", "invalid_auth") },
+		{"invalid_auth", func(f *slackfake.Slack) { f.FailNextError("chat.postMessage", "invalid_auth") },
 			false, 0, "the bot token is not valid"},
-		{"msg_too_long", func(f *notifiertest.Slack) { f.FailNextError("chat.postMessage", "msg_too_long") },
+		{"msg_too_long", func(f *slackfake.Slack) { f.FailNextError("chat.postMessage", "msg_too_long") },
 			false, 0, "msg_too_long"},
-		{"invalid_blocks", func(f *notifiertest.Slack) { f.FailNextError("chat.postMessage", "invalid_blocks") },
+		{"invalid_blocks", func(f *slackfake.Slack) { f.FailNextError("chat.postMessage", "invalid_blocks") },
 			false, 0, "invalid_blocks"},
-		{"unknown API error", func(f *notifiertest.Slack) { f.FailNextError("chat.postMessage", "something_new") },
+		{"unknown API error", func(f *slackfake.Slack) { f.FailNextError("chat.postMessage", "something_new") },
 			false, 0, "something_new"},
-		{"ratelimited", func(f *notifiertest.Slack) { f.FailNextError("chat.postMessage", "ratelimited") },
+		{"ratelimited", func(f *slackfake.Slack) { f.FailNextError("chat.postMessage", "ratelimited") },
 			true, 0, "ratelimited"},
-		{"internal_error", func(f *notifiertest.Slack) { f.FailNextError("chat.postMessage", "internal_error") },
+		{"internal_error", func(f *slackfake.Slack) { f.FailNextError("chat.postMessage", "internal_error") },
 			true, 0, "internal_error"},
-		{"fatal_error", func(f *notifiertest.Slack) { f.FailNextError("chat.postMessage", "fatal_error") },
+		{"fatal_error", func(f *slackfake.Slack) { f.FailNextError("chat.postMessage", "fatal_error") },
 			true, 0, "fatal_error"},
-		{"service_unavailable", func(f *notifiertest.Slack) { f.FailNextError("chat.postMessage", "service_unavailable") },
+		{"service_unavailable", func(f *slackfake.Slack) { f.FailNextError("chat.postMessage", "service_unavailable") },
 			true, 0, "service_unavailable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := testContext(t)
-			fake := notifiertest.NewSlack(t)
+			fake := slackfake.New(t)
 			tt.script(fake)
 			n := newNotifier(t, fake)
 			ref, retry, err := n.Notify(ctx, alertTo("C0123ABCD"))
@@ -299,7 +299,7 @@ func TestNotifyFailures(t *testing.T) {
 
 func TestNotifyKeepsSlackErrorsInChain(t *testing.T) {
 	ctx := testContext(t)
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	fake.FailNextError("chat.postMessage", "channel_not_found")
 	_, _, err := newNotifier(t, fake).Notify(ctx, alertTo("C0123ABCD"))
 	var se slackgo.SlackErrorResponse
@@ -310,8 +310,7 @@ func TestNotifyKeepsSlackErrorsInChain(t *testing.T) {
 
 func TestNotifyNetworkErrorRetries(t *testing.T) {
 	ctx := testContext(t)
-	n, err := slack.New(config.Notifier{Name: "team-slack", Type: "slack", Token: token,
-		APIURL: notifiertest.ClosedURL(t) + "/api"}, nil, slack.WithPacing(0))
+	n, err := slack.New("team-slack", &slack.Config{Token: token, APIURL: notifiertest.ClosedURL(t) + "/api"}, notifiers.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +322,7 @@ func TestNotifyNetworkErrorRetries(t *testing.T) {
 }
 
 func TestNotifyCancelled(t *testing.T) {
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	n := newNotifier(t, fake)
 	ctx, cancel := context.WithCancel(testContext(t))
 	cancel()
@@ -338,14 +337,14 @@ func TestNotifyCancelled(t *testing.T) {
 
 func TestNotifyResolvesChannelNames(t *testing.T) {
 	ctx := testContext(t)
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	fake.SetPageSize(1) // three pages
 	fake.SetChannels(
-		notifiertest.SlackChannel{ID: "C0000GEN", Name: "general"},
-		notifiertest.SlackChannel{ID: "G0000SEC", Name: "secret", IsPrivate: true},
-		notifiertest.SlackChannel{ID: "C0000AIP", Name: "ai-policy"},
+		slackfake.Channel{ID: "C0000GEN", Name: "general"},
+		slackfake.Channel{ID: "G0000SEC", Name: "secret", IsPrivate: true},
+		slackfake.Channel{ID: "C0000AIP", Name: "ai-policy"},
 	)
-	n := newNotifier(t, fake, slack.WithPacing(0))
+	n := newNotifier(t, fake)
 
 	for _, ch := range []string{"#ai-policy", "#ai-policy", "#secret", "general"} {
 		if _, _, err := n.Notify(ctx, alertTo(ch)); err != nil {
@@ -366,11 +365,10 @@ func TestNotifyResolvesChannelNames(t *testing.T) {
 
 func TestNotifyUnknownChannel(t *testing.T) {
 	ctx := testContext(t)
-	fake := notifiertest.NewSlack(t)
-	fake.SetChannels(notifiertest.SlackChannel{ID: "C0000GEN", Name: "general"})
+	fake := slackfake.New(t)
+	fake.SetChannels(slackfake.Channel{ID: "C0000GEN", Name: "general"})
 	c := newClock()
-	n, err := slack.New(config.Notifier{Name: "team-slack", Type: "slack", Token: token, APIURL: fake.URL()}, nil,
-		slack.WithClock(c.Now, c.Sleep))
+	n, err := slack.New("team-slack", &slack.Config{Token: token, APIURL: fake.URL()}, notifiers.Env{}, slack.WithClock(c.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +388,7 @@ func TestNotifyUnknownChannel(t *testing.T) {
 	if calls := fake.Calls("conversations.list"); calls != 1 {
 		t.Errorf("conversations.list called %d times, want 1", calls)
 	}
-	fake.SetChannels(notifiertest.SlackChannel{ID: "C0000GEN", Name: "general"}, notifiertest.SlackChannel{ID: "C0000FOO", Name: "foo"})
+	fake.SetChannels(slackfake.Channel{ID: "C0000GEN", Name: "general"}, slackfake.Channel{ID: "C0000FOO", Name: "foo"})
 	_ = c.Sleep(ctx, time.Minute)
 	if _, _, err := n.Notify(ctx, alertTo("#foo")); err != nil {
 		t.Fatalf("Notify to #foo after the invite: %v", err)
@@ -417,15 +415,12 @@ func TestNotifyUnknownChannel(t *testing.T) {
 	}
 }
 
+// The registry puts every notifier behind the pacing stage, with its type's pace.
 func TestNotifyPacesPerChannel(t *testing.T) {
 	ctx := testContext(t)
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	c := newClock()
-	n, err := slack.New(config.Notifier{Name: "team-slack", Type: "slack", Token: token, APIURL: fake.URL()}, nil,
-		slack.WithClock(c.Now, c.Sleep))
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := notifiers.Paced(newNotifier(t, fake), slack.Type.Pace, notifiers.PaceClock(c.Now, c.Sleep))
 
 	send := func(ch string) time.Time {
 		t.Helper()
@@ -450,7 +445,7 @@ func TestNotifyPacesPerChannel(t *testing.T) {
 }
 
 func TestNotifyPacingHonoursContext(t *testing.T) {
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	frozen := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	blocked := make(chan struct{})
 	sleep := func(ctx context.Context, d time.Duration) error {
@@ -458,11 +453,7 @@ func TestNotifyPacingHonoursContext(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	n, err := slack.New(config.Notifier{Name: "team-slack", Type: "slack", Token: token, APIURL: fake.URL()}, nil,
-		slack.WithClock(func() time.Time { return frozen }, sleep))
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := notifiers.Paced(newNotifier(t, fake), slack.Type.Pace, notifiers.PaceClock(func() time.Time { return frozen }, sleep))
 	ctx := testContext(t)
 	if _, _, err := n.Notify(ctx, alertTo("C0000AAA")); err != nil {
 		t.Fatal(err)
@@ -492,8 +483,8 @@ func TestNotifyPacingHonoursContext(t *testing.T) {
 
 func TestNotifyDigestAndHealth(t *testing.T) {
 	ctx := testContext(t)
-	fake := notifiertest.NewSlack(t)
-	n := newNotifier(t, fake, slack.WithPacing(0))
+	fake := slackfake.New(t)
+	n := newNotifier(t, fake)
 
 	stories := make([]story.Story, 80)
 	for i := range stories {
@@ -526,18 +517,17 @@ func TestNotifyDigestAndHealth(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	tests := []struct {
 		name string
-		cfg  config.Notifier
+		cfg  *slack.Config
 		want string
 	}{
-		{"no token", config.Notifier{Name: "s", Type: "slack"}, `slack "s": token is empty`},
-		{"bad api_url", config.Notifier{Name: "s", Type: "slack", Token: token, APIURL: "ftp://x/"}, "api_url"},
-		{"wrong type", config.Notifier{Name: "s", Type: "discord", Token: token}, "not \"slack\""},
+		{"no token", &slack.Config{}, `slack "s": token is empty`},
+		{"bad api_url", &slack.Config{Token: token, APIURL: "ftp://x/"}, "api_url"},
 	}
 	for _, tt := range tests {
-		if _, err := slack.New(tt.cfg, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := slack.New("s", tt.cfg, notifiers.Env{}); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
 		} else {
 			notifiertest.AssertNoSecretLeak(t, err, token)
@@ -545,8 +535,7 @@ func TestNew(t *testing.T) {
 	}
 
 	// api_url works without its trailing slash.
-	n, err := slack.New(config.Notifier{Name: "s", Type: "slack", Token: token,
-		APIURL: strings.TrimSuffix(fake.URL(), "/")}, nil, slack.WithPacing(0))
+	n, err := slack.New("s", &slack.Config{Token: token, APIURL: strings.TrimSuffix(fake.URL(), "/")}, notifiers.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,9 +19,7 @@ const hookPath = "/services/T0000/B0000/s3cretWebhookKey"
 
 func newWebhook(t *testing.T, url string) *slack.Webhook {
 	t.Helper()
-	c := newClock()
-	w, err := slack.NewWebhook(config.Notifier{Name: "team-hook", Type: "slack-webhook", URL: config.Secret(url)}, nil,
-		slack.WithClock(c.Now, c.Sleep))
+	w, err := slack.NewWebhook("team-hook", &slack.WebhookConfig{URL: config.Secret(url)}, notifiers.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,15 +130,15 @@ func TestWebhookNetworkErrorAndTimeout(t *testing.T) {
 func TestNewWebhook(t *testing.T) {
 	secret := "https://hooks.slack.com" + hookPath
 	tests := []struct {
-		cfg  config.Notifier
+		cfg  *slack.WebhookConfig
 		want string
 	}{
-		{config.Notifier{Name: "h", Type: "slack-webhook"}, "url is empty"},
-		{config.Notifier{Name: "h", Type: "slack-webhook", URL: "ftp://x" + hookPath}, "not an http(s) URL"},
-		{config.Notifier{Name: "h", Type: "slack", URL: config.Secret(secret)}, `not "slack-webhook"`},
+		{&slack.WebhookConfig{}, "url is empty"},
+		{&slack.WebhookConfig{URL: "ftp://x" + hookPath}, "not an http(s) URL"},
+		{&slack.WebhookConfig{URL: config.Secret(secret + "\x7f")}, "not an http(s) URL"},
 	}
 	for _, tt := range tests {
-		_, err := slack.NewWebhook(tt.cfg, nil)
+		_, err := slack.NewWebhook("h", tt.cfg, notifiers.Env{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("NewWebhook(%+v): %v, want %q", tt.cfg, err, tt.want)
 			continue

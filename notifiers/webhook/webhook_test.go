@@ -123,7 +123,7 @@ func TestNotifyStatus(t *testing.T) {
 			}
 			rcv.Respond(resp)
 			n := newTest(rcv.URL() + "/alerts")
-			n.now = func() time.Time { return now }
+			n.http.Now = func() time.Time { return now }
 
 			ref, retry, err := n.Notify(context.Background(), notifiertest.Alert())
 			if ref != "" {
@@ -159,8 +159,8 @@ func TestNotifyErrorBodyIsShort(t *testing.T) {
 
 func TestNewDefaultClient(t *testing.T) {
 	n := New("hook", "http://127.0.0.1:9/alerts", nil)
-	if n.client == http.DefaultClient || n.client.Timeout != 30*time.Second {
-		t.Errorf("default client = %p with timeout %v, want an own client with 30s", n.client, n.client.Timeout)
+	if n.http.Client == http.DefaultClient || n.http.Client.Timeout != 30*time.Second {
+		t.Errorf("default client = %p with timeout %v, want an own client with 30s", n.http.Client, n.http.Client.Timeout)
 	}
 }
 
@@ -265,7 +265,7 @@ func TestNotifyLeaksNoSecret(t *testing.T) {
 			name: "URL echoed across the cut of a long body",
 			url:  "http://" + host + "/hooks/" + pathToken,
 			answer: func(u string) notifiertest.Response {
-				pad := strings.Repeat("x", errorBodyMax-7-strings.Index(u, pathToken))
+				pad := strings.Repeat("x", notifiers.DetailMax-7-strings.Index(u, pathToken))
 				return notifiertest.Response{Status: 502, Body: pad + u + strings.Repeat("y", 500)}
 			},
 			wantRetry: true,

@@ -1,4 +1,4 @@
-package notifiertest_test
+package slackfake_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/notifiers/slack/slackfake"
 )
 
 func slackTestContext(t *testing.T) context.Context {
@@ -26,7 +27,7 @@ func slackTestContext(t *testing.T) context.Context {
 // runSlackSocketMode runs a real socketmode client against fake until the test
 // ends. It acks every slash command with {"text":"ack " + command text} and
 // passes the command on.
-func runSlackSocketMode(t *testing.T, fake *notifiertest.Slack) (commands <-chan slack.SlashCommand, hellos <-chan struct{}) {
+func runSlackSocketMode(t *testing.T, fake *slackfake.Slack) (commands <-chan slack.SlashCommand, hellos <-chan struct{}) {
 	t.Helper()
 	api := slack.New("xoxb-bot-token",
 		slack.OptionAPIURL(fake.URL()),
@@ -74,7 +75,7 @@ func runSlackSocketMode(t *testing.T, fake *notifiertest.Slack) (commands <-chan
 
 func TestSlackSocketModeSlashCommandAndReconnect(t *testing.T) {
 	ctx := slackTestContext(t)
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	fake.SetPingInterval(20 * time.Millisecond)
 	commands, hellos := runSlackSocketMode(t, fake)
 
@@ -91,7 +92,7 @@ func TestSlackSocketModeSlashCommandAndReconnect(t *testing.T) {
 		t.Helper()
 		ack, err := fake.SendSlashCommand(ctx, slack.SlashCommand{
 			Command: "/news", Text: text, UserID: "U1", ChannelID: "C1",
-			TeamID: notifiertest.SlackTeamID, ResponseURL: fake.ResponseURL(), TriggerID: "t1",
+			TeamID: slackfake.TeamID, ResponseURL: fake.ResponseURL(), TriggerID: "t1",
 		})
 		if err != nil {
 			t.Fatalf("SendSlashCommand(%q): %v", text, err)
@@ -124,7 +125,7 @@ func TestSlackSocketModeSlashCommandAndReconnect(t *testing.T) {
 }
 
 func TestSlackSocketModeAckTimesOut(t *testing.T) {
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	ctx, cancel := context.WithCancel(slackTestContext(t))
 	cancel()
 	if _, err := fake.SendSlashCommand(ctx, map[string]string{"command": "/news"}); !errors.Is(err, context.Canceled) {
@@ -133,7 +134,7 @@ func TestSlackSocketModeAckTimesOut(t *testing.T) {
 }
 
 func TestSlackSocketModeRejectsBadAppToken(t *testing.T) {
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	api := slack.New("xoxb-bot", slack.OptionAPIURL(fake.URL()), slack.OptionAppLevelToken("xoxb-not-an-app-token"))
 	_, _, err := api.StartSocketModeContext(slackTestContext(t))
 	if err == nil || err.Error() != "invalid_auth" {
@@ -143,7 +144,7 @@ func TestSlackSocketModeRejectsBadAppToken(t *testing.T) {
 
 func TestSlackPostMessageRecorded(t *testing.T) {
 	ctx := slackTestContext(t)
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	api := slack.New("xoxb-bot", slack.OptionAPIURL(fake.URL()))
 
 	blocks := []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "*hi*", false, false), nil, nil)}
@@ -170,7 +171,7 @@ func TestSlackPostMessageRecorded(t *testing.T) {
 
 func TestSlackRejectsWhatSlackRejects(t *testing.T) {
 	ctx := slackTestContext(t)
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	api := slack.New("xoxb-bot", slack.OptionAPIURL(fake.URL()))
 	section := func(text string) slack.Block {
 		return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil)
@@ -211,7 +212,7 @@ func TestSlackRejectsWhatSlackRejects(t *testing.T) {
 
 func TestSlackScriptedFailures(t *testing.T) {
 	ctx := slackTestContext(t)
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	api := slack.New("xoxb-bot", slack.OptionAPIURL(fake.URL()))
 
 	fake.FailNext("chat.postMessage", http.StatusTooManyRequests, map[string]string{"Retry-After": "2"}, "")
@@ -246,14 +247,14 @@ func TestSlackScriptedFailures(t *testing.T) {
 
 func TestSlackChannels(t *testing.T) {
 	ctx := slackTestContext(t)
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	fake.SetPageSize(2)
 	fake.SetChannels(
-		notifiertest.SlackChannel{ID: "C1", Name: "general"},
-		notifiertest.SlackChannel{ID: "C2", Name: "ai-policy"},
-		notifiertest.SlackChannel{ID: "G3", Name: "secret", IsPrivate: true},
-		notifiertest.SlackChannel{ID: "C4", Name: "old", IsArchived: true},
-		notifiertest.SlackChannel{ID: "C5", Name: "outside", NotMember: true},
+		slackfake.Channel{ID: "C1", Name: "general"},
+		slackfake.Channel{ID: "C2", Name: "ai-policy"},
+		slackfake.Channel{ID: "G3", Name: "secret", IsPrivate: true},
+		slackfake.Channel{ID: "C4", Name: "old", IsArchived: true},
+		slackfake.Channel{ID: "C5", Name: "outside", NotMember: true},
 	)
 	api := slack.New("xoxb-bot", slack.OptionAPIURL(fake.URL()))
 
@@ -296,11 +297,11 @@ func TestSlackChannels(t *testing.T) {
 
 func TestSlackAuthAndTokens(t *testing.T) {
 	ctx := slackTestContext(t)
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	fake.SetTokens("xoxb-right", "xapp-right")
 
 	resp, err := slack.New("xoxb-right", slack.OptionAPIURL(fake.URL())).AuthTestContext(ctx)
-	if err != nil || resp.UserID != notifiertest.SlackBotUserID || resp.TeamID != notifiertest.SlackTeamID {
+	if err != nil || resp.UserID != slackfake.BotUserID || resp.TeamID != slackfake.TeamID {
 		t.Errorf("auth.test: %+v, %v", resp, err)
 	}
 	_, err = slack.New("xoxb-wrong", slack.OptionAPIURL(fake.URL())).AuthTestContext(ctx)
@@ -311,7 +312,7 @@ func TestSlackAuthAndTokens(t *testing.T) {
 
 func TestSlackEphemeralAndResponseURL(t *testing.T) {
 	ctx := slackTestContext(t)
-	fake := notifiertest.NewSlack(t)
+	fake := slackfake.New(t)
 	api := slack.New("xoxb-bot", slack.OptionAPIURL(fake.URL()))
 
 	if _, err := api.PostEphemeralContext(ctx, "C1", "U1", slack.MsgOptionText("only you", false)); err != nil {

@@ -1,4 +1,4 @@
-package notifiertest_test
+package discordfake_test
 
 import (
 	"context"
@@ -10,13 +10,13 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/wirewatch/wirewatch/notifiers/discord"
-	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/notifiers/discord/discordfake"
 )
 
 // fakeDiscord starts the fake and points discordgo at it for this test.
-func fakeDiscord(t *testing.T) *notifiertest.Discord {
+func fakeDiscord(t *testing.T) *discordfake.Discord {
 	t.Helper()
-	d := notifiertest.NewDiscord(t)
+	d := discordfake.New(t)
 	restore, err := discord.SetAPIBase(d.Base())
 	if err != nil {
 		t.Fatalf("SetAPIBase: %v", err)
@@ -78,7 +78,7 @@ func TestDiscordGatewayInteractionAndResume(t *testing.T) {
 
 	select {
 	case r := <-ready:
-		if r.SessionID != "S1" || r.User == nil || r.User.ID != notifiertest.DiscordBotID || r.Application == nil || r.Application.ID != notifiertest.DiscordAppID {
+		if r.SessionID != "S1" || r.User == nil || r.User.ID != discordfake.BotID || r.Application == nil || r.Application.ID != discordfake.AppID {
 			t.Errorf("READY = session %q user %+v application %+v", r.SessionID, r.User, r.Application)
 		}
 	case <-ctx.Done():
@@ -151,29 +151,29 @@ func TestDiscordREST(t *testing.T) {
 	s := restSession(t)
 
 	cmds := []*discordgo.ApplicationCommand{{Name: "news", Description: "Search stories"}}
-	got, err := s.ApplicationCommandBulkOverwrite(notifiertest.DiscordAppID, "", cmds)
+	got, err := s.ApplicationCommandBulkOverwrite(discordfake.AppID, "", cmds)
 	if err != nil {
 		t.Fatalf("global overwrite: %v", err)
 	}
 	if len(got) != 1 || got[0].ID == "" || got[0].Name != "news" {
 		t.Errorf("global overwrite returned %+v", got)
 	}
-	if _, err := s.ApplicationCommandBulkOverwrite(notifiertest.DiscordAppID, notifiertest.DiscordGuildID, cmds); err != nil {
+	if _, err := s.ApplicationCommandBulkOverwrite(discordfake.AppID, discordfake.GuildID, cmds); err != nil {
 		t.Fatalf("guild overwrite: %v", err)
 	}
 	recorded, err := d.WaitCommands(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if recorded[0].Params["guild"] != "" || recorded[1].Params["guild"] != notifiertest.DiscordGuildID {
+	if recorded[0].Params["guild"] != "" || recorded[1].Params["guild"] != discordfake.GuildID {
 		t.Errorf("command routes = %v, %v", recorded[0].Params, recorded[1].Params)
 	}
-	list, err := s.ApplicationCommands(notifiertest.DiscordAppID, notifiertest.DiscordGuildID)
+	list, err := s.ApplicationCommands(discordfake.AppID, discordfake.GuildID)
 	if err != nil || len(list) != 1 || list[0].Name != "news" {
 		t.Errorf("ApplicationCommands = %+v, %v", list, err)
 	}
 
-	in := &discordgo.Interaction{AppID: notifiertest.DiscordAppID, ID: "1", Token: "itoken-1"}
+	in := &discordgo.Interaction{AppID: discordfake.AppID, ID: "1", Token: "itoken-1"}
 	content := "done"
 	if _, err := s.InteractionResponseEdit(in, &discordgo.WebhookEdit{Content: &content}); err != nil {
 		t.Fatalf("edit original: %v", err)
@@ -189,7 +189,7 @@ func TestDiscordREST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.ID != msgs[0].ID || msgs[0].Params["webhook"] != notifiertest.DiscordAppID || msgs[0].Query.Get("wait") != "true" {
+	if m.ID != msgs[0].ID || msgs[0].Params["webhook"] != discordfake.AppID || msgs[0].Query.Get("wait") != "true" {
 		t.Errorf("follow-up recorded as %+v, returned id %q", msgs[0], m.ID)
 	}
 
@@ -224,7 +224,7 @@ func TestDiscordREST(t *testing.T) {
 }
 
 func TestDiscordWaitEndsWithContext(t *testing.T) {
-	d := notifiertest.NewDiscord(t)
+	d := discordfake.New(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := d.WaitMessages(ctx, 1); !errors.Is(err, context.Canceled) {

@@ -1,4 +1,4 @@
-package notifiertest
+package discordfake
 
 import (
 	"bytes"
@@ -47,7 +47,7 @@ type Discord struct {
 	mu         sync.Mutex
 	changed    chan struct{} // closed and replaced on every recorded change
 	closed     bool
-	reqs       []DiscordRequest
+	reqs       []Request
 	fails      []discordFailure
 	nextID     int64
 	commands   map[string]json.RawMessage // last bulk overwrite per "app" or "app/guild"
@@ -56,24 +56,24 @@ type Discord struct {
 	seq        int64
 	sessionID  string
 	sessions   int
-	identifies []DiscordIdentify
-	resumes    []DiscordResume
+	identifies []Identify
+	resumes    []Resume
 	heartbeats int
 }
 
 // Identities of the fake's application, bot user and guild.
 const (
-	DiscordAppID   = "100000000000000001"
-	DiscordBotID   = "100000000000000002"
-	DiscordGuildID = "100000000000000003"
+	AppID   = "100000000000000001"
+	BotID   = "100000000000000002"
+	GuildID = "100000000000000003"
 )
 
 // discordHeartbeatMS is the interval HELLO asks for, in milliseconds: long,
 // so a test sees the one heartbeat discordgo sends at once and no more.
 const discordHeartbeatMS = 41250
 
-// DiscordRequest is one REST request the fake received.
-type DiscordRequest struct {
+// Request is one REST request the fake received.
+type Request struct {
 	Method string
 	// Path is the path as sent ("/api/v9/channels/1/messages").
 	Path string
@@ -94,7 +94,7 @@ type DiscordRequest struct {
 }
 
 // Decode unmarshals the request's JSON body into v.
-func (r DiscordRequest) Decode(v any) error {
+func (r Request) Decode(v any) error {
 	return json.Unmarshal(r.Body, v)
 }
 
@@ -106,16 +106,16 @@ const (
 	kindCallback = "callback"
 )
 
-// DiscordIdentify is an IDENTIFY (op 2) the gateway received.
-type DiscordIdentify struct {
+// Identify is an IDENTIFY (op 2) the gateway received.
+type Identify struct {
 	Token   string
 	Intents int
 	// SessionID is the session the fake started for it.
 	SessionID string
 }
 
-// DiscordResume is a RESUME (op 6) the gateway received.
-type DiscordResume struct {
+// Resume is a RESUME (op 6) the gateway received.
+type Resume struct {
 	Token     string
 	SessionID string
 	Seq       int64
@@ -128,8 +128,8 @@ type discordFailure struct {
 	body    string
 }
 
-// NewDiscord starts a fake Discord that is closed when the test ends.
-func NewDiscord(t testing.TB) *Discord {
+// New starts a fake Discord that is closed when the test ends.
+func New(t testing.TB) *Discord {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -173,57 +173,57 @@ func (d *Discord) FailNext(pathPrefix string, status int, headers map[string]str
 }
 
 // Requests returns every REST request received, failed ones included, oldest first.
-func (d *Discord) Requests() []DiscordRequest {
+func (d *Discord) Requests() []Request {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return append([]DiscordRequest(nil), d.reqs...)
+	return append([]Request(nil), d.reqs...)
 }
 
 // Messages returns the messages posted: channel messages and webhook executes
 // (interaction follow-ups included) that the fake accepted, oldest first.
-func (d *Discord) Messages() []DiscordRequest { return d.selected(kindMessage) }
+func (d *Discord) Messages() []Request { return d.selected(kindMessage) }
 
 // Edits returns the accepted edits of webhook messages (interaction replies).
-func (d *Discord) Edits() []DiscordRequest { return d.selected(kindEdit) }
+func (d *Discord) Edits() []Request { return d.selected(kindEdit) }
 
 // Commands returns the accepted bulk overwrites of application commands.
-func (d *Discord) Commands() []DiscordRequest { return d.selected(kindCommands) }
+func (d *Discord) Commands() []Request { return d.selected(kindCommands) }
 
 // Callbacks returns the accepted interaction responses.
-func (d *Discord) Callbacks() []DiscordRequest { return d.selected(kindCallback) }
+func (d *Discord) Callbacks() []Request { return d.selected(kindCallback) }
 
 // WaitMessages blocks until at least n messages were accepted and returns them all.
-func (d *Discord) WaitMessages(ctx context.Context, n int) ([]DiscordRequest, error) {
+func (d *Discord) WaitMessages(ctx context.Context, n int) ([]Request, error) {
 	return d.waitSelected(ctx, kindMessage, n)
 }
 
 // WaitEdits blocks until at least n edits were accepted and returns them all.
-func (d *Discord) WaitEdits(ctx context.Context, n int) ([]DiscordRequest, error) {
+func (d *Discord) WaitEdits(ctx context.Context, n int) ([]Request, error) {
 	return d.waitSelected(ctx, kindEdit, n)
 }
 
 // WaitCommands blocks until at least n command overwrites were accepted and returns them all.
-func (d *Discord) WaitCommands(ctx context.Context, n int) ([]DiscordRequest, error) {
+func (d *Discord) WaitCommands(ctx context.Context, n int) ([]Request, error) {
 	return d.waitSelected(ctx, kindCommands, n)
 }
 
 // WaitCallbacks blocks until at least n interaction responses were accepted and returns them all.
-func (d *Discord) WaitCallbacks(ctx context.Context, n int) ([]DiscordRequest, error) {
+func (d *Discord) WaitCallbacks(ctx context.Context, n int) ([]Request, error) {
 	return d.waitSelected(ctx, kindCallback, n)
 }
 
 // Identifies returns the IDENTIFY packets received, oldest first.
-func (d *Discord) Identifies() []DiscordIdentify {
+func (d *Discord) Identifies() []Identify {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return append([]DiscordIdentify(nil), d.identifies...)
+	return append([]Identify(nil), d.identifies...)
 }
 
 // Resumes returns the RESUME packets received, oldest first.
-func (d *Discord) Resumes() []DiscordResume {
+func (d *Discord) Resumes() []Resume {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return append([]DiscordResume(nil), d.resumes...)
+	return append([]Resume(nil), d.resumes...)
 }
 
 // Heartbeats returns how many heartbeats the gateway received (and acked).
@@ -290,11 +290,11 @@ func (d *Discord) SlashCommand(channelID, userID, name string, options ...map[st
 	}
 	return map[string]any{
 		"id":             id,
-		"application_id": DiscordAppID,
+		"application_id": AppID,
 		"type":           2,
 		"token":          "itoken-" + id,
 		"version":        1,
-		"guild_id":       DiscordGuildID,
+		"guild_id":       GuildID,
 		"channel_id":     channelID,
 		"locale":         "en-US",
 		"member": map[string]any{
@@ -342,14 +342,14 @@ func (d *Discord) Close() {
 	d.srv.Close()
 }
 
-func (d *Discord) selected(kind string) []DiscordRequest {
+func (d *Discord) selected(kind string) []Request {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.selectedLocked(kind)
 }
 
-func (d *Discord) selectedLocked(kind string) []DiscordRequest {
-	var out []DiscordRequest
+func (d *Discord) selectedLocked(kind string) []Request {
+	var out []Request
 	for _, r := range d.reqs {
 		if r.kind == kind {
 			out = append(out, r)
@@ -358,8 +358,8 @@ func (d *Discord) selectedLocked(kind string) []DiscordRequest {
 	return out
 }
 
-func (d *Discord) waitSelected(ctx context.Context, kind string, n int) ([]DiscordRequest, error) {
-	var out []DiscordRequest
+func (d *Discord) waitSelected(ctx context.Context, kind string, n int) ([]Request, error) {
+	var out []Request
 	err := d.waitFor(ctx, fmt.Sprintf("%d %s requests", n, kind), func() bool {
 		out = d.selectedLocked(kind)
 		return len(out) >= n
@@ -447,7 +447,7 @@ func (d *Discord) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "discord fake: read body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	req := DiscordRequest{
+	req := Request{
 		Method: r.Method,
 		Path:   r.URL.Path,
 		Route:  route(r.URL.Path),
@@ -495,7 +495,7 @@ func (d *Discord) takeFailureLocked(rt string) (discordFailure, bool) {
 }
 
 // routeLocked serves one REST request, filling in req's params, kind and id.
-func (d *Discord) routeLocked(req *DiscordRequest) reply {
+func (d *Discord) routeLocked(req *Request) reply {
 	seg := strings.Split(strings.Trim(req.Route, "/"), "/")
 	at := func(i int) string {
 		if i < len(seg) {
@@ -598,12 +598,12 @@ func (d *Discord) routeLocked(req *DiscordRequest) reply {
 }
 
 func (d *Discord) botUser() map[string]any {
-	return map[string]any{"id": DiscordBotID, "username": "wirewatch", "discriminator": "0", "bot": true}
+	return map[string]any{"id": BotID, "username": "wirewatch", "discriminator": "0", "bot": true}
 }
 
 // createMessageLocked answers a message post with the message Discord would
 // return: the request's fields, a new id, the channel, author and time.
-func (d *Discord) createMessageLocked(req *DiscordRequest, channel string, author map[string]any) reply {
+func (d *Discord) createMessageLocked(req *Request, channel string, author map[string]any) reply {
 	var msg map[string]any
 	if err := json.Unmarshal(req.Body, &msg); err != nil || msg == nil {
 		return discordError(http.StatusBadRequest, 50109, "The request body contains invalid JSON.")
@@ -725,7 +725,7 @@ func (d *Discord) identify(c *gatewayConn, raw json.RawMessage) error {
 	d.sessionID = "S" + strconv.Itoa(d.sessions)
 	d.seq = 1
 	session := d.sessionID
-	d.identifies = append(d.identifies, DiscordIdentify{Token: id.Token, Intents: id.Intents, SessionID: session})
+	d.identifies = append(d.identifies, Identify{Token: id.Token, Intents: id.Intents, SessionID: session})
 	d.mu.Unlock()
 	ready := map[string]any{
 		"op": 0, "s": 1, "t": "READY",
@@ -734,7 +734,7 @@ func (d *Discord) identify(c *gatewayConn, raw json.RawMessage) error {
 			"session_id":         session,
 			"resume_gateway_url": d.GatewayURL(),
 			"user":               d.botUser(),
-			"application":        map[string]any{"id": DiscordAppID, "flags": 0},
+			"application":        map[string]any{"id": AppID, "flags": 0},
 			"guilds":             []any{},
 			"private_channels":   []any{},
 		},
@@ -761,7 +761,7 @@ func (d *Discord) resume(c *gatewayConn, raw json.RawMessage) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	d.mu.Lock()
-	d.resumes = append(d.resumes, DiscordResume(rs))
+	d.resumes = append(d.resumes, Resume(rs))
 	known := rs.SessionID != "" && rs.SessionID == d.sessionID
 	d.seq++
 	seq := d.seq

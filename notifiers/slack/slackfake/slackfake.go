@@ -1,4 +1,4 @@
-package notifiertest
+package slackfake
 
 import (
 	"context"
@@ -19,8 +19,8 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// SlackMessage is one chat.postMessage or chat.postEphemeral the fake Slack accepted.
-type SlackMessage struct {
+// Message is one chat.postMessage or chat.postEphemeral the fake Slack accepted.
+type Message struct {
 	// Method is "chat.postMessage" or "chat.postEphemeral".
 	Method string
 	// Token is the token the request carried (form field or bearer header).
@@ -42,8 +42,8 @@ type SlackMessage struct {
 	Form url.Values
 }
 
-// SlackChannel is a conversation the fake Slack knows.
-type SlackChannel struct {
+// Channel is a conversation the fake Slack knows.
+type Channel struct {
 	ID        string
 	Name      string
 	IsPrivate bool
@@ -75,14 +75,14 @@ type Slack struct {
 	changed    chan struct{} // closed and replaced whenever something is recorded
 	botToken   string
 	appToken   string
-	channels   []SlackChannel
+	channels   []Channel
 	known      bool // channels were set: posting checks them
 	pageSize   int
 	pingEvery  time.Duration
 	scripts    map[string][]slackScript
 	calls      map[string]int
-	messages   []SlackMessage
-	ephemerals []SlackMessage
+	messages   []Message
+	ephemerals []Message
 	responses  []json.RawMessage
 	seq        int
 	conns      []*slackConn
@@ -105,15 +105,15 @@ type slackConn struct {
 
 // The ids the fake Slack reports for the app, its bot user and the workspace.
 const (
-	SlackAppID     = "A0FAKEAPP"
-	SlackBotUserID = "U0FAKEBOT"
-	SlackTeamID    = "T0FAKETEAM"
+	AppID     = "A0FAKEAPP"
+	BotUserID = "U0FAKEBOT"
+	TeamID    = "T0FAKETEAM"
 )
 
-// NewSlack starts a fake Slack. Any non-empty bot token is accepted and any
+// New starts a fake Slack. Any non-empty bot token is accepted and any
 // app token that starts with "xapp-" until SetTokens says otherwise; it pings
 // Socket Mode clients every 200 ms.
-func NewSlack(t testing.TB) *Slack {
+func New(t testing.TB) *Slack {
 	t.Helper()
 	s := &Slack{
 		done:      make(chan struct{}),
@@ -151,10 +151,10 @@ func (s *Slack) SetTokens(bot, app string) {
 // SetChannels sets the conversations the fake lists. From then on
 // chat.postMessage checks its channel against them (by id or name) and answers
 // channel_not_found, not_in_channel or is_archived as Slack would.
-func (s *Slack) SetChannels(chs ...SlackChannel) {
+func (s *Slack) SetChannels(chs ...Channel) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.channels = append([]SlackChannel(nil), chs...)
+	s.channels = append([]Channel(nil), chs...)
 	s.known = true
 }
 
@@ -198,34 +198,34 @@ func (s *Slack) Calls(method string) int {
 }
 
 // Messages returns the chat.postMessage calls accepted so far, oldest first.
-func (s *Slack) Messages() []SlackMessage {
+func (s *Slack) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]SlackMessage(nil), s.messages...)
+	return append([]Message(nil), s.messages...)
 }
 
 // WaitMessages blocks until at least n messages were accepted and returns them all.
-func (s *Slack) WaitMessages(ctx context.Context, n int) ([]SlackMessage, error) {
-	var out []SlackMessage
+func (s *Slack) WaitMessages(ctx context.Context, n int) ([]Message, error) {
+	var out []Message
 	err := s.waitFor(ctx, fmt.Sprintf("%d messages", n), func() bool {
-		out = append([]SlackMessage(nil), s.messages...)
+		out = append([]Message(nil), s.messages...)
 		return len(out) >= n
 	})
 	return out, err
 }
 
 // Ephemerals returns the chat.postEphemeral calls accepted so far, oldest first.
-func (s *Slack) Ephemerals() []SlackMessage {
+func (s *Slack) Ephemerals() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]SlackMessage(nil), s.ephemerals...)
+	return append([]Message(nil), s.ephemerals...)
 }
 
 // WaitEphemerals blocks until at least n ephemeral messages were accepted and returns them all.
-func (s *Slack) WaitEphemerals(ctx context.Context, n int) ([]SlackMessage, error) {
-	var out []SlackMessage
+func (s *Slack) WaitEphemerals(ctx context.Context, n int) ([]Message, error) {
+	var out []Message
 	err := s.waitFor(ctx, fmt.Sprintf("%d ephemeral messages", n), func() bool {
-		out = append([]SlackMessage(nil), s.ephemerals...)
+		out = append([]Message(nil), s.ephemerals...)
 		return len(out) >= n
 	})
 	return out, err
@@ -432,7 +432,7 @@ func (s *Slack) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case "auth.test":
 		slackReply(w, map[string]any{
 			"ok": true, "url": "https://wirewatch-fake.slack.com/", "team": "wirewatch fake",
-			"user": "wirewatch", "team_id": SlackTeamID, "user_id": SlackBotUserID, "bot_id": "B0FAKEBOT",
+			"user": "wirewatch", "team_id": TeamID, "user_id": BotUserID, "bot_id": "B0FAKEBOT",
 		})
 	case "conversations.list":
 		s.listConversations(w, r.PostForm)
@@ -508,7 +508,7 @@ func (s *Slack) listConversations(w http.ResponseWriter, form url.Values) {
 	excludeArchived := form.Get("exclude_archived") == "true"
 
 	s.mu.Lock()
-	var matching []SlackChannel
+	var matching []Channel
 	for _, c := range s.channels {
 		if (c.IsPrivate && !private) || (!c.IsPrivate && !public) || (c.IsArchived && excludeArchived) {
 			continue
@@ -555,7 +555,7 @@ func (s *Slack) postMessage(w http.ResponseWriter, method, token string, form ur
 		slackReply(w, map[string]any{"ok": false, "error": errCode})
 		return
 	}
-	m := SlackMessage{
+	m := Message{
 		Method:      method,
 		Token:       token,
 		Channel:     channel,
@@ -755,7 +755,7 @@ func (s *Slack) serveSocket(w http.ResponseWriter, r *http.Request) {
 		"type":            "hello",
 		"num_connections": 1,
 		"debug_info":      map[string]any{"host": "wirewatch-fake", "approximate_connection_time": 18060},
-		"connection_info": map[string]any{"app_id": SlackAppID},
+		"connection_info": map[string]any{"app_id": AppID},
 	}
 	if err := c.writeJSON(hello); err != nil {
 		_ = ws.Close()

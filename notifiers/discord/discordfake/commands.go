@@ -1,4 +1,4 @@
-package notifiertest
+package discordfake
 
 import (
 	"context"

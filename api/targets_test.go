@@ -1,0 +1,46 @@
+package api_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/wirewatch/wirewatch/api"
+	"github.com/wirewatch/wirewatch/config"
+	"github.com/wirewatch/wirewatch/notifiers/registry"
+)
+
+// TestRuleTargetsAreCheckedAgainstTheNotifiers: a rule made or changed
+// through the API is held to the configured notifiers and their types, as
+// the configuration file is.
+func TestRuleTargetsAreCheckedAgainstTheNotifiers(t *testing.T) {
+	cfg, err := config.Parse("t.toml", []byte(strings.Join([]string{
+		`[[notifiers]]`, `name = "console"`, `type = "console"`,
+		`[[notifiers]]`, `name = "news-telegram"`, `type = "telegram"`, `token = "1:abc"`,
+	}, "\n")), nil, registry.ConfigTypes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, envOpt{targets: registry.Targets(cfg)})
+	var made api.Rule
+	if code := e.do("POST", "/api/v1/rules", map[string]any{"query": "nvidia", "notify": []string{"console", "news-telegram:-1001234567890"}}, &made); code != 201 {
+		t.Fatalf("valid targets: %d", code)
+	}
+	for target, want := range map[string]string{
+		"consol":                `target "consol": unknown notifier "consol"; did you mean "console"?`,
+		"news-telegram":         `needs a channel: write "news-telegram:CHAT_ID"`,
+		"news-telegram:general": `a Telegram chat is a chat id`,
+		"console:#x":            `takes no channel`,
+	} {
+		var apiErr api.Error
+		code := e.do("POST", "/api/v1/rules", map[string]any{"query": "nvidia", "notify": []string{target}}, &apiErr)
+		if code != 400 || apiErr.Field != "notify" || !strings.Contains(apiErr.Error, want) {
+			t.Errorf("target %q: %d %+v, want 400 on notify with %q", target, code, apiErr, want)
+		}
+	}
+	var apiErr api.Error
+	code := e.do("PATCH", fmt.Sprintf("/api/v1/rules/%d", made.ID), map[string]any{"notify": []string{"news-telegram:#chat"}}, &apiErr)
+	if code != 400 || apiErr.Field != "notify" {
+		t.Errorf("patch to a bad target: %d %+v", code, apiErr)
+	}
+}
