@@ -433,3 +433,26 @@ func BenchmarkSet(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkTokenize measures the tokenizer alone over the corpus's titles and
+// summaries, reusing its buffers as the Matcher does.
+func BenchmarkTokenize(b *testing.B) {
+	stories := loadCorpus(b)
+	var buf []byte
+	var spans []span
+	size := 0
+	for _, s := range stories {
+		size += len(s.Title) + len(s.Summary)
+	}
+	b.SetBytes(int64(size / len(stories)))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		s := &stories[i]
+		buf, spans = appendTokens(buf[:0], spans[:0], s.Title)
+		buf, spans = appendTokens(buf, spans, s.Summary)
+		if i++; i == len(stories) {
+			i = 0
+		}
+	}
+}
