@@ -2,7 +2,6 @@ package discord
 
 import (
 	"fmt"
-	"github.com/wirewatch/wirewatch/notifiers/highlight"
 	"hash/fnv"
 	"net/url"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -94,7 +94,7 @@ func storyEmbed(a *notifiers.Alert) *discordgo.MessageEmbed {
 	if strings.TrimSpace(text) == "" {
 		text = s.Content
 	}
-	e.Description = fit([]rune(text), descriptionRoom(e), highlighter(highlight.Compile(a.Terms)))
+	e.Description = fit([]rune(text), descriptionRoom(e), highlighter(rules.NewHighlighter(a.Terms)))
 	return e
 }
 

@@ -3,7 +3,6 @@ package slack
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/wirewatch/wirewatch/notifiers/highlight"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -83,7 +83,7 @@ func TestEmphasize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := emphasize(tt.text, highlight.Compile(tt.terms)); got != tt.want {
+			if got := emphasize(tt.text, rules.NewHighlighter(tt.terms)); got != tt.want {
 				t.Errorf("emphasize(%q, %q) = %q, want %q", tt.text, tt.terms, got, tt.want)
 			}
 		})
