@@ -46,9 +46,9 @@ var fieldsByMask = func() (t [1 << numFields][]string) {
 
 // span is one token: the bytes buf[off:end] of a tokenizer's output buffer,
 // made from the bytes text[from:to] of the text tokenized. The text range
-// starts at the token's first letter or digit (or a mark or invisible
-// character just before it) and runs to the separator after it, so marks
-// and invisible characters inside and after the word belong to it.
+// starts at the rune of the token's first letter or digit and runs to the
+// separator after it, so marks and invisible characters inside and after the
+// word belong to it.
 type span struct{ off, end, from, to uint32 }
 
 // appendTokens tokenizes s the one way stories and queries are both tokenized:
