@@ -11,9 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	_ "time/tzdata" // time zones must validate the same on hosts without a zoneinfo database
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/wirewatch/wirewatch/schedule"
 )
 
 // Defaults for keys the file leaves out.
@@ -335,8 +336,8 @@ func (t *table) timezone(key string) (string, bool) {
 	if !ok || tz == "" {
 		return "", false
 	}
-	if _, err := time.LoadLocation(tz); err != nil {
-		t.d.errorf(t.at(key), `unknown time zone %q: use an IANA name such as "Europe/Berlin" or "UTC"`, tz)
+	if _, err := schedule.LoadLocation(tz); err != nil {
+		t.d.errorf(t.at(key), "%v", err)
 		return "", false
 	}
 	return tz, true
@@ -360,7 +361,7 @@ func (d *decoder) sources(root *table) []Source {
 			s.Interval = v
 		}
 		if spec, ok := t.str("schedule"); ok {
-			if err := cronSpec(spec); err != nil {
+			if _, err := schedule.ParseCron(spec); err != nil {
 				d.errorf(t.at("schedule"), "%v", err)
 			}
 			s.Schedule = spec
@@ -534,10 +535,11 @@ func (d *decoder) rules(root *table, c *Config) []Rule {
 			d.errorf(t.at("notify"), `missing (the targets of the rule's alerts, such as ["console"])`)
 		}
 		if v, ok := t.str("digest"); ok {
-			if err := checkDigest(v); err != nil {
-				d.errorf(t.at("digest"), "%v", err)
+			digest, err := schedule.NormalizeDigest(v)
+			if err != nil {
+				d.errorf(t.at("digest"), "%v", digestError(err))
 			}
-			r.Digest = v
+			r.Digest = digest
 		}
 		if tz, ok := t.timezone("timezone"); ok {
 			r.Timezone = tz
@@ -569,23 +571,16 @@ func (d *decoder) rules(root *table, c *Config) []Rule {
 	return out
 }
 
-// checkDigest checks a rule's digest: "", hourly, daily, weekly or a cron spec.
-func checkDigest(v string) error {
-	switch v {
-	case "", "hourly", "daily", "weekly":
-		return nil
-	}
-	if strings.HasPrefix(v, "TZ=") || strings.HasPrefix(v, "CRON_TZ=") {
-		return fmt.Errorf("set the time zone with the rule's timezone key, not in the digest spec")
-	}
-	if err := cronSpec(v); err != nil {
-		keywords := []string{"hourly", "daily", "weekly"}
-		if s := closest(v, keywords); s != "" && !strings.ContainsAny(v, " @") {
-			return fmt.Errorf(`unknown digest %q; did you mean %q?`, v, s)
+// digestError is the error of a rule's digest setting, with a suggestion
+// for a mistyped digest word.
+func digestError(err error) error {
+	var unknown *schedule.UnknownError
+	if errors.As(err, &unknown) {
+		if s := closest(unknown.Setting, schedule.Words); s != "" {
+			return fmt.Errorf(`unknown digest %q; did you mean %q?`, unknown.Setting, s)
 		}
-		return fmt.Errorf(`must be "", "hourly", "daily", "weekly" or a cron spec: %w`, err)
 	}
-	return nil
+	return err
 }
 
 func (d *decoder) health(root *table, c *Config) Health {
