@@ -14,6 +14,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/wirewatch/wirewatch/listenaddr"
 	"github.com/wirewatch/wirewatch/schedule"
 )
 
@@ -225,7 +226,7 @@ func (d *decoder) http(root *table) HTTP {
 	if listen, ok := t.str("listen"); ok {
 		h.Listen = listen
 		if listen != "" {
-			if err := checkListen(listen); err != nil {
+			if err := listenaddr.Check(listen); err != nil {
 				d.errorf(t.at("listen"), "%v", err)
 			} else {
 				listenOK = true
@@ -237,7 +238,7 @@ func (d *decoder) http(root *table) HTTP {
 	// tokens value that is there but has problems has been reported.
 	raw, isList := t.m["tokens"].([]any)
 	if tokensGiven := t.has("tokens") && (!isList || len(raw) > 0); listenOK && !tokensGiven {
-		if err := CheckLoopback(h.Listen); err != nil {
+		if err := listenaddr.Loopback(h.Listen); err != nil {
 			d.errorf(t.at("listen"), "%v", err)
 		}
 	}
@@ -293,32 +294,6 @@ func checkHost(h string) error {
 		}
 	}
 	return nil
-}
-
-// checkListen checks a host:port listen address.
-func checkListen(addr string) error {
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf(`invalid listen address %q: want host:port such as "127.0.0.1:8080"`, addr)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return fmt.Errorf("invalid port %q in listen address", port)
-	}
-	return nil
-}
-
-// CheckLoopback checks that a host:port listen address is on a loopback
-// interface (127.0.0.0/8, ::1 or localhost), as it must be when no [http]
-// tokens are configured.
-func CheckLoopback(addr string) error {
-	host, _, _ := net.SplitHostPort(addr)
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("%q is not a loopback address; without [http] tokens the dashboard and API would be open to the network — listen on 127.0.0.1 or set tokens", addr)
 }
 
 func (d *decoder) alerts(root *table) Alerts {
