@@ -199,7 +199,8 @@ func newLoadedEngine(qs []*Query) *Engine {
 
 // TestCorpusAgreesWithEval holds the engine to the straightforward evaluator
 // on the real headlines (curly quotes, accents and all) with a generated rule
-// set of the benchmarks' kind.
+// set of the benchmarks' kind, and the highlighter to the engine: every term
+// a rule matched is shown.
 func TestCorpusAgreesWithEval(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
@@ -220,6 +221,9 @@ func TestCorpusAgreesWithEval(t *testing.T) {
 		got, want := m.Match(s), oracle(names, queries, s)
 		if !sameMatches(got, want) {
 			t.Fatalf("story %s:\n got  %+v\n want %+v", s.ID, got, want)
+		}
+		for _, match := range got {
+			checkHighlighted(t, match.Rule, match.Terms, s)
 		}
 		matches += len(want)
 	}

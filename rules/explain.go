@@ -77,16 +77,12 @@ type why struct {
 	checks []Check
 }
 
-// leafOf returns the term node under n's field scopes, or nil when n is an
-// operator.
-func leafOf(n *node) *node {
+// unscoped returns n without the field scopes around it.
+func unscoped(n *node) *node {
 	for n.op == opField {
 		n = n.kids[0]
 	}
-	if n.op == opTerm {
-		return n
-	}
-	return nil
+	return n
 }
 
 // term names leaf node n in a reason: a phrase in its quotes, anything else
@@ -101,13 +97,9 @@ func (w why) term(n *node) string {
 
 // absent explains why n, which is false, is false.
 func (w why) absent(n *node) []string {
-	if l := leafOf(n); l != nil {
-		return []string{fmt.Sprintf("needs %s — not found", w.term(l))}
-	}
-	for n.op == opField {
-		n = n.kids[0]
-	}
-	switch n.op {
+	switch n = unscoped(n); n.op {
+	case opTerm:
+		return []string{fmt.Sprintf("needs %s — not found", w.term(n))}
 	case opNot:
 		return w.present(n.kids[0])
 	case opAnd:
@@ -121,12 +113,11 @@ func (w why) absent(n *node) []string {
 	}
 	var names []string
 	for _, k := range n.kids {
-		l := leafOf(k)
-		if l == nil {
+		if k = unscoped(k); k.op != opTerm {
 			names = nil
 			break
 		}
-		names = append(names, w.term(l))
+		names = append(names, w.term(k))
 	}
 	if names != nil {
 		return []string{fmt.Sprintf("needs one of %s — none found", strings.Join(names, ", "))}
@@ -140,13 +131,9 @@ func (w why) absent(n *node) []string {
 
 // present explains why n, which a NOT excludes, is true.
 func (w why) present(n *node) []string {
-	if l := leafOf(n); l != nil {
-		return []string{fmt.Sprintf("excludes %s — found in %s", w.term(l), strings.Join(w.checks[l.leaf].Fields, ", "))}
-	}
-	for n.op == opField {
-		n = n.kids[0]
-	}
-	switch n.op {
+	switch n = unscoped(n); n.op {
+	case opTerm:
+		return []string{fmt.Sprintf("excludes %s — found in %s", w.term(n), strings.Join(w.checks[n.leaf].Fields, ", "))}
 	case opNot:
 		return w.absent(n.kids[0])
 	case opOr:

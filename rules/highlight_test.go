@@ -105,29 +105,6 @@ func checkSpans(t *testing.T, text string, spans []Span) {
 	}
 }
 
-// TestCorpusMatchesAreHighlighted holds every match of a generated rule set
-// on the real headlines to the highlighter: each matched term is shown.
-func TestCorpusMatchesAreHighlighted(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow")
-	}
-	stories := loadCorpus(t)
-	_, qs := ruleSet(t, stories, 2000)
-	e := newLoadedEngine(qs)
-	m := e.NewMatcher()
-	terms := 0
-	for i := range stories {
-		s := &stories[i]
-		for _, match := range m.Match(s) {
-			checkHighlighted(t, match.Rule, match.Terms, s)
-			terms += len(match.Terms)
-		}
-	}
-	if terms == 0 {
-		t.Fatal("no matches: the test says nothing")
-	}
-}
-
 // FuzzExplain checks, for any query and story, that Explain agrees with Eval,
 // gives reasons exactly when the query does not match, and that every matched
 // word term is highlighted where it matched, in well-formed spans.
