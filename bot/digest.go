@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
+	"github.com/wirewatch/wirewatch/schedule"
 	"github.com/wirewatch/wirewatch/store"
 )
 
@@ -18,36 +17,6 @@ const digestStories = 500
 // digestGrace is how long after a period ends its digest is read: longer
 // than any ingest transaction takes.
 const digestGrace = time.Minute
-
-// DigestSchedule returns the schedule of a digest setting in a time zone:
-// "hourly" (on the hour), "daily" (08:00), "weekly" (Mondays 08:00) or a cron
-// spec.
-func DigestSchedule(digest, timezone string) (cron.Schedule, error) {
-	loc := time.UTC
-	if timezone != "" {
-		var err error
-		if loc, err = time.LoadLocation(timezone); err != nil {
-			return nil, fmt.Errorf("timezone %q: %w", timezone, err)
-		}
-	}
-	spec := digest
-	switch digest {
-	case "hourly":
-		spec = "0 * * * *"
-	case "daily":
-		spec = "0 8 * * *"
-	case "weekly":
-		spec = "0 8 * * 1"
-	}
-	sched, err := cron.ParseStandard(spec)
-	if err != nil {
-		return nil, fmt.Errorf("digest %q: %w", digest, err)
-	}
-	if spec, ok := sched.(*cron.SpecSchedule); ok {
-		spec.Location = loc
-	}
-	return sched, nil
-}
 
 // SendDueDigests queues a digest for every digest rule whose period has ended:
 // one message per target listing the rule's matches of the period, grouped by
@@ -68,7 +37,7 @@ func (b *Bot) SendDueDigests(ctx context.Context) (int, error) {
 }
 
 func (b *Bot) sendDigest(ctx context.Context, r store.Rule, now time.Time) (int, error) {
-	sched, err := DigestSchedule(r.Digest, r.Timezone)
+	sched, err := schedule.Parse(r.Digest, r.Timezone)
 	if err != nil {
 		return 0, err
 	}

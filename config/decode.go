@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
-	"github.com/robfig/cron/v3"
 )
 
 // decoder turns a decoded TOML document into a Config, collecting every
@@ -279,18 +278,6 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("must be positive")
 	}
 	return n * mult, nil
-}
-
-// cronSpec checks a schedule in robfig/cron/v3's standard syntax: five
-// fields, or a descriptor such as @hourly or @every 10m.
-func cronSpec(spec string) error {
-	if strings.TrimSpace(spec) == "" {
-		return fmt.Errorf("empty cron spec")
-	}
-	if _, err := cron.ParseStandard(spec); err != nil {
-		return fmt.Errorf("invalid cron spec %q: %w", spec, err)
-	}
-	return nil
 }
 
 // httpURL checks that s is an absolute http or https URL with a host.

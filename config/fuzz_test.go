@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wirewatch/wirewatch/config"
+	"github.com/wirewatch/wirewatch/listenaddr"
 )
 
 // FuzzParse checks that no input makes Parse panic, that every failure is
@@ -95,7 +96,7 @@ func FuzzParse(f *testing.F) {
 			checkTargets(r.Notify)
 		}
 		checkTargets(c.Health.Notify)
-		if len(c.HTTP.Tokens) == 0 && c.HTTP.Listen != "" && config.CheckLoopback(c.HTTP.Listen) != nil {
+		if len(c.HTTP.Tokens) == 0 && c.HTTP.Listen != "" && listenaddr.Loopback(c.HTTP.Listen) != nil {
 			t.Fatalf("accepted listen %q without tokens", c.HTTP.Listen)
 		}
 		for _, s := range c.Sources {

@@ -11,9 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	_ "time/tzdata" // time zones must validate the same on hosts without a zoneinfo database
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/wirewatch/wirewatch/listenaddr"
+	"github.com/wirewatch/wirewatch/schedule"
 )
 
 // Defaults for keys the file leaves out.
@@ -207,7 +209,7 @@ func (d *decoder) http(root *table) HTTP {
 	if listen, ok := t.str("listen"); ok {
 		h.Listen = listen
 		if listen != "" {
-			if err := checkListen(listen); err != nil {
+			if err := listenaddr.Check(listen); err != nil {
 				d.errorf(t.at("listen"), "%v", err)
 			} else {
 				listenOK = true
@@ -219,7 +221,7 @@ func (d *decoder) http(root *table) HTTP {
 	// tokens value that is there but has problems has been reported.
 	raw, isList := t.m["tokens"].([]any)
 	if tokensGiven := t.has("tokens") && (!isList || len(raw) > 0); listenOK && !tokensGiven {
-		if err := CheckLoopback(h.Listen); err != nil {
+		if err := listenaddr.Loopback(h.Listen); err != nil {
 			d.errorf(t.at("listen"), "%v", err)
 		}
 	}
@@ -277,32 +279,6 @@ func checkHost(h string) error {
 	return nil
 }
 
-// checkListen checks a host:port listen address.
-func checkListen(addr string) error {
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf(`invalid listen address %q: want host:port such as "127.0.0.1:8080"`, addr)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return fmt.Errorf("invalid port %q in listen address", port)
-	}
-	return nil
-}
-
-// CheckLoopback checks that a host:port listen address is on a loopback
-// interface (127.0.0.0/8, ::1 or localhost), as it must be when no [http]
-// tokens are configured.
-func CheckLoopback(addr string) error {
-	host, _, _ := net.SplitHostPort(addr)
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("%q is not a loopback address; without [http] tokens the dashboard and API would be open to the network — listen on 127.0.0.1 or set tokens", addr)
-}
-
 func (d *decoder) alerts(root *table) Alerts {
 	t := d.table(root.at("alerts"), root.m["alerts"], alertsKeys)
 	a := Alerts{Timezone: DefaultTimezone}
@@ -318,8 +294,8 @@ func (t *table) timezone(key string) (string, bool) {
 	if !ok || tz == "" {
 		return "", false
 	}
-	if _, err := time.LoadLocation(tz); err != nil {
-		t.d.errorf(t.at(key), `unknown time zone %q: use an IANA name such as "Europe/Berlin" or "UTC"`, tz)
+	if _, err := schedule.LoadLocation(tz); err != nil {
+		t.d.errorf(t.at(key), "%v", err)
 		return "", false
 	}
 	return tz, true
@@ -343,7 +319,7 @@ func (d *decoder) sources(root *table) []Source {
 			s.Interval = v
 		}
 		if spec, ok := t.str("schedule"); ok {
-			if err := cronSpec(spec); err != nil {
+			if _, err := schedule.ParseCron(spec); err != nil {
 				d.errorf(t.at("schedule"), "%v", err)
 			}
 			s.Schedule = spec
@@ -466,10 +442,11 @@ func (d *decoder) rules(root *table, c *Config) []Rule {
 			d.errorf(t.at("notify"), `missing (the targets of the rule's alerts, such as ["console"])`)
 		}
 		if v, ok := t.str("digest"); ok {
-			if err := checkDigest(v); err != nil {
-				d.errorf(t.at("digest"), "%v", err)
+			digest, err := schedule.NormalizeDigest(v)
+			if err != nil {
+				d.errorf(t.at("digest"), "%v", digestError(err))
 			}
-			r.Digest = v
+			r.Digest = digest
 		}
 		if tz, ok := t.timezone("timezone"); ok {
 			r.Timezone = tz
@@ -501,23 +478,16 @@ func (d *decoder) rules(root *table, c *Config) []Rule {
 	return out
 }
 
-// checkDigest checks a rule's digest: "", hourly, daily, weekly or a cron spec.
-func checkDigest(v string) error {
-	switch v {
-	case "", "hourly", "daily", "weekly":
-		return nil
-	}
-	if strings.HasPrefix(v, "TZ=") || strings.HasPrefix(v, "CRON_TZ=") {
-		return fmt.Errorf("set the time zone with the rule's timezone key, not in the digest spec")
-	}
-	if err := cronSpec(v); err != nil {
-		keywords := []string{"hourly", "daily", "weekly"}
-		if s := closest(v, keywords); s != "" && !strings.ContainsAny(v, " @") {
-			return fmt.Errorf(`unknown digest %q; did you mean %q?`, v, s)
+// digestError is the error of a rule's digest setting, with a suggestion
+// for a mistyped digest word.
+func digestError(err error) error {
+	var unknown *schedule.UnknownError
+	if errors.As(err, &unknown) {
+		if s := closest(unknown.Setting, schedule.Words); s != "" {
+			return fmt.Errorf(`unknown digest %q; did you mean %q?`, unknown.Setting, s)
 		}
-		return fmt.Errorf(`must be "", "hourly", "daily", "weekly" or a cron spec: %w`, err)
 	}
-	return nil
+	return err
 }
 
 func (d *decoder) health(root *table, c *Config) Health {

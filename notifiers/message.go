@@ -8,7 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/wirewatch/wirewatch/notifiers/highlight"
+	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -187,7 +187,7 @@ type Run struct {
 func Runs(text string, terms []string) []Run {
 	var out []Run
 	last := 0
-	for _, sp := range highlight.Compile(terms).Spans(text) {
+	for _, sp := range rules.NewHighlighter(terms).Spans(text) {
 		if sp.Start > last {
 			out = append(out, Run{Text: text[last:sp.Start]})
 		}

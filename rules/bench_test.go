@@ -199,7 +199,8 @@ func newLoadedEngine(qs []*Query) *Engine {
 
 // TestCorpusAgreesWithEval holds the engine to the straightforward evaluator
 // on the real headlines (curly quotes, accents and all) with a generated rule
-// set of the benchmarks' kind.
+// set of the benchmarks' kind, and the highlighter to the engine: every term
+// a rule matched is shown.
 func TestCorpusAgreesWithEval(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
@@ -220,6 +221,9 @@ func TestCorpusAgreesWithEval(t *testing.T) {
 		got, want := m.Match(s), oracle(names, queries, s)
 		if !sameMatches(got, want) {
 			t.Fatalf("story %s:\n got  %+v\n want %+v", s.ID, got, want)
+		}
+		for _, match := range got {
+			checkHighlighted(t, match.Rule, match.Terms, s)
 		}
 		matches += len(want)
 	}
@@ -431,5 +435,28 @@ func BenchmarkSet(b *testing.B) {
 	for b.Loop() {
 		e.Set(fmt.Sprintf("chat-%d", i%100), qs[i%len(qs)])
 		i++
+	}
+}
+
+// BenchmarkTokenize measures the tokenizer alone over the corpus's titles and
+// summaries, reusing its buffers as the Matcher does.
+func BenchmarkTokenize(b *testing.B) {
+	stories := loadCorpus(b)
+	var buf []byte
+	var spans []span
+	size := 0
+	for _, s := range stories {
+		size += len(s.Title) + len(s.Summary)
+	}
+	b.SetBytes(int64(size / len(stories)))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		s := &stories[i]
+		buf, spans = appendTokens(buf[:0], spans[:0], s.Title)
+		buf, spans = appendTokens(buf, spans, s.Summary)
+		if i++; i == len(stories) {
+			i = 0
+		}
 	}
 }

@@ -41,4 +41,12 @@
 // checked on every story, after a substring test for the literal text they
 // need. Query.Eval is the straightforward evaluator, and the tests hold the
 // Engine to it.
+//
+// # Explaining and highlighting
+//
+// Query.Explain evaluates a query as Eval does and says why: every term with
+// the fields it was found in, and the terms a failed query needed or
+// excluded. A Highlighter finds where matched terms occur in a text, with
+// the tokenizer matching uses, so every word a rule matched can be shown.
+// Both are off the matching path and may allocate.
 package rules

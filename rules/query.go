@@ -280,6 +280,13 @@ func (q *Query) evalFull(v *storyView) ([]string, fieldMask, bool) {
 	if !q.root.eval(res[:]) {
 		return nil, 0, false
 	}
+	terms, mask := q.matchedTerms(res[:], fields[:])
+	return terms, mask, true
+}
+
+// matchedTerms returns, from the leaves' results, the distinct positive
+// terms that hold, in query order, and the fields they hold in.
+func (q *Query) matchedTerms(res []bool, fields []fieldMask) ([]string, fieldMask) {
 	var terms []string
 	var mask fieldMask
 	for i, l := range q.leaves {
@@ -293,7 +300,7 @@ func (q *Query) evalFull(v *storyView) ([]string, fieldMask, bool) {
 			}
 		}
 	}
-	return terms, mask, true
+	return terms, mask
 }
 
 func contains(list []string, s string) bool {

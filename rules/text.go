@@ -44,8 +44,12 @@ var fieldsByMask = func() (t [1 << numFields][]string) {
 	return t
 }()
 
-// span is one token: the bytes buf[off:end] of a tokenizer's output buffer.
-type span struct{ off, end uint32 }
+// span is one token: the bytes buf[off:end] of a tokenizer's output buffer,
+// made from the bytes text[from:to] of the text tokenized. The text range
+// starts at the rune of the token's first letter or digit and runs to the
+// separator after it, so marks and invisible characters inside and after the
+// word belong to it.
+type span struct{ off, end, from, to uint32 }
 
 // appendTokens tokenizes s the one way stories and queries are both tokenized:
 // Unicode compatibility decomposition (NFKD), non-spacing marks (accents)
@@ -57,7 +61,8 @@ type span struct{ off, end uint32 }
 // Token bytes are appended to buf and their spans to spans; nothing else is
 // allocated, so a caller that reuses its buffers tokenizes without garbage.
 func appendTokens(buf []byte, spans []span, s string) ([]byte, []span) {
-	start := len(buf)
+	// The token being built is buf[start:], made from s[from:].
+	start, from := len(buf), 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -69,70 +74,94 @@ func appendTokens(buf []byte, spans []span, s string) ([]byte, []span) {
 				buf = append(buf, c+'a'-'A')
 			default:
 				if len(buf) > start {
-					spans = append(spans, span{uint32(start), uint32(len(buf))})
+					spans = append(spans, span{uint32(start), uint32(len(buf)), uint32(from), uint32(i - 1)})
 					start = len(buf)
 				}
+				from = i
 			}
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size <= 1 {
-			i++
 			if len(buf) > start {
-				spans = append(spans, span{uint32(start), uint32(len(buf))})
+				spans = append(spans, span{uint32(start), uint32(len(buf)), uint32(from), uint32(i)})
 				start = len(buf)
 			}
+			i++
+			from = i
 			continue
 		}
+		rn := runeAt{at: i, end: i + size, mark: len(buf)}
 		d := norm.NFKD.PropertiesString(s[i : i+size]).Decomposition()
 		i += size
 		if d == nil || isKana(r) {
-			buf, spans, start = addRune(buf, spans, start, r)
-			continue
+			buf, spans = rn.add(buf, spans, &start, &from, r)
+		} else {
+			for len(d) > 0 {
+				dr, n := utf8.DecodeRune(d)
+				d = d[n:]
+				buf, spans = rn.add(buf, spans, &start, &from, dr)
+			}
 		}
-		for len(d) > 0 {
-			dr, n := utf8.DecodeRune(d)
-			d = d[n:]
-			buf, spans, start = addRune(buf, spans, start, dr)
+		if len(buf) == start {
+			from = i // no token has begun: the next begins after this rune
 		}
 	}
 	if len(buf) > start {
-		spans = append(spans, span{uint32(start), uint32(len(buf))})
+		spans = append(spans, span{uint32(start), uint32(len(buf)), uint32(from), uint32(len(s))})
 	}
 	return buf, spans
 }
 
-// addRune adds one decomposed rune to the token being built.
-func addRune(buf []byte, spans []span, start int, r rune) ([]byte, []span, int) {
+// runeAt is a rune of the text being tokenized: its bytes text[at:end], and
+// the length of the output buffer before it, to tell whether the token being
+// built holds any of it.
+type runeAt struct{ at, end, mark int }
+
+// add adds one decomposed rune of rn to the token being built, buf[*start:]
+// made from text[*from:]: it appends the rune's folded bytes, drops it, or
+// ends the token (and, for an ideograph or kana, makes it a token of its own).
+func (rn runeAt) add(buf []byte, spans []span, start, from *int, r rune) ([]byte, []span) {
 	switch {
 	case r < utf8.RuneSelf:
 		switch {
 		case 'a' <= r && r <= 'z', '0' <= r && r <= '9':
-			return append(buf, byte(r)), spans, start
+			return append(buf, byte(r)), spans
 		case 'A' <= r && r <= 'Z':
-			return append(buf, byte(r)+'a'-'A'), spans, start
+			return append(buf, byte(r)+'a'-'A'), spans
 		}
 	case unicode.Is(unicode.Mn, r):
-		return buf, spans, start // accents and other non-spacing marks vanish
+		return buf, spans // accents and other non-spacing marks vanish
 	case r == 0x200B: // zero-width space: a separator
 	case unicode.Is(unicode.Cf, r):
-		return buf, spans, start // soft hyphen, joiners, BOM: invisible, ignored
+		return buf, spans // soft hyphen, joiners, BOM: invisible, ignored
 	case isCJK(r):
-		if len(buf) > start {
-			spans = append(spans, span{uint32(start), uint32(len(buf))})
-			start = len(buf)
-		}
+		spans = rn.finish(buf, spans, start, from)
 		buf = utf8.AppendRune(buf, r)
-		spans = append(spans, span{uint32(start), uint32(len(buf))})
-		return buf, spans, len(buf)
+		spans = append(spans, span{uint32(*start), uint32(len(buf)), uint32(rn.at), uint32(rn.end)})
+		*start = len(buf)
+		return buf, spans
 	case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mc, r):
-		return foldRune(buf, r), spans, start
+		return foldRune(buf, r), spans
 	}
-	if len(buf) > start {
-		spans = append(spans, span{uint32(start), uint32(len(buf))})
-		start = len(buf)
+	return buf, rn.finish(buf, spans, start, from)
+}
+
+// finish ends the token being built at rune rn, if it has begun. Its text runs
+// to the end of rn when part of it came from rn (one rune can decompose into
+// several words: ½ is 1, a fraction slash and 2), else to the start of rn; a
+// token begun later within rn starts at rn.
+func (rn runeAt) finish(buf []byte, spans []span, start, from *int) []span {
+	if len(buf) == *start {
+		return spans
 	}
-	return buf, spans, start
+	to := rn.at
+	if len(buf) > rn.mark {
+		to = rn.end
+	}
+	spans = append(spans, span{uint32(*start), uint32(len(buf)), uint32(*from), uint32(to)})
+	*start, *from = len(buf), rn.at
+	return spans
 }
 
 // foldRune appends the case-folded form of a letter or digit.

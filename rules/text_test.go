@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -53,6 +54,35 @@ func TestNormalizeIdempotent(t *testing.T) {
 		once := Normalize(in)
 		if twice := Normalize(once); twice != once {
 			t.Errorf("Normalize(Normalize(%q)) = %q, want %q", in, twice, once)
+		}
+	}
+}
+
+// TestTokenTextRanges checks where in the text each token comes from: the
+// range the highlighter shows.
+func TestTokenTextRanges(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string // per token: "token=text"
+	}{
+		{"NVIDIA's chips", []string{"nvidia=NVIDIA", "s=s", "chips=chips"}},
+		{"  Zürich, Cafe\u0301!", []string{"zurich=Zürich", "cafe=Cafe\u0301"}},
+		{"ex\u00ADport \u00ADsoft", []string{"export=ex\u00ADport", "soft=soft"}},
+		{"英伟达H20", []string{"英=英", "伟=伟", "达=达", "h20=H20"}},
+		{"a ½ b", []string{"a=a", "1=½", "2=½", "b=b"}},
+		{"3½", []string{"31=3½", "2=½"}},
+		{"ﬁnance ＮＶ", []string{"finance=ﬁnance", "nv=ＮＶ"}},
+		{"nv\xffidia", []string{"nv=nv", "idia=idia"}},
+		{"x\u200By", []string{"x=x", "y=y"}},
+	}
+	for _, tt := range tests {
+		buf, spans := appendTokens(nil, nil, tt.in)
+		var got []string
+		for _, sp := range spans {
+			got = append(got, string(buf[sp.off:sp.end])+"="+tt.in[sp.from:sp.to])
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%q: %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

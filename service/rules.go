@@ -10,9 +10,8 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/robfig/cron/v3"
-
 	"github.com/wirewatch/wirewatch/rules"
+	"github.com/wirewatch/wirewatch/schedule"
 	"github.com/wirewatch/wirewatch/store"
 )
 
@@ -51,26 +50,16 @@ func ParseQuery(query string) (*rules.Query, error) {
 	return q, nil
 }
 
-// NormalizeDigest checks a digest setting and returns it in stored form: ""
-// (instant), "hourly", "daily", "weekly" (any case) or a cron spec that
-// robfig/cron/v3's ParseStandard accepts, without a time zone (a rule has its
-// own timezone setting), exactly as the configuration file allows.
+// NormalizeDigest checks a digest setting and returns it in stored form, as
+// schedule.NormalizeDigest does for the configuration file too: "" (instant),
+// "hourly", "daily", "weekly" (any case) or a cron spec without a time zone
+// (a rule has its own timezone setting). A bad one is an *InvalidError.
 func NormalizeDigest(d string) (string, error) {
-	d = strings.TrimSpace(d)
-	switch k := strings.ToLower(d); k {
-	case "", "hourly", "daily", "weekly":
-		return k, nil
+	norm, err := schedule.NormalizeDigest(d)
+	if err != nil {
+		return "", &InvalidError{Field: "digest", Reason: err.Error(), Err: err}
 	}
-	if strings.HasPrefix(d, "TZ=") || strings.HasPrefix(d, "CRON_TZ=") {
-		return "", invalid("digest", "set the time zone with the rule's timezone, not in the digest spec")
-	}
-	if _, err := cron.ParseStandard(d); err != nil {
-		if !strings.ContainsAny(d, " @") {
-			return "", invalid("digest", fmt.Sprintf(`unknown digest %q: use hourly, daily, weekly or a cron spec such as "0 9 * * 1-5"`, d))
-		}
-		return "", &InvalidError{Field: "digest", Reason: fmt.Sprintf("invalid cron spec %q: %v", d, err), Err: err}
-	}
-	return strings.Join(strings.Fields(d), " "), nil
+	return norm, nil
 }
 
 // checkTargets cleans a rule's targets: at least one, each "notifier" or
@@ -128,10 +117,8 @@ func (s *Service) validRule(r store.Rule) (store.Rule, error) {
 	if r.Notify, err = checkTargets(r.Notify, s.o.Targets); err != nil {
 		return r, err
 	}
-	if r.Timezone != "" {
-		if _, err := time.LoadLocation(r.Timezone); err != nil {
-			return r, invalid("timezone", fmt.Sprintf("unknown time zone %q", r.Timezone))
-		}
+	if _, err := schedule.LoadLocation(r.Timezone); err != nil {
+		return r, &InvalidError{Field: "timezone", Reason: err.Error(), Err: err}
 	}
 	switch r.FollowUps {
 	case "":

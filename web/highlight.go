@@ -1,6 +1,6 @@
 package web
 
-import "github.com/wirewatch/wirewatch/notifiers/highlight"
+import "github.com/wirewatch/wirewatch/rules"
 
 // segment is a piece of a text, marked when a matched term is in it. The
 // template writes each piece escaped, inside <mark> when marked: the text
@@ -11,9 +11,9 @@ type segment struct {
 }
 
 // highlightText splits text at the places where terms occur, as the
-// notifiers find them for bold.
+// notifiers find them for bold (rules.Highlighter).
 func highlightText(terms []string, text string) []segment {
-	spans := highlight.Compile(terms).Spans(text)
+	spans := rules.NewHighlighter(terms).Spans(text)
 	if len(spans) == 0 {
 		return []segment{{Text: text}}
 	}

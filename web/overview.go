@@ -5,12 +5,10 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
 	"github.com/wirewatch/wirewatch/api"
+	"github.com/wirewatch/wirewatch/schedule"
 	"github.com/wirewatch/wirewatch/store"
 )
 
@@ -156,11 +154,11 @@ func nextRuns(sources []store.Source, rules []store.Rule, interval time.Duration
 		case known:
 			run.At, run.Note = at, "scheduled"
 		case s.Schedule != "":
-			sched, err := cron.ParseStandard(s.Schedule)
+			sched, err := schedule.ParseCron(s.Schedule)
 			if err != nil {
 				continue
 			}
-			run.At, run.Note = sched.Next(now), "schedule "+s.Schedule
+			run.At, run.Note = sched.Next(now), "schedule "+sched.Describe()
 		default:
 			every := s.Interval
 			if every <= 0 {
@@ -180,8 +178,11 @@ func nextRuns(sources []store.Source, rules []store.Rule, interval time.Duration
 		if r.Digest == "" || r.Paused {
 			continue
 		}
-		if at, ok := nextDigest(r, now); ok {
-			out = append(out, nextRun{At: at, What: r.Name, Kind: "digest", Link: "/rules/" + itoa(r.ID), Note: r.Digest + " digest"})
+		// When the bot closes the rule's period; it sends the digest within
+		// a minute or so after.
+		if sched, err := schedule.Parse(r.Digest, r.Timezone); err == nil {
+			out = append(out, nextRun{At: sched.Next(now), What: r.Name, Kind: "digest", Link: "/rules/" + itoa(r.ID),
+				Note: "digest " + sched.Describe()})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
@@ -189,27 +190,4 @@ func nextRuns(sources []store.Source, rules []store.Rule, interval time.Duration
 		out = out[:n]
 	}
 	return out
-}
-
-// nextDigest is when a digest rule's next digest is due, in its time zone.
-func nextDigest(r store.Rule, now time.Time) (time.Time, bool) {
-	spec := r.Digest
-	switch strings.ToLower(spec) {
-	case "hourly", "daily", "weekly":
-		spec = "@" + strings.ToLower(spec)
-	}
-	sched, err := cron.ParseStandard(spec)
-	if err != nil {
-		return time.Time{}, false
-	}
-	loc := time.UTC
-	if r.Timezone != "" {
-		if l, err := time.LoadLocation(r.Timezone); err == nil {
-			loc = l
-		}
-	}
-	if ss, ok := sched.(*cron.SpecSchedule); ok {
-		ss.Location = loc
-	}
-	return sched.Next(now.In(loc)), true
 }

@@ -21,8 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/wirewatch/wirewatch/config"
-
+	"github.com/wirewatch/wirewatch/listenaddr"
 	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/store"
 )
@@ -99,10 +98,10 @@ func CheckListen(listen string, tokens int) error {
 	if tokens > 0 {
 		return nil
 	}
-	if _, _, err := net.SplitHostPort(listen); err != nil {
-		return fmt.Errorf("listen %q: %w", listen, err)
+	if err := listenaddr.Check(listen); err != nil {
+		return err
 	}
-	return config.CheckLoopback(listen)
+	return listenaddr.Loopback(listen)
 }
 
 // Server is a running HTTP server.

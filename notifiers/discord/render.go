@@ -8,11 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wirewatch/wirewatch/notifiers/highlight"
-
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -95,7 +94,7 @@ func storyEmbed(a *notifiers.Alert) *discordgo.MessageEmbed {
 	if strings.TrimSpace(text) == "" {
 		text = s.Content
 	}
-	e.Description = fit([]rune(text), descriptionRoom(e), highlighter(highlight.Compile(a.Terms)))
+	e.Description = fit([]rune(text), descriptionRoom(e), highlighter(rules.NewHighlighter(a.Terms)))
 	return e
 }
 

@@ -3,11 +3,11 @@ package discord
 import (
 	"unicode/utf8"
 
-	"github.com/wirewatch/wirewatch/notifiers/highlight"
+	"github.com/wirewatch/wirewatch/rules"
 )
 
 // boldSpans returns the sorted, disjoint rune ranges of rs where a term matches.
-func boldSpans(rs []rune, terms highlight.Terms) []span {
+func boldSpans(rs []rune, terms *rules.Highlighter) []span {
 	if terms.Empty() {
 		return nil
 	}
@@ -34,6 +34,6 @@ func boldSpans(rs []rune, terms highlight.Terms) []span {
 }
 
 // highlighter renders rs escaped, with the matched terms in bold.
-func highlighter(terms highlight.Terms) func([]rune) string {
+func highlighter(terms *rules.Highlighter) func([]rune) string {
 	return func(rs []rune) string { return render(rs, boldSpans(rs, terms)) }
 }

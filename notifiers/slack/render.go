@@ -9,11 +9,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/wirewatch/wirewatch/notifiers/highlight"
-
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -61,7 +60,7 @@ func Blocks(a *notifiers.Alert) (blocks []slackgo.Block, fallback string) {
 
 func alertBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 	s := a.Story
-	terms := highlight.Compile(a.Terms)
+	terms := rules.NewHighlighter(a.Terms)
 	title := storyTitle(s)
 	titleText := fit(title, MaxText, func(t string) string { return Link(s.URL, emphasize(t, terms)) })
 
@@ -95,7 +94,7 @@ func alertBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 
 func followUpBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 	s := a.Story
-	terms := highlight.Compile(a.Terms)
+	terms := rules.NewHighlighter(a.Terms)
 	title := storyTitle(s)
 	lead := "Also reported"
 	if src := cutRunes(line(s.Source), maxSourceRunes); src != "" {
@@ -109,8 +108,8 @@ func followUpBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 }
 
 func digestBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
-	terms := highlight.Compile(a.Terms)
-	rules := line(strings.Join(a.Rules, ", "))
+	terms := rules.NewHighlighter(a.Terms)
+	ruleNames := line(strings.Join(a.Rules, ", "))
 	n := len(a.Stories)
 	total := max(a.Total, n)
 	noun := "stories"
@@ -131,7 +130,7 @@ func digestBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 			return prefix + " for " + Escape(r)
 		}
 	}
-	blocks := []slackgo.Block{section(fit(rules, MaxText, withRules(head)))}
+	blocks := []slackgo.Block{section(fit(ruleNames, MaxText, withRules(head)))}
 
 	shown := n
 	if 1+n > MaxBlocks {
@@ -154,7 +153,7 @@ func digestBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 	}
 
 	plainHead := strings.NewReplacer("*", "").Replace(head)
-	fallback := fit(rules, MaxFallback, withRules(plainHead))
+	fallback := fit(ruleNames, MaxFallback, withRules(plainHead))
 	return blocks, fallback
 }
 

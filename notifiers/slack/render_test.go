@@ -9,12 +9,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/wirewatch/wirewatch/notifiers/highlight"
-
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -84,7 +83,7 @@ func TestEmphasize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := emphasize(tt.text, highlight.Compile(tt.terms)); got != tt.want {
+			if got := emphasize(tt.text, rules.NewHighlighter(tt.terms)); got != tt.want {
 				t.Errorf("emphasize(%q, %q) = %q, want %q", tt.text, tt.terms, got, tt.want)
 			}
 		})

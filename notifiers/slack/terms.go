@@ -5,14 +5,14 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/wirewatch/wirewatch/notifiers/highlight"
+	"github.com/wirewatch/wirewatch/rules"
 )
 
 // emphasize escapes plain text s for mrkdwn and bolds the terms in it. Bold
 // markers next to anything but a space get a zero-width space beside them, as
 // Slack only reads * as bold at a word's edge. A match that would hold a
 // marker character or a line break is left plain rather than break the markup.
-func emphasize(s string, terms highlight.Terms) string {
+func emphasize(s string, terms *rules.Highlighter) string {
 	var b strings.Builder
 	last := 0
 	for _, sp := range terms.Spans(s) {
