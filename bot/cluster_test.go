@@ -56,7 +56,7 @@ func TestSameEventFromFourFeedsIsOneAlertAndThreeFollowUps(t *testing.T) {
 		t.Errorf("first message = %+v, want a plain alert with a cluster", got[0])
 	}
 	for _, p := range got[1:] {
-		if !p.FollowUp || p.Kind != notifiers.KindFollowUp || p.Cluster != got[0].Cluster {
+		if !p.FollowUp || p.Kind != store.KindFollowUp || p.Cluster != got[0].Cluster {
 			t.Errorf("later copy = kind %q follow_up %v cluster %q; want a follow-up in cluster %q", p.Kind, p.FollowUp, p.Cluster, got[0].Cluster)
 		}
 	}
@@ -103,7 +103,7 @@ func TestSurgeAlertsOnceAtTheThirdSource(t *testing.T) {
 	h.feeds.add("/d", event[3])
 	h.once()
 	got := h.alerts()
-	if len(got) != 1 || got[0].Kind != notifiers.KindSurge {
+	if len(got) != 1 || got[0].Kind != store.KindSurge {
 		t.Fatalf("after the 3rd and 4th source: %v, want one surge alert", kinds(got))
 	}
 	if want := "Carried by 3 sources within 2h0m0s: Outlet a, Outlet b, Outlet c"; got[0].Text != want {

@@ -90,7 +90,7 @@ func TestFailingSourceGivesOneHealthAlertAndOneRecovery(t *testing.T) {
 		h.once()
 	}
 	got := h.alerts()
-	if len(got) != 1 || got[0].Kind != notifiers.KindHealth {
+	if len(got) != 1 || got[0].Kind != store.KindHealth {
 		t.Fatalf("after 7 failures: %v, want one health alert", kinds(got))
 	}
 	if !strings.Contains(got[0].Text, `"Flaky"`) || !strings.Contains(got[0].Text, "404") {
@@ -100,7 +100,7 @@ func TestFailingSourceGivesOneHealthAlertAndOneRecovery(t *testing.T) {
 	h.once()
 	h.once()
 	got = h.alerts()
-	if len(got) != 2 || got[1].Kind != notifiers.KindHealth || !strings.Contains(got[1].Text, "recovered") {
+	if len(got) != 2 || got[1].Kind != store.KindHealth || !strings.Contains(got[1].Text, "recovered") {
 		t.Fatalf("after recovery: %+v, want one recovery alert", got)
 	}
 }
@@ -135,7 +135,7 @@ func TestDailyDigestListsExactlyThePeriodsMatchesOnce(t *testing.T) {
 	h.clock.Set(time.Date(2026, 11, 28, 8, 1, 30, 0, time.UTC))
 	h.once()
 	got := h.alerts()
-	if len(got) != 1 || got[0].Kind != notifiers.KindDigest {
+	if len(got) != 1 || got[0].Kind != store.KindDigest {
 		t.Fatalf("at 08:00: %v, want one digest", kinds(got))
 	}
 	var titles []string

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -27,17 +28,17 @@ func TestComposeSaysWhatEachKindIs(t *testing.T) {
 		kind, heading, subject string
 		stories, more          int
 	}{
-		{notifiertest.Alert(), notifiers.KindAlert, "", "Nvidia readies new China chip as US tightens export rules", 1, 0},
-		{notifiertest.Alert(func(a *notifiers.Alert) { a.Kind, a.Story.Source = notifiers.KindFollowUp, "AP\nWire" }),
-			notifiers.KindFollowUp, "Also reported by AP Wire", "Also reported by AP Wire: Nvidia readies new China chip as US tightens export rules", 1, 0},
-		{notifiertest.Alert(func(a *notifiers.Alert) { a.Kind, a.Text = notifiers.KindSurge, "Carried by 3 sources" }),
-			notifiers.KindSurge, "Surge: Carried by 3 sources", "Surge: Carried by 3 sources: Nvidia readies new China chip as US tightens export rules", 1, 0},
-		{digest(notifiers.KindDigest, 12), notifiers.KindDigest, "Digest — 12 stories", "Digest — 12 stories for nvidia-china", 2, 10},
-		{digest(notifiers.KindSummary, 0), notifiers.KindSummary, "Summary — 2 more stories", "Summary — 2 more stories for nvidia-china", 2, 0},
-		{notifiertest.Alert(func(a *notifiers.Alert) { a.Kind, a.Story, a.Text = notifiers.KindHealth, nil, "feed\tdown\n" }),
-			notifiers.KindHealth, "", "feed down", 0, 0},
+		{notifiertest.Alert(), store.KindAlert, "", "Nvidia readies new China chip as US tightens export rules", 1, 0},
+		{notifiertest.Alert(func(a *notifiers.Alert) { a.Kind, a.Story.Source = store.KindFollowUp, "AP\nWire" }),
+			store.KindFollowUp, "Also reported by AP Wire", "Also reported by AP Wire: Nvidia readies new China chip as US tightens export rules", 1, 0},
+		{notifiertest.Alert(func(a *notifiers.Alert) { a.Kind, a.Text = store.KindSurge, "Carried by 3 sources" }),
+			store.KindSurge, "Surge: Carried by 3 sources", "Surge: Carried by 3 sources: Nvidia readies new China chip as US tightens export rules", 1, 0},
+		{digest(store.KindDigest, 12), store.KindDigest, "Digest — 12 stories", "Digest — 12 stories for nvidia-china", 2, 10},
+		{digest(store.KindSummary, 0), store.KindSummary, "Summary — 2 more stories", "Summary — 2 more stories for nvidia-china", 2, 0},
+		{notifiertest.Alert(func(a *notifiers.Alert) { a.Kind, a.Story, a.Text = store.KindHealth, nil, "feed\tdown\n" }),
+			store.KindHealth, "", "feed down", 0, 0},
 		{notifiertest.Alert(func(a *notifiers.Alert) { a.Story.Title, a.Story.URL = " \x00 ", "javascript:alert(1)" }),
-			notifiers.KindAlert, "", "(untitled)", 1, 0},
+			store.KindAlert, "", "(untitled)", 1, 0},
 	}
 	for _, tt := range tests {
 		m := notifiers.Compose(tt.a)

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wirewatch/wirewatch/rules"
+	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -64,26 +65,26 @@ type Item struct {
 func Compose(a *Alert) Message {
 	m := Message{Kind: a.Kind, Rules: story.Cut(story.Line(strings.Join(a.Rules, ", ")), MaxTitle), Terms: a.Terms}
 	if m.Kind == "" {
-		m.Kind = KindAlert
+		m.Kind = store.KindAlert
 	}
 	switch {
-	case m.Kind == KindHealth || (a.Story == nil && len(a.Stories) == 0):
-		m.Kind = KindHealth
+	case m.Kind == store.KindHealth || (a.Story == nil && len(a.Stories) == 0):
+		m.Kind = store.KindHealth
 		m.Text = strings.TrimSpace(strings.ToValidUTF8(a.Text, "\uFFFD"))
 		if m.Text == "" {
 			m.Text = "wirewatch health alert"
 		}
 		return m
-	case a.Story != nil && m.Kind != KindDigest && m.Kind != KindSummary:
+	case a.Story != nil && m.Kind != store.KindDigest && m.Kind != store.KindSummary:
 		it := item(a.Story)
 		m.Stories = []Item{it}
 		switch m.Kind {
-		case KindFollowUp:
+		case store.KindFollowUp:
 			m.Heading = "Also reported"
 			if it.Source != "" {
 				m.Heading += " by " + it.Source
 			}
-		case KindSurge:
+		case store.KindSurge:
 			m.Heading = "Surge"
 			if t := story.Line(a.Text); t != "" {
 				m.Heading += ": " + story.Cut(t, MaxTitle)
@@ -100,10 +101,10 @@ func Compose(a *Alert) Message {
 	if total == 1 {
 		noun = "story"
 	}
-	if m.Kind == KindSummary {
+	if m.Kind == store.KindSummary {
 		m.Heading = fmt.Sprintf("Summary — %d more %s", total, noun)
 	} else {
-		m.Kind = KindDigest
+		m.Kind = store.KindDigest
 		m.Heading = fmt.Sprintf("Digest — %d %s", total, noun)
 	}
 	return m
@@ -113,9 +114,9 @@ func Compose(a *Alert) Message {
 // an e-mail subject: the heading and the first story's title.
 func (m Message) Subject() string {
 	switch {
-	case m.Kind == KindHealth:
+	case m.Kind == store.KindHealth:
 		return story.Cut(story.Line(m.Text), MaxTitle)
-	case m.Kind == KindDigest || m.Kind == KindSummary:
+	case m.Kind == store.KindDigest || m.Kind == store.KindSummary:
 		if m.Rules != "" {
 			return m.Heading + " for " + m.Rules
 		}

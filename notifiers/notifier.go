@@ -16,22 +16,12 @@ import (
 	"github.com/wirewatch/wirewatch/story"
 )
 
-// Kinds of alert, as the payload's "kind" field names them.
-const (
-	KindAlert    = "alert"
-	KindFollowUp = "follow_up"
-	KindSurge    = "surge"
-	KindDigest   = "digest"
-	KindSummary  = "summary"
-	KindHealth   = "health"
-)
-
 // Alert is one message to one target. For an instant alert Story is set; for a
 // digest or summary Stories is. Rules names every rule that matched.
 type Alert struct {
 	// ID is the outbox row id; stable across retries, usable as an idempotency key.
 	ID int64
-	// Kind is one of the Kind constants; empty means KindAlert.
+	// Kind is one of store's delivery kinds (store.KindAlert, …); empty means an alert.
 	Kind string
 	// Target is the full target string ("team-slack:#ai-policy").
 	Target string

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -60,10 +61,10 @@ func NewPayload(a *Alert) Payload {
 		Cluster: a.Cluster,
 		Text:    a.Text,
 	}
-	if a.Kind != KindAlert {
+	if a.Kind != store.KindAlert {
 		p.Kind = a.Kind
 	}
-	p.FollowUp = a.Kind == KindFollowUp
+	p.FollowUp = a.Kind == store.KindFollowUp
 	if a.Story != nil {
 		s := newPayloadStory(a.Story)
 		p.Story = &s

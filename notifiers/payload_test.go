@@ -10,6 +10,7 @@ import (
 
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -52,7 +53,7 @@ func TestPayloadKinds(t *testing.T) {
 		},
 		{
 			name:  "kind alert is left out too",
-			alert: notifiertest.Alert(func(a *notifiers.Alert) { a.Kind = notifiers.KindAlert }),
+			alert: notifiertest.Alert(func(a *notifiers.Alert) { a.Kind = store.KindAlert }),
 			want:  `{"rules":["nvidia-china"],"target":"hook","story":` + specStory + `,"terms":["nvidia","china"]}`,
 		},
 		{
@@ -66,20 +67,20 @@ func TestPayloadKinds(t *testing.T) {
 		{
 			name: "follow-up",
 			alert: notifiertest.Alert(func(a *notifiers.Alert) {
-				a.Kind = notifiers.KindFollowUp
+				a.Kind = store.KindFollowUp
 				a.ParentRef = "1700000000.000100"
 			}),
 			want: `{"kind":"follow_up","rules":["nvidia-china"],"target":"hook","story":` + specStory + `,"terms":["nvidia","china"],"follow_up":true}`,
 		},
 		{
 			name:  "surge",
-			alert: notifiertest.Alert(func(a *notifiers.Alert) { a.Kind = notifiers.KindSurge }),
+			alert: notifiertest.Alert(func(a *notifiers.Alert) { a.Kind = store.KindSurge }),
 			want:  `{"kind":"surge","rules":["nvidia-china"],"target":"hook","story":` + specStory + `,"terms":["nvidia","china"]}`,
 		},
 		{
 			name: "digest lists stories in place of story",
 			alert: notifiertest.Alert(func(a *notifiers.Alert) {
-				a.Kind = notifiers.KindDigest
+				a.Kind = store.KindDigest
 				a.Story = nil
 				a.Stories = []story.Story{*notifiertest.Story(), second}
 				a.Terms = nil
@@ -89,7 +90,7 @@ func TestPayloadKinds(t *testing.T) {
 		{
 			name: "summary",
 			alert: notifiertest.Alert(func(a *notifiers.Alert) {
-				a.Kind = notifiers.KindSummary
+				a.Kind = store.KindSummary
 				a.Story = nil
 				a.Stories = []story.Story{second}
 			}),
@@ -98,7 +99,7 @@ func TestPayloadKinds(t *testing.T) {
 		{
 			name: "health has text and no story",
 			alert: notifiertest.Alert(func(a *notifiers.Alert) {
-				a.Kind = notifiers.KindHealth
+				a.Kind = store.KindHealth
 				a.Story = nil
 				a.Rules = nil
 				a.Terms = nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/store"
 )
 
 const wantLine = `{"rules":["nvidia-china"],"target":"console","story":{"id":"s1","title":"Nvidia readies new China chip as US tightens export rules","url":"https://www.reuters.com/technology/nvidia-china-chip-2026-11-28/","source":"Reuters","published":"2026-11-28T09:00:00Z","summary":"Nvidia is preparing a new AI chip for China that meets the latest US export controls, people familiar with the matter said."},"terms":["nvidia","china"]}`
@@ -43,7 +44,7 @@ func TestNotifyWritesJSONLines(t *testing.T) {
 	var buf bytes.Buffer
 	n := New("console", &buf)
 	notify(t, n, alert())
-	notify(t, n, alert(func(a *notifiers.Alert) { a.Kind = notifiers.KindFollowUp }))
+	notify(t, n, alert(func(a *notifiers.Alert) { a.Kind = store.KindFollowUp }))
 
 	got := lines(t, buf.Bytes())
 	if len(got) != 2 {

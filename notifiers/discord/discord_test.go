@@ -18,6 +18,7 @@ import (
 	"github.com/wirewatch/wirewatch/notifiers/discord"
 	"github.com/wirewatch/wirewatch/notifiers/discord/discordfake"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/store"
 )
 
 // botToken is the test bot's token; it must never appear in an error.
@@ -189,7 +190,7 @@ func TestNotifyFollowUpReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := alertTo("77", func(a *notifiers.Alert) {
-		a.Kind = notifiers.KindFollowUp
+		a.Kind = store.KindFollowUp
 		a.ParentRef = first
 		a.Story.Source = "AP"
 	})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/rules"
+	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -54,13 +55,13 @@ func Colour(rule string) int {
 func Embeds(a *notifiers.Alert) []*discordgo.MessageEmbed {
 	var e *discordgo.MessageEmbed
 	switch {
-	case a.Kind == notifiers.KindHealth:
+	case a.Kind == store.KindHealth:
 		e = textEmbed(a, "wirewatch: source health", healthColour)
-	case a.Kind == notifiers.KindDigest || a.Kind == notifiers.KindSummary || (a.Story == nil && len(a.Stories) > 0):
+	case a.Kind == store.KindDigest || a.Kind == store.KindSummary || (a.Story == nil && len(a.Stories) > 0):
 		e = listEmbed(a)
 	case a.Story == nil:
 		e = textEmbed(a, "wirewatch", ruleColour(a.Rules))
-	case a.Kind == notifiers.KindFollowUp:
+	case a.Kind == store.KindFollowUp:
 		e = followUpEmbed(a)
 	default:
 		e = storyEmbed(a)
@@ -87,7 +88,7 @@ func storyEmbed(a *notifiers.Alert) *discordgo.MessageEmbed {
 		Color:     ruleColour(a.Rules),
 		Footer:    footer(s.Source, a.Rules),
 	}
-	if a.Kind == notifiers.KindSurge {
+	if a.Kind == store.KindSurge {
 		e.Author = &discordgo.MessageEmbedAuthor{Name: "Surge: carried by several sources"}
 	}
 	text := s.Summary
@@ -121,7 +122,7 @@ func listEmbed(a *notifiers.Alert) *discordgo.MessageEmbed {
 	n := len(a.Stories)
 	total := max(a.Total, n)
 	heading := "Digest"
-	if a.Kind == notifiers.KindSummary {
+	if a.Kind == store.KindSummary {
 		heading = "Summary"
 	}
 	noun := "stories"

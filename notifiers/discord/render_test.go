@@ -11,6 +11,7 @@ import (
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/discord"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -266,16 +267,16 @@ func TestEmbedTruncatesWithinEveryLimit(t *testing.T) {
 	}
 
 	follow := longAlert()
-	follow.Kind = notifiers.KindFollowUp
+	follow.Kind = store.KindFollowUp
 	checkLimits(t, discord.Embeds(follow))
 
-	health := &notifiers.Alert{Kind: notifiers.KindHealth, Text: strings.Repeat("feed down @everyone ", 600)}
+	health := &notifiers.Alert{Kind: store.KindHealth, Text: strings.Repeat("feed down @everyone ", 600)}
 	checkLimits(t, discord.Embeds(health))
 }
 
 func TestEmbedFollowUp(t *testing.T) {
 	a := notifiertest.Alert(func(a *notifiers.Alert) {
-		a.Kind = notifiers.KindFollowUp
+		a.Kind = store.KindFollowUp
 		a.Story.Source = "AP"
 	})
 	e := only(t, a)
@@ -297,7 +298,7 @@ func TestEmbedDigest(t *testing.T) {
 			s.Published = time.Date(2026, 11, 28, 9, 0, i%60, 0, time.UTC)
 		})
 	}
-	a := &notifiers.Alert{Kind: notifiers.KindDigest, Rules: []string{"chips"}, Stories: stories}
+	a := &notifiers.Alert{Kind: store.KindDigest, Rules: []string{"chips"}, Stories: stories}
 	es := discord.Embeds(a)
 	checkLimits(t, es)
 	e := es[0]
@@ -317,7 +318,7 @@ func TestEmbedDigest(t *testing.T) {
 		t.Errorf("timestamp %q, want the newest story's", e.Timestamp)
 	}
 
-	few := &notifiers.Alert{Kind: notifiers.KindSummary, Rules: []string{"chips"}, Stories: stories[:2]}
+	few := &notifiers.Alert{Kind: store.KindSummary, Rules: []string{"chips"}, Stories: stories[:2]}
 	e = only(t, few)
 	if strings.Contains(e.Description, "\n+") || strings.Count(e.Description, "\n") != 1 || !strings.HasPrefix(e.Title, "Summary: 2 stories") {
 		t.Errorf("summary of two: title %q description %q", e.Title, e.Description)
@@ -325,7 +326,7 @@ func TestEmbedDigest(t *testing.T) {
 }
 
 func TestEmbedHealth(t *testing.T) {
-	e := only(t, &notifiers.Alert{Kind: notifiers.KindHealth, Text: "Source **A** failed 5 times"})
+	e := only(t, &notifiers.Alert{Kind: store.KindHealth, Text: "Source **A** failed 5 times"})
 	if e.Description != `Source \*\*A\*\* failed 5 times` || e.Title == "" || e.Color == 0 {
 		t.Errorf("health embed = %+v", e)
 	}

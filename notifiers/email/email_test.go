@@ -15,6 +15,7 @@ import (
 	"github.com/wirewatch/wirewatch/notifiers/email"
 	"github.com/wirewatch/wirewatch/notifiers/email/smtpfake"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -125,7 +126,7 @@ func TestFollowUpThreads(t *testing.T) {
 		t.Fatal(err)
 	}
 	followUp := notifiertest.Alert(func(a *notifiers.Alert) {
-		a.ID, a.Kind, a.ParentRef, a.Story.Source = 43, notifiers.KindFollowUp, ref, "AP"
+		a.ID, a.Kind, a.ParentRef, a.Story.Source = 43, store.KindFollowUp, ref, "AP"
 	})
 	ref2, _, err := n.Notify(t.Context(), followUp)
 	if err != nil {
@@ -150,7 +151,7 @@ func TestFollowUpThreads(t *testing.T) {
 func TestHTMLDigest(t *testing.T) {
 	s := smtpfake.New(t, smtpfake.Options{Security: smtpfake.StartTLS, Username: user, Password: password})
 	digest := notifiertest.Alert(func(a *notifiers.Alert) {
-		a.Kind, a.Story, a.Total = notifiers.KindDigest, nil, 3
+		a.Kind, a.Story, a.Total = store.KindDigest, nil, 3
 		for i, title := range []string{"Nvidia <b>first</b>", "Second & china"} {
 			a.Stories = append(a.Stories, *notifiertest.Story(func(s *story.Story) {
 				s.ID, s.Title, s.URL = "s"+strconv.Itoa(i), title, "https://news.example/"+strconv.Itoa(i)+"?a=1&b=2"

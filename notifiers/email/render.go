@@ -8,6 +8,7 @@ import (
 	texttemplate "text/template"
 
 	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -52,7 +53,7 @@ func Render(a *notifiers.Alert, prefix string) (Mail, error) {
 		return Mail{}, err
 	}
 	subject := prefix + v.Title
-	if m.Kind == notifiers.KindFollowUp && len(m.Stories) > 0 {
+	if m.Kind == store.KindFollowUp && len(m.Stories) > 0 {
 		// Mail clients that thread by subject, as well as by References,
 		// see the first alert's subject with "Re:".
 		subject = "Re: " + prefix + story.Cut(m.Stories[0].Title, maxSubject)

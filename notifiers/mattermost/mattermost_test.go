@@ -11,6 +11,7 @@ import (
 	"github.com/wirewatch/wirewatch/notifiers/mattermost"
 	"github.com/wirewatch/wirewatch/notifiers/mattermost/mattermostfake"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
+	"github.com/wirewatch/wirewatch/store"
 )
 
 const (
@@ -97,7 +98,7 @@ func TestPostAndThread(t *testing.T) {
 		t.Errorf("post %+v\nwant message:\n%s", got, want)
 	}
 	if _, _, err := n.Notify(t.Context(), to(channel, func(a *notifiers.Alert) {
-		a.Kind, a.ParentRef, a.Story.Source = notifiers.KindFollowUp, ref, "AP"
+		a.Kind, a.ParentRef, a.Story.Source = store.KindFollowUp, ref, "AP"
 	})); err != nil {
 		t.Fatal(err)
 	}

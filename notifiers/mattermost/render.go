@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/store"
 )
 
 // MaxMessage is the longest post Mattermost takes, in characters.
@@ -18,9 +19,9 @@ const MaxMessage = 16383
 func Message(a *notifiers.Alert) string {
 	m := notifiers.Compose(a)
 	switch m.Kind {
-	case notifiers.KindHealth:
+	case store.KindHealth:
 		return notifiers.Fit(m.Text, MaxMessage, Escape, notifiers.Runes)
-	case notifiers.KindDigest, notifiers.KindSummary:
+	case store.KindDigest, store.KindSummary:
 		head := "**" + Escape(m.Subject()) + "**"
 		items := make([]string, len(m.Stories))
 		for i, it := range m.Stories {

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -239,11 +240,11 @@ func Run(t *testing.T, s Subject) {
 			alert(func(a *notifiers.Alert) { hostile(a.Story); a.Rules = []string{Hostile} }),
 			alert(func(a *notifiers.Alert) {
 				hostile(a.Story)
-				a.Kind = notifiers.KindDigest
+				a.Kind = store.KindDigest
 				a.Stories = []story.Story{*a.Story, *a.Story}
 				a.Story = nil
 			}),
-			alert(func(a *notifiers.Alert) { a.Kind, a.Story, a.Text = notifiers.KindHealth, nil, Hostile }),
+			alert(func(a *notifiers.Alert) { a.Kind, a.Story, a.Text = store.KindHealth, nil, Hostile }),
 		}
 		for _, a := range alerts {
 			if _, _, err := n.Notify(ctx(t), a); err != nil {
@@ -270,8 +271,8 @@ func Run(t *testing.T, s Subject) {
 		}
 		alerts := []*notifiers.Alert{
 			alert(func(a *notifiers.Alert) { big(a.Story); a.Rules = []string{long} }),
-			alert(func(a *notifiers.Alert) { a.Kind, a.Story, a.Stories = notifiers.KindDigest, nil, stories }),
-			alert(func(a *notifiers.Alert) { a.Kind, a.Story, a.Text = notifiers.KindHealth, nil, long }),
+			alert(func(a *notifiers.Alert) { a.Kind, a.Story, a.Stories = store.KindDigest, nil, stories }),
+			alert(func(a *notifiers.Alert) { a.Kind, a.Story, a.Text = store.KindHealth, nil, long }),
 		}
 		for _, a := range alerts {
 			if _, _, err := n.Notify(ctx(t), a); err != nil {
@@ -302,7 +303,7 @@ func Run(t *testing.T, s Subject) {
 			t.Fatalf("Notify = %q, %v; want a message reference", ref, err)
 		}
 		if _, _, err := n.Notify(ctx(t), alert(func(a *notifiers.Alert) {
-			a.Kind, a.ParentRef = notifiers.KindFollowUp, ref
+			a.Kind, a.ParentRef = store.KindFollowUp, ref
 		})); err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -99,11 +100,11 @@ func (n *Notifier) Publish(a *notifiers.Alert, topic string) Publication {
 	}
 	plain := func(s string) string { return s }
 	switch m.Kind {
-	case notifiers.KindHealth:
+	case store.KindHealth:
 		p.Title = "wirewatch health"
 		p.Message = notifiers.Fit(m.Text, MaxMessage, plain, notifiers.Bytes)
 		p.Priority = max(p.Priority, 4)
-	case notifiers.KindDigest, notifiers.KindSummary:
+	case store.KindDigest, store.KindSummary:
 		lines := make([]string, len(m.Stories))
 		for i, it := range m.Stories {
 			lines[i] = "• " + it.Title

@@ -13,6 +13,7 @@ import (
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 	"github.com/wirewatch/wirewatch/notifiers/ntfy"
 	"github.com/wirewatch/wirewatch/notifiers/ntfy/ntfyfake"
+	"github.com/wirewatch/wirewatch/store"
 )
 
 const token = "tk_s3cretntfytoken0123456789"
@@ -77,7 +78,7 @@ func TestPublish(t *testing.T) {
 	}
 
 	health := notifiertest.Alert(func(a *notifiers.Alert) {
-		a.Target, a.Channel, a.Kind, a.Story, a.Text = "alerts-ntfy:ops", "ops", notifiers.KindHealth, nil, `source "A" failed 5 times`
+		a.Target, a.Channel, a.Kind, a.Story, a.Text = "alerts-ntfy:ops", "ops", store.KindHealth, nil, `source "A" failed 5 times`
 	})
 	if _, _, err := n.Notify(t.Context(), health); err != nil {
 		t.Fatal(err)
@@ -85,7 +86,7 @@ func TestPublish(t *testing.T) {
 	if got := f.Notifications()[1]; got.Topic != "ops" || got.Priority != 4 || got.Message != `source "A" failed 5 times` || got.Click != "" {
 		t.Errorf("health %+v: want topic ops, priority 4, the text", got)
 	}
-	followUp := notifiertest.Alert(func(a *notifiers.Alert) { a.Kind, a.ParentRef, a.Story.Source = notifiers.KindFollowUp, ref, "AP" })
+	followUp := notifiertest.Alert(func(a *notifiers.Alert) { a.Kind, a.ParentRef, a.Story.Source = store.KindFollowUp, ref, "AP" })
 	if _, _, err := n.Notify(t.Context(), followUp); err != nil {
 		t.Fatal(err)
 	}

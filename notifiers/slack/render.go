@@ -13,6 +13,7 @@ import (
 
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/rules"
+	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -43,15 +44,15 @@ const (
 // truncation.
 func Blocks(a *notifiers.Alert) (blocks []slackgo.Block, fallback string) {
 	switch {
-	case a.Kind == notifiers.KindHealth:
+	case a.Kind == store.KindHealth:
 		return healthBlocks(a)
-	case a.Kind == notifiers.KindDigest || a.Kind == notifiers.KindSummary:
+	case a.Kind == store.KindDigest || a.Kind == store.KindSummary:
 		return digestBlocks(a)
 	case a.Story == nil && len(a.Stories) > 0:
 		return digestBlocks(a)
 	case a.Story == nil:
 		return healthBlocks(a)
-	case a.Kind == notifiers.KindFollowUp:
+	case a.Kind == store.KindFollowUp:
 		return followUpBlocks(a)
 	default:
 		return alertBlocks(a)
@@ -78,7 +79,7 @@ func alertBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 	}
 
 	var lead []string
-	if a.Kind == notifiers.KindSurge {
+	if a.Kind == store.KindSurge {
 		lead = append(lead, "Surge")
 	}
 	blocks = append(blocks, contextBlock(storyContext(lead, s, a.Rules)))
@@ -117,7 +118,7 @@ func digestBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 		noun = "story"
 	}
 	var head string
-	if a.Kind == notifiers.KindSummary {
+	if a.Kind == store.KindSummary {
 		head = fmt.Sprintf("*Summary* — %d more %s", total, noun)
 	} else {
 		head = fmt.Sprintf("*Digest* — %d %s", total, noun)

@@ -14,6 +14,7 @@ import (
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 	"github.com/wirewatch/wirewatch/rules"
+	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -199,7 +200,7 @@ func TestBlocksKeepLimits(t *testing.T) {
 					a.Rules = append(a.Rules, fmt.Sprintf("rule-<%d>-with-a-long-name", i))
 				}
 			})
-			for _, kind := range []string{notifiers.KindAlert, notifiers.KindFollowUp, notifiers.KindSurge} {
+			for _, kind := range []string{store.KindAlert, store.KindFollowUp, store.KindSurge} {
 				a.Kind = kind
 				blocks, fallback := Blocks(a)
 				checkLimits(t, blocks, fallback)
@@ -231,7 +232,7 @@ func TestBlocksDigest(t *testing.T) {
 		}
 		return out
 	}
-	a := &notifiers.Alert{Kind: notifiers.KindDigest, Rules: []string{"nvidia-china"}, Terms: []string{"china"}, Stories: stories(60)}
+	a := &notifiers.Alert{Kind: store.KindDigest, Rules: []string{"nvidia-china"}, Terms: []string{"china"}, Stories: stories(60)}
 	blocks, fallback := Blocks(a)
 	checkLimits(t, blocks, fallback)
 	if len(blocks) != MaxBlocks {
@@ -259,7 +260,7 @@ func TestBlocksDigest(t *testing.T) {
 		t.Errorf("49 stories: %d blocks, want all 49 and the heading", len(blocks))
 	}
 
-	a = &notifiers.Alert{Kind: notifiers.KindSummary, Rules: []string{"a&b"}, Stories: stories(1)}
+	a = &notifiers.Alert{Kind: store.KindSummary, Rules: []string{"a&b"}, Stories: stories(1)}
 	blocks, fallback = Blocks(a)
 	if head := blocks[0].(*slackgo.SectionBlock).Text.Text; head != "*Summary* — 1 more story for a&amp;b" {
 		t.Errorf("summary heading %q", head)
@@ -271,7 +272,7 @@ func TestBlocksDigest(t *testing.T) {
 
 func TestBlocksFollowUpAndHealth(t *testing.T) {
 	a := notifiertest.Alert(func(a *notifiers.Alert) {
-		a.Kind = notifiers.KindFollowUp
+		a.Kind = store.KindFollowUp
 		a.Story.Source = "AP <News>"
 	})
 	blocks, fallback := Blocks(a)
@@ -285,7 +286,7 @@ func TestBlocksFollowUpAndHealth(t *testing.T) {
 		t.Errorf("follow-up fallback %q, want %q", fallback, want)
 	}
 
-	h := &notifiers.Alert{Kind: notifiers.KindHealth, Text: "source <Feed A> failed 5 times: status 503 & <!here>"}
+	h := &notifiers.Alert{Kind: store.KindHealth, Text: "source <Feed A> failed 5 times: status 503 & <!here>"}
 	blocks, fallback = Blocks(h)
 	want = "source &lt;Feed A&gt; failed 5 times: status 503 &amp; &lt;!here&gt;"
 	if len(blocks) != 1 || blocks[0].(*slackgo.SectionBlock).Text.Text != want || fallback != want {

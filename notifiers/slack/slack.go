@@ -18,6 +18,7 @@ import (
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/store"
 )
 
 // DefaultAPIURL is the Slack Web API base used when api_url is not set.
@@ -122,7 +123,7 @@ func (n *Notifier) Notify(ctx context.Context, a *notifiers.Alert) (ref string, 
 
 // missingStory reports an alert about stories that carries none.
 func missingStory(a *notifiers.Alert) bool {
-	return a.Kind != notifiers.KindHealth && a.Story == nil && len(a.Stories) == 0
+	return a.Kind != store.KindHealth && a.Story == nil && len(a.Stories) == 0
 }
 
 // channelID matches a conversation id (public, private, direct).

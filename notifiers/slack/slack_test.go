@@ -17,6 +17,7 @@ import (
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 	"github.com/wirewatch/wirewatch/notifiers/slack"
 	"github.com/wirewatch/wirewatch/notifiers/slack/slackfake"
+	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -202,7 +203,7 @@ func TestNotifyThreadsFollowUps(t *testing.T) {
 		t.Fatal(err)
 	}
 	follow := alertTo("C0123ABCD", func(a *notifiers.Alert) {
-		a.Kind = notifiers.KindFollowUp
+		a.Kind = store.KindFollowUp
 		a.ParentRef = first
 		a.Story = notifiertest.Story(func(s *story.Story) { s.Source = "AP"; s.URL = "https://apnews.com/x" })
 	})
@@ -491,10 +492,10 @@ func TestNotifyDigestAndHealth(t *testing.T) {
 		stories[i] = *notifiertest.Story()
 	}
 	digest := alertTo("C0123ABCD", func(a *notifiers.Alert) {
-		a.Kind, a.Story, a.Stories = notifiers.KindDigest, nil, stories
+		a.Kind, a.Story, a.Stories = store.KindDigest, nil, stories
 	})
 	health := alertTo("C0123ABCD", func(a *notifiers.Alert) {
-		a.Kind, a.Story, a.Text = notifiers.KindHealth, nil, "source \"Feed A\" failed 5 times"
+		a.Kind, a.Story, a.Text = store.KindHealth, nil, "source \"Feed A\" failed 5 times"
 	})
 	for _, a := range []*notifiers.Alert{digest, health} {
 		if _, _, err := n.Notify(ctx, a); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/store"
 )
 
 // MaxPayload is the largest message the notifier sends, in bytes: Teams
@@ -83,12 +84,12 @@ func NewCard(a *notifiers.Alert) Card {
 		c.Body = append(c.Body, block(Run{Type: "TextRun", Text: s, Weight: "Bolder"}))
 	}
 	switch m.Kind {
-	case notifiers.KindHealth:
+	case store.KindHealth:
 		heading("wirewatch health")
 		// At most six bytes of JSON a character: within MaxPayload.
 		c.Body = append(c.Body, block(text(notifiers.Fit(m.Text, MaxPayload/8, func(s string) string { return s }, notifiers.Runes))))
 		return c
-	case notifiers.KindDigest, notifiers.KindSummary:
+	case store.KindDigest, store.KindSummary:
 		heading(m.Subject())
 		shown := 0
 		for _, it := range m.Stories {

@@ -11,6 +11,7 @@ import (
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 	"github.com/wirewatch/wirewatch/notifiers/teams"
 	"github.com/wirewatch/wirewatch/notifiers/teams/teamsfake"
+	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
 )
 
@@ -78,7 +79,7 @@ func TestCard(t *testing.T) {
 	}
 
 	if _, _, err := n.Notify(t.Context(), notifiertest.Alert(func(a *notifiers.Alert) {
-		a.Kind, a.ParentRef, a.Story.Source = notifiers.KindFollowUp, "ignored", "AP"
+		a.Kind, a.ParentRef, a.Story.Source = store.KindFollowUp, "ignored", "AP"
 	})); err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func TestCard(t *testing.T) {
 func TestDigestFitsAndCounts(t *testing.T) {
 	f := teamsfake.New(t, sig)
 	a := notifiertest.Alert(func(a *notifiers.Alert) {
-		a.Kind, a.Story, a.Total = notifiers.KindDigest, nil, 120
+		a.Kind, a.Story, a.Total = store.KindDigest, nil, 120
 		for i := range 20 {
 			a.Stories = append(a.Stories, *notifiertest.Story(func(s *story.Story) {
 				s.Title = strings.Repeat("A long headline about export controls ", 6) + string(rune('a'+i))

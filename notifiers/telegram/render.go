@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/wirewatch/wirewatch/notifiers"
+	"github.com/wirewatch/wirewatch/store"
 )
 
 // MaxText is the longest message Telegram takes, in UTF-16 code units of
@@ -22,9 +23,9 @@ const MaxText = 4096
 func Text(a *notifiers.Alert) string {
 	m := notifiers.Compose(a)
 	switch m.Kind {
-	case notifiers.KindHealth:
+	case store.KindHealth:
 		return notifiers.Fit(m.Text, MaxText, escape, notifiers.UTF16)
-	case notifiers.KindDigest, notifiers.KindSummary:
+	case store.KindDigest, store.KindSummary:
 		head := notifiers.Fit(m.Subject(), 1024, bold, notifiers.UTF16)
 		items := make([]string, len(m.Stories))
 		for i, it := range m.Stories {

@@ -14,6 +14,7 @@ import (
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 	"github.com/wirewatch/wirewatch/notifiers/telegram"
 	"github.com/wirewatch/wirewatch/notifiers/telegram/telegramfake"
+	"github.com/wirewatch/wirewatch/store"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -68,7 +69,7 @@ func TestFollowUpReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	followUp := to("42", func(a *notifiers.Alert) {
-		a.Kind, a.ParentRef = notifiers.KindFollowUp, ref
+		a.Kind, a.ParentRef = store.KindFollowUp, ref
 		a.Story.Source = "AP"
 	})
 	if _, _, err := n.Notify(t.Context(), followUp); err != nil {
