@@ -37,7 +37,7 @@ const (
 	rulesPoll = 2 * time.Second
 	// reapEvery is how often the leases of stopped workers on this host
 	// are looked for.
-	reapEvery = 30 * time.Second
+	reapEvery = 10 * time.Second
 	// housekeeping is how often old stories are pruned and old cluster
 	// fingerprints forgotten.
 	housekeeping = time.Hour
@@ -147,6 +147,9 @@ func (b *Bot) Wake() {
 // sends finish (for up to drainTimeout) and returns.
 func (b *Bot) Run(ctx context.Context) error {
 	if err := b.opt.Rules.Reload(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: nothing in flight
+		}
 		return err
 	}
 	b.reapDeadOwners(ctx)
@@ -154,7 +157,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	defer cancelWork()
 
 	var loops sync.WaitGroup
-	loops.Go(func() { b.fetchLoop(ctx, work, false) })
+	loops.Go(func() { b.fetchLoop(ctx, work, time.Time{}) })
 	loops.Go(func() { b.dispatcher.Run(ctx, work) })
 	loops.Go(func() { b.digestLoop(ctx) })
 	loops.Go(func() { b.watchLoop(ctx) })
@@ -188,10 +191,11 @@ func (b *Bot) RunOnce(ctx context.Context, maxWait time.Duration) error {
 		return err
 	}
 	b.reapDeadOwners(ctx)
+	start := b.opt.Now()
 	if err := b.opt.Store.FetchAll(ctx); err != nil {
 		return err
 	}
-	b.fetchLoop(ctx, ctx, true)
+	b.fetchLoop(ctx, ctx, start)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -203,10 +207,11 @@ func (b *Bot) RunOnce(ctx context.Context, maxWait time.Duration) error {
 }
 
 // fetchLoop claims due sources from the store and fetches them with a pool
-// of Concurrency workers, until ctx is done (once: until no source is due
-// and no fetch is running). A fetch in progress runs on work, which outlives
+// of Concurrency workers, until ctx is done. With once set (`run --once`) it
+// claims only sources not fetched since once, and returns when none is due
+// and no fetch is running. A fetch in progress runs on work, which outlives
 // ctx while draining.
-func (b *Bot) fetchLoop(ctx, work context.Context, once bool) {
+func (b *Bot) fetchLoop(ctx, work context.Context, once time.Time) {
 	jobs := make(chan store.ClaimedSource)
 	done := make(chan struct{}, b.opt.Concurrency)
 	var workers sync.WaitGroup
@@ -228,12 +233,12 @@ func (b *Bot) fetchLoop(ctx, work context.Context, once bool) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for ctx.Err() == nil {
-		claimed := 0
+		claimed, failed := 0, false
 		if free > 0 {
 			cs, err := b.opt.Store.ClaimSources(ctx, store.SourceClaim{
-				Owner: b.opt.Owner, TTL: b.fetchTTL, Limit: free, PerHost: b.opt.PerHost,
+				Owner: b.opt.Owner, TTL: b.fetchTTL, Limit: free, PerHost: b.opt.PerHost, FetchedBefore: once,
 			})
-			if err != nil && ctx.Err() == nil {
+			if failed = err != nil; failed && ctx.Err() == nil {
 				b.opt.Logger.Error("claiming due sources failed", "err", err)
 			}
 			for _, c := range cs {
@@ -243,15 +248,15 @@ func (b *Bot) fetchLoop(ctx, work context.Context, once bool) {
 			claimed = len(cs)
 		}
 		wait := idlePoll
-		if claimed == 0 {
+		if claimed == 0 && !failed {
 			next, ok, err := b.opt.Store.NextSourceDue(ctx)
 			switch {
 			case err != nil:
 				if ctx.Err() == nil {
 					b.opt.Logger.Error("reading the schedule failed", "err", err)
 				}
-			case once && free == b.opt.Concurrency && (!ok || next.After(b.opt.Now())):
-				return // every source fetched, nothing running
+			case !once.IsZero() && free == b.opt.Concurrency:
+				return // every source fetched once, nothing running
 			case ok && next.After(b.opt.Now()):
 				wait = min(wait, next.Sub(b.opt.Now()))
 			}

@@ -30,9 +30,10 @@ func signatures(batch []story.Story) map[string]cluster.Signature {
 }
 
 // batchClusters assigns the fresh stories of one ingest to clusters, inside
-// the ingest transaction: the candidates are the stored stories filed under
-// the keys of any of their signatures within the window, and every fresh
-// story assigned before, so that two copies in one fetch join too.
+// the ingest transaction: a story's candidates are the stored stories filed
+// under one of its signature's keys within the window, and the fresh stories
+// assigned before it that share a key, so that two copies in one fetch join
+// too.
 type batchClusters struct {
 	judge *cluster.Judge
 	tx    store.PlanTx
@@ -40,7 +41,9 @@ type batchClusters struct {
 	pool     []cluster.Candidate
 	clusters []string // cluster id of each pool entry
 	sources  []string // source of each pool entry
-	fresh    int      // pool entries from index fresh on are this batch's
+	stories  []string // story id of each pool entry
+	byKey    map[uint64][]int
+	fresh    int // pool entries from index fresh on are this batch's
 }
 
 // newBatchClusters reads the candidates of the fresh stories' signatures.
@@ -59,7 +62,7 @@ func newBatchClusters(ctx context.Context, judge *cluster.Judge, tx store.PlanTx
 	if err != nil {
 		return nil, err
 	}
-	bc := &batchClusters{judge: judge, tx: tx}
+	bc := &batchClusters{judge: judge, tx: tx, byKey: map[uint64][]int{}}
 	for _, c := range cands {
 		var sig cluster.Signature
 		if sig.UnmarshalBinary(c.Sig) != nil {
@@ -69,27 +72,64 @@ func newBatchClusters(ctx context.Context, judge *cluster.Judge, tx store.PlanTx
 		if id == "" {
 			id = c.StoryID
 		}
-		bc.add(sig, c.Fetched, id, c.Source)
+		bc.add(sig, c.Keys, c.Fetched, id, c.Source, c.StoryID)
 	}
 	bc.fresh = len(bc.pool)
 	return bc, nil
 }
 
-func (bc *batchClusters) add(sig cluster.Signature, at time.Time, id, source string) {
+func (bc *batchClusters) add(sig cluster.Signature, keys []uint64, at time.Time, id, source, storyID string) {
+	for _, k := range keys {
+		bc.byKey[k] = append(bc.byKey[k], len(bc.pool))
+	}
 	bc.pool = append(bc.pool, cluster.Candidate{Sig: sig, At: at})
 	bc.clusters = append(bc.clusters, id)
 	bc.sources = append(bc.sources, source)
+	bc.stories = append(bc.stories, storyID)
 }
 
-// assign returns the cluster of a fresh story, and whether the story starts
-// it, and adds the story to the candidates of the rest of the batch.
-func (bc *batchClusters) assign(s *story.Story, sig cluster.Signature) (id string, isNew bool) {
-	id = s.ID
-	if best := bc.judge.Best(&sig, s.Fetched, bc.pool); best >= 0 {
-		id = bc.clusters[best]
+// assignment is where a fresh story went.
+type assignment struct {
+	cluster string
+	isNew   bool // the story starts its cluster
+	// copyOf is the story the fresh one is a verbatim copy of (""
+	// none), and stored is true when that story is a stored one: its
+	// fingerprint stands in for the copy's.
+	copyOf string
+	stored bool
+}
+
+// assign returns where a fresh story goes, and adds it to the candidates of
+// the rest of the batch.
+func (bc *batchClusters) assign(s *story.Story, sig cluster.Signature) assignment {
+	keys := sig.Keys()
+	var idx []int
+	for _, k := range keys {
+		idx = append(idx, bc.byKey[k]...)
 	}
-	bc.add(sig, s.Fetched, id, s.Source)
-	return id, id == s.ID
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	cands := make([]cluster.Candidate, len(idx))
+	for i, j := range idx {
+		cands[i] = bc.pool[j]
+	}
+	a := assignment{cluster: s.ID}
+	if best := bc.judge.Best(&sig, s.Fetched, cands); best >= 0 {
+		j := idx[best]
+		a.cluster = bc.clusters[j]
+		if bc.pool[j].Sig.Same(sig) {
+			a.copyOf, a.stored = bc.stories[j], j < bc.fresh
+		}
+	}
+	a.isNew = a.cluster == s.ID
+	if a.copyOf != "" {
+		// A verbatim copy adds nothing to find: the story it copies is
+		// found under the same keys. It still counts as a carrier.
+		bc.add(sig, nil, s.Fetched, a.cluster, s.Source, s.ID)
+		return a
+	}
+	bc.add(sig, keys, s.Fetched, a.cluster, s.Source, s.ID)
+	return a
 }
 
 // carriers returns the distinct sources that carried a cluster since a time,

@@ -53,9 +53,15 @@ func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool, sigs
 		for i := range fresh {
 			s := &fresh[i]
 			sig := sigs[s.ID]
-			clusterID, first := bc.assign(s, sig)
+			a := bc.assign(s, sig)
+			clusterID, first := a.cluster, a.isNew
 			s.Cluster = clusterID
-			if !sig.Empty() {
+			switch {
+			case a.copyOf != "":
+				if a.stored {
+					out.Refresh = append(out.Refresh, a.copyOf)
+				}
+			case !sig.Empty():
 				// Marshalling a signature cannot fail.
 				b, _ := sig.MarshalBinary()
 				out.Fingerprints = append(out.Fingerprints, store.Fingerprint{StoryID: s.ID, Sig: b, Keys: sig.Keys()})

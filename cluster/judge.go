@@ -12,10 +12,13 @@ const (
 	DefaultShortThreshold = 0.8
 )
 
-// PerKey bounds the candidates worth fetching under one key: the newest ones.
-// Only copies of one text crowd a key that much, and the newest copies are
-// enough to find its cluster; the bound keeps a lookup cheap.
-const PerKey = 64
+// PerKey bounds the candidates worth fetching under one key: the newest
+// ones. Copies of one wire text crowd all of its keys, and their newest are
+// enough to find its cluster; a key that a common phrase makes crowded says
+// little of any one event, and a story of the same event shares its other
+// keys too. The bound keeps a lookup cheap: on the corpus the most crowded
+// key is shared by 1.2 % of the stories.
+const PerKey = 16
 
 // Options tune a Judge. Zero fields take the defaults.
 type Options struct {

@@ -83,6 +83,12 @@ func (s Signature) Empty() bool { return s.size == 0 }
 // headline of a few words with no summary gives.
 func (s Signature) Short() bool { return s.size > 0 && s.size < shortSignature }
 
+// Same reports whether two signatures are of the same text, keys aside (a
+// signature read back from bytes has none): a verbatim copy.
+func (s Signature) Same(o Signature) bool {
+	return s.mins == o.mins && s.size == o.size && s.headline == o.headline
+}
+
 // Shingles returns the number of distinct shingles the text had (at most 65535).
 func (s Signature) Shingles() int { return int(s.size) }
 

@@ -172,6 +172,10 @@ type Plan struct {
 	// Fingerprints are the fresh stories' cluster fingerprints, kept so that
 	// later stories of the same event find them (see PlanTx.Candidates).
 	Fingerprints []Fingerprint
+	// Refresh names stored stories whose fingerprints a fresh verbatim copy
+	// stands in for: their fetch time in the window becomes the ingest's, as
+	// if the copy had been filed, and the copy files nothing of its own.
+	Refresh []string
 }
 
 // Fingerprint is what the store keeps of a story for clustering: a signature
@@ -189,13 +193,16 @@ type Candidate struct {
 	Source  string
 	Fetched time.Time
 	Sig     []byte
+	// Keys are the keys asked for that the story is filed under.
+	Keys []uint64
 }
 
 // PlanTx is the ingest transaction as a PlanFunc sees it.
 type PlanTx interface {
 	// Candidates returns the stories fetched at or after since whose
 	// fingerprints share a key with keys: for each key its newest perKey
-	// stories, each story once, newest first.
+	// stories, each story once (with the keys it was found under), newest
+	// first.
 	Candidates(ctx context.Context, keys []uint64, since time.Time, perKey int) ([]Candidate, error)
 	// ClusterSources returns the distinct sources of the stories of a cluster
 	// fetched at or after since, in the order they first carried it.
@@ -275,6 +282,9 @@ type SourceClaim struct {
 	// PerHost caps the leases held at once, by every worker, on sources of
 	// one host (0: no cap).
 	PerHost int
+	// FetchedBefore, when set, passes over sources fetched at or after it:
+	// one poll of every source (`run --once`) fetches each once.
+	FetchedBefore time.Time
 }
 
 // ClaimedSource is a source leased for one fetch.

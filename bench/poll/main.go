@@ -12,29 +12,25 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"html"
 	"io"
 	"log"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/wirewatch/wirewatch/bench/internal/feedbench"
 	"github.com/wirewatch/wirewatch/bot"
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/console"
@@ -50,16 +46,21 @@ func main() {
 	serve := flag.Bool("serve", false, "internal: serve the feeds and print the address")
 	concurrency := flag.Int("concurrency", 8, "fetches at once")
 	memProfile := flag.String("memprofile", "", "write a heap profile after the changed round to this file")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the changed round to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of one round to this file")
+	profileRound := flag.String("profile-round", "changed", "the round -cpuprofile profiles: first, changed or unchanged")
 	flag.Parse()
 
-	headlines, err := readHeadlines(*corpus)
+	headlines, err := feedbench.ReadHeadlines(*corpus)
 	if err != nil {
 		log.Fatal(err)
 	}
 	if *serve {
-		serveFeeds(headlines, *nItems)
-		return
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(ln.Addr().String())
+		log.Fatal(feedbench.Serve(ln, headlines, *nItems))
 	}
 
 	child := exec.Command(os.Args[0], append(os.Args[1:], "-serve")...)
@@ -96,7 +97,7 @@ func main() {
 	if _, err := st.SyncConfigSources(ctx, srcs); err != nil {
 		log.Fatal(err)
 	}
-	rules := benchRules(headlines, 1000)
+	rules := feedbench.Rules(headlines, 1000, "console")
 	if err := st.SyncConfigRules(ctx, rules); err != nil {
 		log.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func main() {
 	for _, round := range []string{"first (backlog)", "changed (all new)", "unchanged (304)"} {
 		wall, cpu := time.Now(), cpuTime()
 		stopProfile := func() {}
-		if *cpuProfile != "" && strings.HasPrefix(round, "changed") {
+		if *cpuProfile != "" && strings.HasPrefix(round, *profileRound) {
 			stopProfile = startCPUProfile(*cpuProfile)
 		}
 		if err := b.RunOnce(ctx, 0); err != nil {
@@ -152,93 +153,15 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("matches recorded: %d, deliveries still pending (flood control holds them for summaries): %d\n", total, depth)
-}
-
-type headline struct{ Title, Summary string }
-
-func readHeadlines(path string) ([]headline, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []headline
-	dec := json.NewDecoder(f)
-	for dec.More() {
-		var h struct {
-			Title   string `json:"title"`
-			Summary string `json:"summary"`
-		}
-		if err := dec.Decode(&h); err != nil {
-			return nil, err
-		}
-		out = append(out, headline{h.Title, h.Summary})
-	}
-	return out, nil
-}
-
-// serveFeeds serves /feed/N in generations: a request without a validator
-// gets generation 0; a request carrying generation 0's ETag gets generation 1
-// (as many new items); one carrying generation 1's ETag gets 304.
-func serveFeeds(hs []headline, items int) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ds, err := st.Deliveries(ctx, store.DeliveryQuery{Limit: 1 << 30})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(ln.Addr().String())
-	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
-	etag := func(path string, gen int) string {
-		sum := sha256.Sum256([]byte(fmt.Sprintf("%s#%d", path, gen)))
-		return `"` + hex.EncodeToString(sum[:8]) + `"`
+	byKind := map[string]int{}
+	for _, d := range ds {
+		byKind[d.Status+"/"+cmp.Or(d.Kind, "alert")]++
 	}
-	log.Fatal(http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/feed/"))
-		if err != nil {
-			http.NotFound(w, r)
-			return
-		}
-		gen := 0
-		switch r.Header.Get("If-None-Match") {
-		case etag(r.URL.Path, 0):
-			gen = 1
-		case etag(r.URL.Path, 1):
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		w.Header().Set("ETag", etag(r.URL.Path, gen))
-		w.Header().Set("Content-Type", "application/rss+xml")
-		var b strings.Builder
-		fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Feed %d</title><link>https://feeds.example/%d</link><description>bench</description>`, n, n)
-		for i := range items {
-			h := hs[((gen*7919+n)*items+i)%len(hs)]
-			fmt.Fprintf(&b, `<item><guid>g%d-f%d-i%d</guid><title>%s</title><link>https://news.example/%d/%d/%d?utm_source=rss</link><description>%s</description><pubDate>%s</pubDate></item>`,
-				gen, n, i, html.EscapeString(h.Title), gen, n, i, html.EscapeString(h.Summary), now.Add(time.Duration(gen)*time.Hour-time.Duration(i)*time.Minute).Format(time.RFC1123Z))
-		}
-		b.WriteString(`</channel></rss>`)
-		io.WriteString(w, b.String())
-	})))
-}
-
-// benchRules builds n two-word rules from words of the headlines.
-func benchRules(hs []headline, n int) []store.Rule {
-	var rules []store.Rule
-	for i := 0; len(rules) < n && i < len(hs); i++ {
-		words := strings.FieldsFunc(strings.ToLower(hs[i].Title), func(r rune) bool { return r < 'a' || r > 'z' })
-		var long []string
-		for _, w := range words {
-			if len(w) >= 5 {
-				long = append(long, w)
-			}
-		}
-		if len(long) < 2 {
-			continue
-		}
-		rules = append(rules, store.Rule{
-			Name: fmt.Sprintf("r%d", len(rules)), Query: long[0] + " " + long[1],
-			Notify: []string{"console"}, Origin: store.OriginConfig,
-		})
-	}
-	return rules
+	fmt.Printf("deliveries by status and kind: %v\n", byKind)
 }
 
 func startCPUProfile(path string) (stop func()) {

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,30 +15,56 @@ import (
 // planTx is the ingest transaction as a plan sees it.
 type planTx struct{ tx *sql.Tx }
 
-// candidatesQuery finds, for each key of the JSON array ?1, the newest ?2
-// stories filed under it, and returns each once with its fingerprint, if it
-// was fetched at or after ?3.
-const candidatesQuery = `
-WITH hits AS (
-	SELECT k.rid, ROW_NUMBER() OVER (PARTITION BY k.key ORDER BY k.rid DESC) AS n
-	FROM fingerprint_keys k
-	WHERE k.key IN (SELECT value FROM json_each(?1))
-)
-SELECT st.id, st.cluster, st.source, st.fetched, f.sig
-FROM (SELECT DISTINCT rid FROM hits WHERE n <= ?2) h
-JOIN fingerprints f ON f.rid = h.rid
-JOIN stories st ON st.rid = h.rid
-WHERE st.fetched >= ?3
-ORDER BY st.rid DESC`
-
 // Candidates returns the stories fetched at or after since that are filed
-// under one of keys: for each key its newest perKey, each story once, newest
-// first.
+// under one of keys: for each key its newest perKey, each story once (with
+// the keys it was found under), newest first. The keys' rows are read from
+// their index alone, and only the chosen stories' narrow fingerprint rows
+// are then read.
 func (p planTx) Candidates(ctx context.Context, keys []uint64, since time.Time, perKey int) ([]store.Candidate, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	rows, err := p.tx.QueryContext(ctx, candidatesQuery, jsonKeys(keys), perKey, since.UnixMilli())
+	// The newest perKey rows of each key: from the perKey-th newest on, so
+	// that a crowded key costs no more to read than any other.
+	rows, err := p.tx.QueryContext(ctx, `
+SELECT k.key, k.rid FROM json_each(?1) j JOIN fingerprint_keys k ON k.key = j.value
+WHERE k.rid >= COALESCE((SELECT n.rid FROM fingerprint_keys n WHERE n.key = j.value
+                         ORDER BY n.rid DESC LIMIT 1 OFFSET ?2), 0)
+ORDER BY k.key, k.rid DESC`, jsonKeys(keys), perKey-1)
+	if err != nil {
+		return nil, fmt.Errorf("cluster candidates: %w", err)
+	}
+	found := map[int64][]uint64{} // rid → keys
+	var last int64
+	n := 0
+	for rows.Next() {
+		var key, rid int64
+		if err := rows.Scan(&key, &rid); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("cluster candidates: %w", err)
+		}
+		if key != last || n == 0 {
+			last, n = key, 0
+		}
+		if n++; n <= perKey {
+			found[rid] = append(found[rid], uint64(key))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cluster candidates: %w", err)
+	}
+	if len(found) == 0 {
+		return nil, nil
+	}
+	rids := make([]int64, 0, len(found))
+	for rid := range found {
+		rids = append(rids, rid)
+	}
+	rows, err = p.tx.QueryContext(ctx, `
+SELECT f.rid, f.story_id, f.cluster, f.source, f.fetched, f.sig
+FROM json_each(?) r JOIN fingerprints f ON f.rid = r.value
+WHERE f.fetched >= ? ORDER BY f.rid DESC`, jsonIDs(rids), since.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("cluster candidates: %w", err)
 	}
@@ -47,9 +72,11 @@ func (p planTx) Candidates(ctx context.Context, keys []uint64, since time.Time, 
 	var out []store.Candidate
 	for rows.Next() {
 		var c store.Candidate
-		if err := rows.Scan(&c.StoryID, &c.Cluster, &c.Source, msTime{&c.Fetched}, &c.Sig); err != nil {
+		var rid int64
+		if err := rows.Scan(&rid, &c.StoryID, &c.Cluster, &c.Source, msTime{&c.Fetched}, &c.Sig); err != nil {
 			return nil, fmt.Errorf("cluster candidates: %w", err)
 		}
+		c.Keys = found[rid]
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
@@ -96,61 +123,88 @@ func jsonKeys(keys []uint64) string {
 }
 
 // saveFingerprints files the fingerprints of fresh stories under their keys.
-func saveFingerprints(ctx context.Context, tx *sql.Tx, fps []store.Fingerprint) error {
+func saveFingerprints(ctx context.Context, tx *sql.Tx, fresh []story.Story, fps []store.Fingerprint) error {
 	if len(fps) == 0 {
 		return nil
 	}
-	type row struct {
-		ID   string  `json:"i"`
-		Keys []int64 `json:"k"`
+	byID := make(map[string]*story.Story, len(fresh))
+	for i := range fresh {
+		byID[fresh[i].ID] = &fresh[i]
 	}
-	sig, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO fingerprints (rid, sig) SELECT rid, ? FROM stories WHERE id = ?`)
+	ins, err := tx.PrepareContext(ctx, `
+INSERT OR REPLACE INTO fingerprints (rid, story_id, cluster, source, fetched, sig)
+SELECT rid, id, ?, ?, ?, ? FROM stories WHERE id = ? RETURNING rid`)
 	if err != nil {
 		return err
 	}
-	defer sig.Close()
-	rows := make([]row, 0, len(fps))
+	defer ins.Close()
+	var keys []int64 // pairs: key, rid
 	for _, fp := range fps {
-		if _, err := sig.ExecContext(ctx, fp.Sig, fp.StoryID); err != nil {
+		st := byID[fp.StoryID]
+		if st == nil {
+			return fmt.Errorf("fingerprint of %q: not a fresh story of this ingest", fp.StoryID)
+		}
+		var rid int64
+		if err := ins.QueryRowContext(ctx, st.Cluster, st.Source, millis(st.Fetched), fp.Sig, fp.StoryID).Scan(&rid); err != nil {
 			return fmt.Errorf("story %q: fingerprint: %w", fp.StoryID, err)
 		}
-		r := row{ID: fp.StoryID, Keys: make([]int64, len(fp.Keys))}
-		for i, k := range fp.Keys {
-			r.Keys[i] = int64(k)
+		for _, k := range fp.Keys {
+			keys = append(keys, int64(k), rid)
 		}
-		rows = append(rows, r)
 	}
-	// Marshalling strings and integers cannot fail.
-	b, _ := json.Marshal(rows)
 	_, err = tx.ExecContext(ctx, `
 INSERT OR IGNORE INTO fingerprint_keys (key, rid)
-SELECT k.value, st.rid
-FROM json_each(?) r, json_each(r.value, '$.k') k
-JOIN stories st ON st.id = r.value ->> '$.i'`, string(b))
+SELECT value ->> 0, value ->> 1 FROM json_each(?)`, jsonPairs(keys))
 	if err != nil {
 		return fmt.Errorf("fingerprint keys: %w", err)
 	}
 	return nil
 }
 
-// ForgetFingerprints drops the fingerprints and keys of the stories stored
-// before the first story fetched at or after before.
+// refreshFingerprints moves the fetch time of the fingerprints of stories
+// ids up to now, for the verbatim copies that stand in for them.
+func refreshFingerprints(ctx context.Context, tx *sql.Tx, ids []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `
+UPDATE fingerprints SET fetched = ?1
+WHERE fetched < ?1 AND rid IN (SELECT st.rid FROM json_each(?2) j JOIN stories st ON st.id = j.value)`,
+		now.UnixMilli(), jsonList(ids))
+	if err != nil {
+		return fmt.Errorf("refresh fingerprints: %w", err)
+	}
+	return nil
+}
+
+// jsonPairs encodes a flat list of (key, rid) pairs as a JSON array of
+// two-element arrays.
+func jsonPairs(flat []int64) string {
+	b := make([]byte, 0, len(flat)*12+2)
+	b = append(b, '[')
+	for i := 0; i+1 < len(flat); i += 2 {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, flat[i], 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, flat[i+1], 10)
+		b = append(b, ']')
+	}
+	return string(append(b, ']'))
+}
+
+// ForgetFingerprints drops the fingerprints of the stories fetched before
+// a time, and the keys of every story stored before the oldest fingerprint
+// kept.
 func (s *Store) ForgetFingerprints(ctx context.Context, before time.Time) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		var first sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT MIN(rid) FROM stories WHERE fetched >= ?`, before.UnixMilli()).Scan(&first); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM fingerprints WHERE fetched < ?`, before.UnixMilli()); err != nil {
 			return err
 		}
-		cutoff := first.Int64
-		if !first.Valid {
-			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(rid), 0) + 1 FROM stories`).Scan(&cutoff); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM fingerprints WHERE rid < ?`, cutoff); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM fingerprint_keys WHERE rid < ?`, cutoff)
+		_, err := tx.ExecContext(ctx, `
+DELETE FROM fingerprint_keys WHERE rid < (SELECT COALESCE(MIN(rid), 1 << 62) FROM fingerprints)`)
 		return err
 	})
 	if err != nil {

@@ -305,10 +305,14 @@ func (s *Store) ClaimSources(ctx context.Context, c store.SourceClaim) ([]store.
 				return err
 			}
 		}
+		fetchedBefore := int64(1) << 62
+		if !c.FetchedBefore.IsZero() {
+			fetchedBefore = c.FetchedBefore.UnixMilli()
+		}
 		rows, err := tx.QueryContext(ctx, `
 SELECT id, host FROM sources
-WHERE paused = 0 AND COALESCE(next_fetch, 0) <= ?1 AND lease_until <= ?1
-ORDER BY COALESCE(next_fetch, 0), id`, nowMs)
+WHERE paused = 0 AND COALESCE(next_fetch, 0) <= ?1 AND lease_until <= ?1 AND COALESCE(last_fetch, 0) < ?2
+ORDER BY COALESCE(next_fetch, 0), id`, nowMs, fetchedBefore)
 		if err != nil {
 			return err
 		}

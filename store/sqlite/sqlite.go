@@ -34,6 +34,11 @@ type Store struct {
 	r   *sql.DB // the read pool
 	now func() time.Time
 
+	// Ingests queue here while one caller writes them (see Ingest).
+	ingestMu    sync.Mutex
+	ingestQueue []*ingestJob
+	ingesting   bool
+
 	closeOnce sync.Once
 	closeErr  error
 }

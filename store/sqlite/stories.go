@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,13 +25,6 @@ func scanStory(sc interface{ Scan(...any) error }) (story.Story, error) {
 	return s, err
 }
 
-// storyInsert inserts a story that is not stored yet.
-const storyInsert = `
-INSERT INTO stories (id, source_id, source, guid, title, summary, content, url, canonical_url,
-	author, categories, published, fetched)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO NOTHING`
-
 // storyUpdate updates the text fields of a stored story, only when one of
 // them changed, so that a re-fetch of an unchanged feed leaves the FTS index
 // alone.
@@ -39,73 +34,185 @@ UPDATE stories SET title = ?1, summary = ?2, content = ?3, url = ?4, canonical_u
 WHERE id = ?8 AND (title <> ?1 OR summary <> ?2 OR content <> ?3 OR url <> ?4
 	OR canonical_url <> ?5 OR author <> ?6 OR categories <> ?7)`
 
-// Ingest inserts a source's stories in one transaction. Stories whose ID is
-// already stored are not new; their text fields (title, summary, content, URLs,
-// author, categories) are updated. The new ones, in input order and as they
-// read back (SourceID set to sourceID, Source defaulting to the source's name,
-// Fetched to now, Published to Fetched, times in UTC to the millisecond), go to
-// plan; its matches, fingerprints and deliveries are stored in the same
-// transaction. A delivery whose (Target, DedupKey) is already queued or
+// Ingest inserts a source's stories. Stories whose ID is already stored are
+// not new; their text fields (title, summary, content, URLs, author,
+// categories) are updated. The new ones, in input order and as they read back
+// (SourceID set to sourceID, Source defaulting to the source's name, Fetched
+// to now, Published to Fetched, times in UTC to the millisecond), go to plan;
+// its matches, fingerprints and deliveries are stored with them, all or
+// nothing. A delivery whose (Target, DedupKey) is already queued or
 // delivered, or comes earlier in the same call, is stored with status
 // duplicate.
+//
+// Ingests that arrive while another is being written are written together,
+// in one transaction, each within a savepoint of its own (group commit): a
+// commit costs about the same for one fetch or ten, and the fetch workers
+// outpace one writer. One ingest's failure rolls back its part only.
 func (s *Store) Ingest(ctx context.Context, sourceID int64, stories []story.Story, plan store.PlanFunc) (store.IngestResult, error) {
-	var res store.IngestResult
 	for i := range stories {
 		if stories[i].ID == "" {
-			return res, fmt.Errorf("ingest: story %d of %d has no id", i+1, len(stories))
+			return store.IngestResult{}, fmt.Errorf("ingest: story %d of %d has no id", i+1, len(stories))
 		}
 	}
-	now := s.now()
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res = store.IngestResult{}
-		fresh, err := upsertStories(ctx, tx, sourceID, stories, truncMillis(now))
-		if err != nil {
-			return err
-		}
-		res.Fresh = len(fresh)
-		if len(fresh) == 0 || plan == nil {
-			return nil
-		}
-		p, err := plan(ctx, planTx{tx}, fresh)
-		if err != nil {
-			return fmt.Errorf("plan: %w", err)
-		}
-		if err := saveClusters(ctx, tx, fresh); err != nil {
-			return err
-		}
-		if err := saveFingerprints(ctx, tx, p.Fingerprints); err != nil {
-			return err
-		}
-		if res.Matches, err = insertMatches(ctx, tx, p.Matches, now); err != nil {
-			return err
-		}
-		_, res.Deliveries, res.Duplicates, err = insertDeliveries(ctx, tx, p.Deliveries, now)
-		return err
-	})
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return store.IngestResult{}, fmt.Errorf("ingest: %w", err)
 	}
-	return res, nil
+	job := &ingestJob{ctx: ctx, sourceID: sourceID, stories: stories, plan: plan}
+	s.ingestMu.Lock()
+	s.ingestQueue = append(s.ingestQueue, job)
+	if s.ingesting {
+		job.done = make(chan struct{})
+		s.ingestMu.Unlock()
+		<-job.done
+	} else {
+		// This caller writes every group that queues up until none is left.
+		s.ingesting = true
+		for {
+			group := s.ingestQueue
+			s.ingestQueue = nil
+			s.ingestMu.Unlock()
+			s.ingestGroup(group)
+			s.ingestMu.Lock()
+			if len(s.ingestQueue) == 0 {
+				s.ingesting = false
+				s.ingestMu.Unlock()
+				break
+			}
+		}
+	}
+	if job.err != nil {
+		return store.IngestResult{}, fmt.Errorf("ingest: %w", job.err)
+	}
+	return job.res, nil
 }
 
-// upsertStories stores stories and returns the ones that were new. Whether
-// a story is new is decided by its insert (ON CONFLICT DO NOTHING), not by a
-// read before it, so that two writers cannot both take one story as new.
-func upsertStories(ctx context.Context, tx *sql.Tx, sourceID int64, stories []story.Story, now time.Time) ([]story.Story, error) {
+// ingestJob is one Ingest call waiting for, or written by, a group commit.
+type ingestJob struct {
+	ctx      context.Context
+	sourceID int64
+	stories  []story.Story
+	plan     store.PlanFunc
+
+	res  store.IngestResult
+	err  error
+	done chan struct{} // closed when written (nil for the caller that writes)
+}
+
+// ingestGroup writes a group of ingests in one transaction and hands each
+// its result. When one of them fails, the transaction is rolled back, that
+// one gets its error, and the others are written again without it: a
+// savepoint per ingest would make SQLite copy every page it touches to the
+// statement journal and FTS5 flush its pending terms at each one, which
+// costs more than the group saves.
+func (s *Store) ingestGroup(group []*ingestJob) {
+	defer func() {
+		for _, j := range group {
+			if j.done != nil {
+				close(j.done)
+			}
+		}
+	}()
+	now := s.now()
+	var live []*ingestJob
+	for _, j := range group {
+		if err := j.ctx.Err(); err != nil {
+			j.err = err
+		} else {
+			live = append(live, j)
+		}
+	}
+	for len(live) > 0 {
+		var failed *ingestJob
+		// The transaction outlives any one caller's cancellation: a
+		// cancelled caller's statements fail, and the others go again.
+		err := s.write(context.WithoutCancel(live[0].ctx), func(tx *sql.Tx) error {
+			for _, j := range live {
+				if j.res, j.err = ingestOne(j.ctx, tx, j, now); j.err != nil {
+					failed = j
+					return j.err
+				}
+			}
+			return nil
+		})
+		if failed == nil {
+			if err != nil {
+				for _, j := range live {
+					j.res, j.err = store.IngestResult{}, err
+				}
+			}
+			return
+		}
+		failed.res = store.IngestResult{}
+		live = slices.DeleteFunc(live, func(j *ingestJob) bool { return j == failed })
+	}
+}
+
+// ingestOne writes one ingest inside the group's transaction.
+func ingestOne(ctx context.Context, tx *sql.Tx, j *ingestJob, now time.Time) (store.IngestResult, error) {
+	var res store.IngestResult
+	fresh, stored, err := splitStories(ctx, tx, j.sourceID, j.stories, truncMillis(now))
+	if err != nil {
+		return res, err
+	}
+	if err := updateStories(ctx, tx, stored); err != nil {
+		return res, err
+	}
+	res.Fresh = len(fresh)
+	var p store.Plan
+	if len(fresh) > 0 && j.plan != nil {
+		if p, err = j.plan(ctx, planTx{tx}, fresh); err != nil {
+			return res, fmt.Errorf("plan: %w", err)
+		}
+	}
+	if err := insertStories(ctx, tx, fresh); err != nil {
+		return res, err
+	}
+	if err := saveFingerprints(ctx, tx, fresh, p.Fingerprints); err != nil {
+		return res, err
+	}
+	if err := refreshFingerprints(ctx, tx, p.Refresh, now); err != nil {
+		return res, err
+	}
+	if res.Matches, err = insertMatches(ctx, tx, p.Matches, now); err != nil {
+		return res, err
+	}
+	_, res.Deliveries, res.Duplicates, err = insertDeliveries(ctx, tx, p.Deliveries, now)
+	return res, err
+}
+
+// splitStories normalises stories as they are stored and splits them into
+// the fresh ones (not stored yet, not inserted here) and the stored ones. The
+// write transaction is the only one on the file while it runs, so the read
+// cannot race another writer; a story twice in one call is fresh once.
+func splitStories(ctx context.Context, tx *sql.Tx, sourceID int64, stories []story.Story, now time.Time) (fresh, stored []story.Story, err error) {
 	var sourceName string
 	if sourceID != 0 {
 		err := tx.QueryRowContext(ctx, `SELECT name FROM sources WHERE id = ?`, sourceID).Scan(&sourceName)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	insert, err := tx.PrepareContext(ctx, storyInsert)
-	if err != nil {
-		return nil, err
+	ids := make([]string, len(stories))
+	for i := range stories {
+		ids[i] = stories[i].ID
 	}
-	defer insert.Close()
-	var update *sql.Stmt
-	var fresh []story.Story
+	seen := map[string]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT st.id FROM json_each(?) j JOIN stories st ON st.id = j.value`, jsonList(ids))
+	if err != nil {
+		return nil, nil, err
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		seen[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
 	for _, st := range stories {
 		st.SourceID = sourceID
 		if st.Source == "" {
@@ -122,48 +229,77 @@ func upsertStories(ctx context.Context, tx *sql.Tx, sourceID int64, stories []st
 		if len(st.Categories) == 0 {
 			st.Categories = nil
 		}
-		cats := jsonList(st.Categories)
-		res, err := insert.ExecContext(ctx, st.ID, st.SourceID, st.Source, st.GUID, st.Title, st.Summary,
-			st.Content, st.URL, st.CanonicalURL, st.Author, cats, millis(st.Published), millis(st.Fetched))
-		if err != nil {
-			return nil, fmt.Errorf("story %q: %w", st.ID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return nil, err
-		} else if n == 1 {
-			fresh = append(fresh, st)
+		st.Cluster = ""
+		if seen[st.ID] {
+			stored = append(stored, st)
 			continue
 		}
-		if update == nil {
-			if update, err = tx.PrepareContext(ctx, storyUpdate); err != nil {
-				return nil, err
-			}
-			defer update.Close()
-		}
-		if _, err := update.ExecContext(ctx, st.Title, st.Summary, st.Content, st.URL, st.CanonicalURL,
-			st.Author, cats, st.ID); err != nil {
-			return nil, fmt.Errorf("story %q: %w", st.ID, err)
-		}
+		seen[st.ID] = true
+		fresh = append(fresh, st)
 	}
-	return fresh, nil
+	return fresh, stored, nil
 }
 
-// saveClusters stores the cluster the plan gave each fresh story.
-func saveClusters(ctx context.Context, tx *sql.Tx, fresh []story.Story) error {
-	var upd *sql.Stmt
-	for _, st := range fresh {
-		if st.Cluster == "" {
-			continue
-		}
-		if upd == nil {
-			var err error
-			if upd, err = tx.PrepareContext(ctx, `UPDATE stories SET cluster = ? WHERE id = ?`); err != nil {
-				return err
-			}
-			defer upd.Close()
-		}
-		if _, err := upd.ExecContext(ctx, st.Cluster, st.ID); err != nil {
-			return fmt.Errorf("story %q: cluster: %w", st.ID, err)
+// insertStories stores fresh stories with the clusters the plan gave them,
+// in one statement: SQLite asks the FTS5 index to flush its pending terms at
+// the start of every statement that writes to it (through the insert
+// trigger), so a statement per story would write a tiny index segment per
+// story and spend the commit merging them.
+func insertStories(ctx context.Context, tx *sql.Tx, fresh []story.Story) error {
+	if len(fresh) == 0 {
+		return nil
+	}
+	type row struct {
+		ID           string `json:"id"`
+		Source       string `json:"source"`
+		GUID         string `json:"guid"`
+		Title        string `json:"title"`
+		Summary      string `json:"summary"`
+		Content      string `json:"content"`
+		URL          string `json:"url"`
+		CanonicalURL string `json:"canonical_url"`
+		Author       string `json:"author"`
+		Categories   string `json:"categories"`
+		Published    any    `json:"published"`
+		Fetched      any    `json:"fetched"`
+		Cluster      string `json:"cluster"`
+	}
+	rows := make([]row, len(fresh))
+	for i, st := range fresh {
+		rows[i] = row{st.ID, st.Source, st.GUID, st.Title, st.Summary, st.Content, st.URL, st.CanonicalURL,
+			st.Author, jsonList(st.Categories), millis(st.Published), millis(st.Fetched), st.Cluster}
+	}
+	b, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("stories: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `
+INSERT INTO stories (id, source_id, source, guid, title, summary, content, url, canonical_url,
+	author, categories, published, fetched, cluster)
+SELECT value ->> 'id', ?1, value ->> 'source', value ->> 'guid', value ->> 'title', value ->> 'summary',
+	value ->> 'content', value ->> 'url', value ->> 'canonical_url', value ->> 'author',
+	value ->> 'categories', value ->> 'published', value ->> 'fetched', value ->> 'cluster'
+FROM json_each(?2)`, fresh[0].SourceID, string(b))
+	if err != nil {
+		return fmt.Errorf("stories: %w", err)
+	}
+	return nil
+}
+
+// updateStories updates the text of stored stories where it changed.
+func updateStories(ctx context.Context, tx *sql.Tx, stored []story.Story) error {
+	if len(stored) == 0 {
+		return nil
+	}
+	update, err := tx.PrepareContext(ctx, storyUpdate)
+	if err != nil {
+		return err
+	}
+	defer update.Close()
+	for _, st := range stored {
+		if _, err := update.ExecContext(ctx, st.Title, st.Summary, st.Content, st.URL, st.CanonicalURL,
+			st.Author, jsonList(st.Categories), st.ID); err != nil {
+			return fmt.Errorf("story %q: %w", st.ID, err)
 		}
 	}
 	return nil

@@ -317,8 +317,8 @@ func testFingerprints(t *testing.T, s store.Store) {
 	if want := []string{"y3", "y2", "x2", "x1"}; !slices.Equal(ids, want) {
 		t.Errorf("Candidates = %v, want %v", ids, want)
 	}
-	if len(got) == 4 && (got[2].Cluster != "c1" || got[2].Source != "B") {
-		t.Errorf("candidate x2 = %+v, want cluster c1 from B", got[2])
+	if len(got) == 4 && (got[2].Cluster != "c1" || got[2].Source != "B" || !slices.Equal(got[2].Keys, []uint64{big + 5})) {
+		t.Errorf("candidate x2 = %+v, want cluster c1 from B, found under key %d", got[2], uint64(big+5))
 	}
 	if !slices.Equal(srcs, []string{"A", "B"}) {
 		t.Errorf("ClusterSources(c1) = %v, want [A B]", srcs)

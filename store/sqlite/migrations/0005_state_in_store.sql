@@ -41,10 +41,16 @@ CREATE INDEX deliveries_pending ON deliveries (target, next_attempt) WHERE statu
 
 -- Cluster fingerprints of recent stories (by the story's rid), and the keys
 -- they are filed under, so that a new story's candidates are found in the
--- ingest transaction.
+-- ingest transaction. A fingerprint repeats what a candidate needs of its
+-- story (id, cluster, source, first fetch), so that the lookup reads these
+-- narrow rows and never a story's text.
 CREATE TABLE fingerprints (
-	rid INTEGER PRIMARY KEY,
-	sig BLOB NOT NULL
+	rid      INTEGER PRIMARY KEY,
+	story_id TEXT    NOT NULL,
+	cluster  TEXT    NOT NULL,
+	source   TEXT    NOT NULL,
+	fetched  INTEGER NOT NULL,
+	sig      BLOB    NOT NULL
 );
 CREATE TABLE fingerprint_keys (
 	key INTEGER NOT NULL,
