@@ -488,4 +488,17 @@ type Store interface {
 	SessionExpires(ctx context.Context, hash []byte) (time.Time, error)
 	// DeleteSession ends a session.
 	DeleteSession(ctx context.Context, hash []byte) error
+
+	// AcquireLease takes or renews the named lease (a role one worker holds
+	// at a time, such as the Discord gateway) for owner until ttl from now,
+	// with a new fencing token when it changes hands. It returns ErrLeaseLost
+	// while another owner holds it.
+	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (Lease, error)
+	// ReleaseLease gives the named lease up, if lease is still its current
+	// one.
+	ReleaseLease(ctx context.Context, name string, lease Lease) error
+	// Remember records key until a time and reports whether it was new: a
+	// signed request or an event seen again within that time, by any
+	// replica, is a replay to refuse. Keys past their time are forgotten.
+	Remember(ctx context.Context, key string, until time.Time) (bool, error)
 }

@@ -27,6 +27,8 @@ var claimTests = []struct {
 	{"Fingerprints", testFingerprints},
 	{"Sessions", testSessions},
 	{"RulesVersion", testRulesVersion},
+	{"NamedLeases", testNamedLeases},
+	{"Remember", testRemember},
 }
 
 // eventually polls cond until it holds or the deadline passes: for leases,
@@ -530,5 +532,67 @@ func testTwoHandlesShare(t *testing.T, open Opener) {
 	check(t, err)
 	if !ok || ok2 {
 		t.Errorf("digest advanced by both handles from the same start: %v, %v", ok, ok2)
+	}
+}
+
+// testNamedLeases: one owner at a time; renewal keeps the token, a change
+// of hands moves it; a released or expired lease can be taken.
+func testNamedLeases(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a, err := s.AcquireLease(ctx, "gateway", "a", time.Minute)
+	check(t, err)
+	if a.Owner != "a" || a.Token == 0 {
+		t.Fatalf("lease = %+v", a)
+	}
+	if _, err := s.AcquireLease(ctx, "gateway", "b", time.Minute); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("another owner's AcquireLease = %v, want ErrLeaseLost", err)
+	}
+	again, err := s.AcquireLease(ctx, "gateway", "a", time.Minute)
+	check(t, err)
+	if again.Token != a.Token {
+		t.Errorf("renewal moved the token: %d to %d", a.Token, again.Token)
+	}
+	if _, err := s.AcquireLease(ctx, "other", "b", time.Minute); err != nil {
+		t.Errorf("a lease of another name: %v", err)
+	}
+	check(t, s.ReleaseLease(ctx, "gateway", again))
+	b, err := s.AcquireLease(ctx, "gateway", "b", 30*time.Millisecond)
+	check(t, err)
+	if b.Token <= a.Token {
+		t.Errorf("tokens %d then %d; want the new holder's higher", a.Token, b.Token)
+	}
+	var c store.Lease
+	eventually(t, 5*time.Second, "an expired lease is taken", func() bool {
+		c, err = s.AcquireLease(ctx, "gateway", "c", time.Minute)
+		return err == nil
+	})
+	if c.Token <= b.Token {
+		t.Errorf("tokens %d then %d after expiry", b.Token, c.Token)
+	}
+	// A stale release changes nothing.
+	check(t, s.ReleaseLease(ctx, "gateway", b))
+	if _, err := s.AcquireLease(ctx, "gateway", "d", time.Minute); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("after a stale release: %v, want the lease still held", err)
+	}
+}
+
+// testRemember: a key is new once until its time passes.
+func testRemember(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for i, want := range []bool{true, false, false} {
+		got, err := s.Remember(ctx, "slack:1700000000:v0=abc", time.Now().Add(time.Minute))
+		check(t, err)
+		if got != want {
+			t.Errorf("Remember #%d = %v, want %v", i+1, got, want)
+		}
+	}
+	if got, _ := s.Remember(ctx, "another", time.Now().Add(time.Minute)); !got {
+		t.Error("another key is not new")
+	}
+	if got, _ := s.Remember(ctx, "short", time.Now().Add(-time.Millisecond)); !got {
+		t.Error("a key remembered until the past is new the first time")
+	}
+	if got, _ := s.Remember(ctx, "short", time.Now().Add(time.Minute)); !got {
+		t.Error("a key whose time passed is new again")
 	}
 }
