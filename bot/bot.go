@@ -327,23 +327,45 @@ func (b *Bot) digestLoop(ctx context.Context) {
 }
 
 // watchLoop reloads the rules whenever the store says they changed, by
-// this process or any other, and takes over the work of stopped workers on
-// this host, until ctx is done.
+// this process or any other, takes over the work of stopped workers on this
+// host, and passes on the wake-ups of a store that sends them, until ctx is
+// done.
 func (b *Bot) watchLoop(ctx context.Context) {
 	rules := time.NewTicker(rulesPoll)
 	defer rules.Stop()
 	reap := time.NewTicker(reapEvery)
 	defer reap.Stop()
+	var wakeups <-chan string
+	if w, ok := b.opt.Store.(store.Waker); ok {
+		wakeups = w.Wakeups(ctx)
+	}
+	refresh := func() {
+		if err := b.opt.Rules.Refresh(ctx); err != nil && ctx.Err() == nil {
+			b.opt.Logger.Error("reloading the rules failed", "err", err)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-rules.C:
-			if err := b.opt.Rules.Refresh(ctx); err != nil && ctx.Err() == nil {
-				b.opt.Logger.Error("reloading the rules failed", "err", err)
-			}
+			refresh()
 		case <-reap.C:
 			b.reapDeadOwners(ctx)
+		case topic, ok := <-wakeups:
+			if !ok {
+				wakeups = nil
+				continue
+			}
+			// Another worker, here or in another replica, signalled work.
+			switch topic {
+			case store.TopicOutbox:
+				b.dispatcher.Kick()
+			case store.TopicSources:
+				b.Wake()
+			case store.TopicRules:
+				refresh()
+			}
 		}
 	}
 }

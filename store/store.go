@@ -8,6 +8,9 @@ package store
 import (
 	"context"
 	"errors"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/wirewatch/wirewatch/story"
@@ -76,6 +79,16 @@ type Source struct {
 	Stories7d int
 }
 
+// SourceHost is the host name of a source URL, lower-cased, as per-host
+// limits count it ("" when it has none, as a file: URL).
+func SourceHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
+}
+
 // SourceState is what the fetcher remembers between fetches of a source.
 type SourceState struct {
 	ETag         string
@@ -115,6 +128,15 @@ type Rule struct {
 	Author     string // user id of the person who made it (chat/API)
 	Channel    string // target the rule was made from (chat)
 	Created    time.Time
+}
+
+// SameSettings reports whether two rules say the same in everything a
+// configuration file sets: a config sync leaves such a rule untouched, so
+// that a restart does not tell every worker the rules changed.
+func (r Rule) SameSettings(o Rule) bool {
+	return r.Query == o.Query && slices.Equal(r.Notify, o.Notify) && r.Digest == o.Digest &&
+		r.Timezone == o.Timezone && slices.Equal(r.Sources, o.Sources) && r.FollowUps == o.FollowUps &&
+		r.MinSources == o.MinSources && r.Window == o.Window && r.Paused == o.Paused
 }
 
 // Match records that a rule matched a story; kept for counts and explanations.
@@ -257,6 +279,22 @@ type FetchLogEntry struct {
 	Bytes       int64 // body size read
 	Duration    time.Duration
 	Error       string // "": the fetch succeeded
+}
+
+// Topics a Waker wakes workers with.
+const (
+	TopicOutbox  = "outbox"  // deliveries were queued or released
+	TopicSources = "sources" // sources were made due
+	TopicRules   = "rules"   // rules changed
+)
+
+// Waker is a Store that can tell workers, in every process that shares it,
+// when new work may be there, so that they need not wait for their next
+// look. Workers poll as well: a lost wake-up costs latency, never work.
+type Waker interface {
+	// Wakeups sends a topic each time another worker signals it, until ctx
+	// ends; it reconnects after failures on its own.
+	Wakeups(ctx context.Context) <-chan string
 }
 
 // ErrLeaseLost is returned when work is recorded under a lease that another

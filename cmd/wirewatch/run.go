@@ -19,9 +19,11 @@ import (
 	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/registry"
+	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/sources"
 	"github.com/wirewatch/wirewatch/store"
+	"github.com/wirewatch/wirewatch/store/postgres"
 	"github.com/wirewatch/wirewatch/store/sqlite"
 	"github.com/wirewatch/wirewatch/web"
 )
@@ -83,13 +85,9 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Storage.URL != "" {
-		return usagef("%s: storage.url: PostgreSQL storage is not available yet; use storage.path (SQLite)", cfg.File)
-	}
-
-	st, err := sqlite.Open(ctx, cfg.Storage.Path)
+	st, where, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open store %s: %w", cfg.Storage.Path, err)
+		return err
 	}
 	defer st.Close()
 	if _, err := st.SyncConfigSources(ctx, storeSources(cfg)); err != nil {
@@ -136,7 +134,7 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	})
 	logger.Info("wirewatch starting", "version", buildVersion(), "config", cfg.File,
 		"sources", len(cfg.Sources), "rules", len(cfg.Rules), "notifiers", len(cfg.Notifiers),
-		"store", cfg.Storage.Path, "worker", owner)
+		"store", where, "worker", owner)
 
 	if f.once {
 		return b.RunOnce(ctx, onceMaxWait)
@@ -176,6 +174,23 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	}
 	logger.Info("wirewatch stopped")
 	return runErr
+}
+
+// openStore opens the configured store: PostgreSQL for storage.url, else
+// the SQLite file of storage.path. where names it for logs, without secrets.
+func openStore(ctx context.Context, cfg *config.Config) (st store.Store, where string, err error) {
+	if cfg.Storage.URL != "" {
+		pg, err := postgres.Open(ctx, cfg.Storage.URL.Reveal(), postgres.WithNormalizer(rules.Normalize))
+		if err != nil {
+			return nil, "", fmt.Errorf("open store: %w", err)
+		}
+		return pg, "postgres", nil
+	}
+	lite, err := sqlite.Open(ctx, cfg.Storage.Path)
+	if err != nil {
+		return nil, "", fmt.Errorf("open store %s: %w", cfg.Storage.Path, err)
+	}
+	return lite, cfg.Storage.Path, nil
 }
 
 func storeSources(cfg *config.Config) []store.Source {

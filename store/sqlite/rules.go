@@ -183,7 +183,7 @@ func (s *Store) SyncConfigRules(ctx context.Context, rules []store.Rule) error {
 				_, err = insertRule(ctx, tx, r)
 			case old.Origin != store.OriginConfig:
 				return fmt.Errorf("rule %q: %w as a %s rule", r.Name, store.ErrExists, old.Origin)
-			default:
+			case !old.SameSettings(r):
 				r.ID = old.ID
 				_, err = tx.ExecContext(ctx, ruleUpdate, ruleUpdateArgs(r)...)
 			}

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/wirewatch/wirewatch/store"
@@ -111,16 +109,6 @@ const sourceInsert = `
 INSERT INTO sources (name, url, interval_ms, schedule, backfill, origin, added_by, paused, created, host)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// hostOf is the host name of a source URL, lower-cased, as the per-host
-// limit counts it ("" when it has none, as a file: URL).
-func hostOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return strings.ToLower(u.Hostname())
-}
-
 // fillHosts sets the host of sources stored before hosts were kept.
 func fillHosts(ctx context.Context, w *sql.DB) error {
 	rows, err := w.QueryContext(ctx, `SELECT id, url FROM sources WHERE host = ''`)
@@ -135,7 +123,7 @@ func fillHosts(ctx context.Context, w *sql.DB) error {
 			rows.Close()
 			return err
 		}
-		if h := hostOf(u); h != "" {
+		if h := store.SourceHost(u); h != "" {
 			hosts[id] = h
 		}
 	}
@@ -184,7 +172,7 @@ func (s *Store) AddSource(ctx context.Context, src store.Source) (store.Source, 
 			return err
 		}
 		res, err := tx.ExecContext(ctx, sourceInsert, src.Name, src.URL, src.Interval.Milliseconds(),
-			src.Schedule, src.Backfill, src.Origin, src.AddedBy, src.Paused, millis(src.Created), hostOf(src.URL))
+			src.Schedule, src.Backfill, src.Origin, src.AddedBy, src.Paused, millis(src.Created), store.SourceHost(src.URL))
 		if err != nil {
 			return err
 		}
@@ -210,7 +198,7 @@ func (s *Store) UpdateSource(ctx context.Context, src store.Source) error {
 			return err
 		}
 		return execOne(ctx, tx, `UPDATE sources SET `+sourceChanged+`, name = ?1, paused = ?7 WHERE id = ?8`,
-			src.Name, src.URL, src.Interval.Milliseconds(), src.Schedule, src.Backfill, hostOf(src.URL), src.Paused, src.ID)
+			src.Name, src.URL, src.Interval.Milliseconds(), src.Schedule, src.Backfill, store.SourceHost(src.URL), src.Paused, src.ID)
 	})
 	if err != nil {
 		return fmt.Errorf("update source %d: %w", src.ID, err)
@@ -439,12 +427,12 @@ func (s *Store) SyncConfigSources(ctx context.Context, sources []store.Source) (
 			case !ok:
 				_, err = tx.ExecContext(ctx, sourceInsert+` ON CONFLICT (name) DO NOTHING`, src.Name, src.URL,
 					src.Interval.Milliseconds(), src.Schedule, src.Backfill, store.OriginConfig, "", src.Paused,
-					now, hostOf(src.URL))
+					now, store.SourceHost(src.URL))
 			case origin != store.OriginConfig:
 				return fmt.Errorf("source %q: %w as a %s source", src.Name, store.ErrExists, origin)
 			default:
 				_, err = tx.ExecContext(ctx, `UPDATE sources SET `+sourceChanged+` WHERE name = ?1`,
-					src.Name, src.URL, src.Interval.Milliseconds(), src.Schedule, src.Backfill, hostOf(src.URL))
+					src.Name, src.URL, src.Interval.Milliseconds(), src.Schedule, src.Backfill, store.SourceHost(src.URL))
 			}
 			if err != nil {
 				return fmt.Errorf("source %q: %w", src.Name, err)
