@@ -152,6 +152,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		}
 		return err
 	}
+	b.opt.Metrics.Rules.Set(float64(b.opt.Rules.Len()))
 	b.reapDeadOwners(ctx)
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
@@ -260,7 +261,7 @@ func (b *Bot) fetchLoop(ctx, work context.Context, once time.Time) {
 			case ok && next.After(b.opt.Now()):
 				wait = min(wait, next.Sub(b.opt.Now()))
 			}
-		} else if free > 0 {
+		} else if free > 0 && !failed {
 			wait = 0 // more may be due
 		}
 		timer.Reset(wait)
@@ -343,6 +344,7 @@ func (b *Bot) watchLoop(ctx context.Context) {
 		if err := b.opt.Rules.Refresh(ctx); err != nil && ctx.Err() == nil {
 			b.opt.Logger.Error("reloading the rules failed", "err", err)
 		}
+		b.opt.Metrics.Rules.Set(float64(b.opt.Rules.Len()))
 	}
 	for {
 		select {

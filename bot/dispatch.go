@@ -244,7 +244,14 @@ type lane struct {
 func (l *lane) settle(ctx context.Context, o store.Outcome) error {
 	bk, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer cancel()
-	lease, err := l.d.o.Store.Settle(bk, l.Target, l.Lease, l.d.o.LaneTTL, o)
+	var lease store.Lease
+	// While the store does not answer, the outcome is tried again as long as
+	// the lease lasts: a send recorded late is better than one sent twice.
+	err := retryStore(bk, time.Now().Add(time.Until(l.validUntil)+l.d.margin), func() error {
+		var err error
+		lease, err = l.d.o.Store.Settle(bk, l.Target, l.Lease, l.d.o.LaneTTL, o)
+		return err
+	}, func(err error) bool { return errors.Is(err, store.ErrLeaseLost) })
 	if err != nil {
 		l.lost = errors.Is(err, store.ErrLeaseLost)
 		if l.lost {

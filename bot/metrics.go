@@ -17,6 +17,9 @@ type Metrics struct {
 	Stories       *prometheus.CounterVec   // source: new stories stored
 	Matches       prometheus.Counter
 	Deliveries    *prometheus.CounterVec // notifier, result: sent | failed | retried | duplicate
+	// Rules is the number of rules in force in this process: after a change
+	// elsewhere it catches up within seconds.
+	Rules prometheus.Gauge
 }
 
 // NewMetrics creates the instruments and registers them, with an outbox depth
@@ -39,6 +42,9 @@ func NewMetrics(reg prometheus.Registerer, st store.Store) *Metrics {
 		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wirewatch_deliveries_total", Help: "Delivery attempts by notifier and outcome.",
 		}, []string{"notifier", "result"}),
+		Rules: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wirewatch_rules", Help: "Rules in force in this process.",
+		}),
 	}
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "wirewatch_outbox_depth", Help: "Pending deliveries in the outbox.",
@@ -51,6 +57,6 @@ func NewMetrics(reg prometheus.Registerer, st store.Store) *Metrics {
 		}
 		return float64(n)
 	})
-	reg.MustRegister(m.Fetches, m.FetchDuration, m.Stories, m.Matches, m.Deliveries, depth)
+	reg.MustRegister(m.Fetches, m.FetchDuration, m.Stories, m.Matches, m.Deliveries, m.Rules, depth)
 	return m
 }

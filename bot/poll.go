@@ -82,10 +82,18 @@ func (p *poller) poll(ctx context.Context, c store.ClaimedSource) (queued bool) 
 	}
 	out, err := p.store.Ingest(ctx, src.ID, res.Stories, p.planner.plan(alertable, signatures(res.Stories)))
 	if err != nil {
-		if ctx.Err() == nil {
-			log.Error("storing stories failed", "err", err)
+		if ctx.Err() != nil {
+			return false
 		}
-		return p.recordFailure(ctx, log, c, &st, entry, err)
+		// The store failed, not the source: no failure counts against the
+		// source and no backoff follows; its validators stay as they were,
+		// so that the next fetch gets these items again.
+		log.Error("storing stories failed; fetching again soon", "err", err)
+		st.LastError = "storing the stories failed: " + err.Error()
+		p.save(ctx, log, c, &st, st.LastFetch.Add(storeRetry))
+		entry.Error = st.LastError
+		p.logFetch(ctx, log, entry)
+		return false
 	}
 	p.metrics.Stories.WithLabelValues(src.Name).Add(float64(out.Fresh))
 	p.metrics.Matches.Add(float64(out.Matches))
@@ -172,15 +180,23 @@ func (p *poller) healthAlert(ctx context.Context, log *slog.Logger, text string)
 	return true
 }
 
+// storeRetry is how soon a source is fetched again when its stories could
+// not be stored.
+const storeRetry = 30 * time.Second
+
 // save records the fetch state with the source's next due time (the first
-// slot after backoffEnd when it is set) and ends the fetch's lease.
+// slot after backoffEnd when it is set) and ends the fetch's lease. While
+// the store does not answer it tries again, for as long as the lease lasts:
+// a lease left behind would keep the source from being fetched until it ran
+// out.
 func (p *poller) save(ctx context.Context, log *slog.Logger, c store.ClaimedSource, st *store.SourceState, backoffEnd time.Time) {
 	next, err := nextDue(c.Source, p.interval, st.LastFetch, backoffEnd)
 	if err != nil {
 		log.Error("the source's schedule does not parse; fetching at the default interval", "err", err)
 	}
 	st.NextFetch = next
-	err = p.store.SaveSourceState(ctx, c.ID, *st, c.Lease)
+	err = retryStore(ctx, c.Lease.Until, func() error { return p.store.SaveSourceState(ctx, c.ID, *st, c.Lease) },
+		func(err error) bool { return errors.Is(err, store.ErrLeaseLost) || errors.Is(err, store.ErrNotFound) })
 	switch {
 	case err == nil || ctx.Err() != nil:
 	case errors.Is(err, store.ErrLeaseLost):
@@ -202,5 +218,29 @@ func (p *poller) logFetch(ctx context.Context, log *slog.Logger, entry store.Fet
 		log.Debug("fetch log: the source was removed during the fetch")
 	default:
 		log.Error("writing the fetch log failed", "err", err)
+	}
+}
+
+// retryStore runs op until it succeeds, returns an error final says to stop
+// at, ctx ends, or until (on the store's clock, which is this machine's or
+// the database's, close enough for a pause of seconds) comes within a
+// second: with pauses from 200 ms doubling to 5 s. It returns op's last
+// error. A store that drops for a while (a restarting database, a cut
+// connection) then loses nothing that a retry can save.
+func retryStore(ctx context.Context, until time.Time, op func() error, final func(error) bool) error {
+	pause := 200 * time.Millisecond
+	for {
+		err := op()
+		if err == nil || final(err) || ctx.Err() != nil || time.Until(until) < pause+time.Second {
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		pause = min(2*pause, 5*time.Second)
 	}
 }

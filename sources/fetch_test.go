@@ -772,10 +772,19 @@ func TestFileURL(t *testing.T) {
 	if res.Status != 200 || res.Title != "Small" || len(res.Stories) != 1 || res.LastModified == "" {
 		t.Fatalf("result = %+v", res)
 	}
-	req.LastModified = res.LastModified
+	req.ETag, req.LastModified = res.ETag, res.LastModified
 	res, err = f.Fetch(t.Context(), req)
 	if err != nil || !res.NotModified || res.Stories != nil {
 		t.Errorf("unchanged file: %+v, %v", res, err)
+	}
+	// Written again within the same second: Last-Modified is unchanged, the
+	// ETag is not, and the new content is read.
+	if err := os.WriteFile(path, []byte(strings.Replace(smallFeed, "One", "Uno", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err = f.Fetch(t.Context(), req)
+	if err != nil || res.NotModified || len(res.Stories) != 1 || res.Stories[0].Title != "Uno" {
+		t.Errorf("file changed within a second: %+v, %v", res, err)
 	}
 
 	big := filepath.Join(dir, "big.xml")

@@ -2,80 +2,17 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
+	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/store/postgres"
+	"github.com/wirewatch/wirewatch/store/postgres/pgtest"
 	"github.com/wirewatch/wirewatch/store/storetest"
 )
-
-// dsn returns the test database's URL from WIREWATCH_TEST_POSTGRES. Without
-// it, or when the database does not answer, the tests are skipped, unless CI
-// is set: CI runs beside a PostgreSQL and must not pass without it.
-func dsn(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("WIREWATCH_TEST_POSTGRES")
-	fail := t.Skipf
-	if os.Getenv("CI") != "" {
-		fail = t.Fatalf
-	}
-	if u == "" {
-		fail("WIREWATCH_TEST_POSTGRES is not set (a postgres:// URL of a database the tests may use)")
-		return ""
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, u)
-	if err != nil {
-		fail("PostgreSQL at WIREWATCH_TEST_POSTGRES does not answer: %v", err)
-		return ""
-	}
-	conn.Close(ctx)
-	return u
-}
-
-// schemaURL makes a schema of its own for one test, dropped at its end, and
-// returns the URL of the test database with that schema as the search path.
-func schemaURL(t testing.TB) string {
-	t.Helper()
-	base := dsn(t)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "wwtest_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			return
-		}
-		defer conn.Close(context.Background())
-		_, _ = conn.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 func open(t testing.TB, u string) store.Store {
 	t.Helper()
@@ -87,26 +24,97 @@ func open(t testing.TB, u string) store.Store {
 }
 
 func TestConformance(t *testing.T) {
-	dsn(t)
+	pgtest.Base(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s := open(t, schemaURL(t))
+		s := open(t, pgtest.URL(t))
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
 }
 
 func TestConformanceDurable(t *testing.T) {
-	dsn(t)
+	pgtest.Base(t)
 	storetest.RunDurable(t, func(t *testing.T) storetest.Opener {
-		u := schemaURL(t)
+		u := pgtest.URL(t)
 		return func() store.Store { return open(t, u) }
 	})
 }
 
 func TestConformanceShared(t *testing.T) {
-	dsn(t)
+	pgtest.Base(t)
 	storetest.RunShared(t, func(t *testing.T) storetest.Opener {
-		u := schemaURL(t)
+		u := pgtest.URL(t)
 		return func() store.Store { return open(t, u) }
 	})
+}
+
+// TestReplicasMigrateOnce: replicas opening a new database at once apply
+// the migrations once and all start.
+func TestReplicasMigrateOnce(t *testing.T) {
+	u := pgtest.URL(t)
+	const replicas = 5
+	errs := make(chan error, replicas)
+	for range replicas {
+		go func() {
+			s, err := postgres.Open(context.Background(), u)
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range replicas {
+		if err := <-errs; err != nil {
+			t.Errorf("a replica did not start: %v", err)
+		}
+	}
+	conn, err := pgx.Connect(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var rows, version int
+	if err := conn.QueryRow(context.Background(), `SELECT COUNT(*), MAX(version) FROM wirewatch_schema`).Scan(&rows, &version); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || version < 1 {
+		t.Errorf("schema record: %d rows, version %d; want one row at the newest version", rows, version)
+	}
+}
+
+// TestNewerSchemaRefused: a database written by a newer wirewatch is
+// refused with a message that says so, and the URL's password is not in it.
+func TestNewerSchemaRefused(t *testing.T) {
+	u := pgtest.URL(t)
+	s, err := postgres.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	conn, err := pgx.Connect(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `UPDATE wirewatch_schema SET version = 999`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = postgres.Open(context.Background(), u)
+	if err == nil || !strings.Contains(err.Error(), "newer than this wirewatch knows") {
+		t.Errorf("Open of a newer schema = %v, want a refusal that says why", err)
+	}
+}
+
+// TestURLSecretNotInErrors: a bad URL or an unreachable server is reported
+// without the password.
+func TestURLSecretNotInErrors(t *testing.T) {
+	for _, u := range []string{
+		"postgres://user:s3cretpw@127.0.0.1:1/db?sslmode=disable&connect_timeout=1",
+		"postgres://user:s3cretpw@127.0.0.1:5432/db?sslmode=bogus",
+	} {
+		_, err := postgres.Open(context.Background(), u)
+		if err == nil || strings.Contains(err.Error(), "s3cretpw") {
+			t.Errorf("Open(%q) = %v; want an error without the password", strings.Replace(u, "s3cretpw", "…", 1), err)
+		}
+	}
 }
