@@ -50,6 +50,10 @@ type HTTP struct {
 	// Hosts are extra Host header values the dashboard and API answer to
 	// (host or host:port), such as a reverse proxy's public name.
 	Hosts []string
+	// MetricsToken, when set, is a bearer token that opens /metrics (and
+	// nothing else), for a Prometheus scraper. With tokens set, /metrics
+	// needs one of them or this one.
+	MetricsToken Secret
 }
 
 // Source is one [[sources]] entry.

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -50,7 +51,7 @@ var (
 	rootKeys    = []string{"storage", "fetch", "http", "sources", "notifiers", "rules", "alerts", "health"}
 	storageKeys = []string{"path", "url", "retention", "lease"}
 	fetchKeys   = []string{"interval", "concurrency", "per_host", "timeout", "max_body"}
-	httpKeys    = []string{"listen", "tokens", "hosts"}
+	httpKeys    = []string{"listen", "tokens", "hosts", "metrics_token"}
 	sourceKeys  = []string{"name", "url", "interval", "schedule", "backfill"}
 	ruleKeys    = []string{"name", "query", "notify", "digest", "timezone", "sources", "follow_ups", "min_sources", "window"}
 	alertsKeys  = []string{"timezone"}
@@ -227,11 +228,18 @@ func (d *decoder) http(root *table) HTTP {
 	}
 	tokens, _ := t.strs("tokens")
 	for _, e := range tokens {
-		if e.value == "" {
-			d.errorf(e.path, "must not be empty")
+		if err := checkToken(e.value); err != nil {
+			d.errorf(e.path, "%v", err)
 			continue
 		}
 		h.Tokens = append(h.Tokens, Secret(e.value))
+	}
+	if mt, ok := t.str("metrics_token"); ok {
+		if err := checkToken(mt); err != nil {
+			d.errorf(t.at("metrics_token"), "%v", err)
+		} else {
+			h.MetricsToken = Secret(mt)
+		}
 	}
 	hosts, _ := t.strs("hosts")
 	for _, e := range hosts {
@@ -242,6 +250,22 @@ func (d *decoder) http(root *table) HTTP {
 		h.Hosts = append(h.Hosts, e.value)
 	}
 	return h
+}
+
+// MinTokenLength is the shortest token [http] accepts: a token is the only
+// thing between the network and the dashboard, so it must not be guessable.
+const MinTokenLength = 16
+
+// checkToken refuses an empty or short token; the message never shows the
+// token.
+func checkToken(tok string) error {
+	if tok == "" {
+		return fmt.Errorf("must not be empty")
+	}
+	if n := utf8.RuneCountInString(tok); n < MinTokenLength {
+		return fmt.Errorf("too short (%d characters): a token needs at least %d, e.g. from `openssl rand -hex 24`", n, MinTokenLength)
+	}
+	return nil
 }
 
 // checkHost checks a Host header value to allow: a host name or an IP

@@ -3,6 +3,7 @@ package config_test
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -143,7 +144,7 @@ func TestFullConfig(t *testing.T) {
 		`max_body = "512KiB"`,
 		`[http]`,
 		`listen = ""`,
-		`tokens = ["${API_TOKEN}", "static-token"]`,
+		`tokens = ["${API_TOKEN}", "static-token-0123456"]`,
 		`[alerts]`,
 		`timezone = "Europe/Berlin"`,
 		`[health]`,
@@ -206,7 +207,7 @@ func TestFullConfig(t *testing.T) {
 	)
 	env := envOf(map[string]string{
 		"DB":                "postgres://u:p@db/wirewatch",
-		"API_TOKEN":         "tok-1",
+		"API_TOKEN":         "tok-1-0123456789abcdef",
 		"SLACK_BOT_TOKEN":   "xoxb-1",
 		"SLACK_APP_TOKEN":   "xapp-1",
 		"DISCORD_BOT_TOKEN": "d-1",
@@ -219,7 +220,7 @@ func TestFullConfig(t *testing.T) {
 		File:    "full.toml",
 		Storage: config.Storage{URL: "postgres://u:p@db/wirewatch", Retention: 48 * time.Hour, Lease: 90 * time.Second},
 		Fetch:   config.Fetch{Interval: 90 * time.Second, Concurrency: 4, PerHost: 1, Timeout: 10 * time.Second, MaxBody: 512 << 10},
-		HTTP:    config.HTTP{Listen: "", Tokens: []config.Secret{"tok-1", "static-token"}},
+		HTTP:    config.HTTP{Listen: "", Tokens: []config.Secret{"tok-1-0123456789abcdef", "static-token-0123456"}},
 		Sources: []config.Source{
 			{Name: "Google News: NVIDIA China", URL: "https://news.google.com/rss/search?q=nvidia+china&hl=en-US&gl=US&ceid=US:en",
 				Interval: 10 * time.Minute, Backfill: 3, Line: 18},
@@ -344,7 +345,7 @@ func TestErrors(t *testing.T) {
 			[]string{`t.toml:2: http.listen: "0.0.0.0:80" is not a loopback address`}},
 		{"listen with bad tokens reports only the tokens", doc(`[http]`, `listen = "0.0.0.0:80"`, `tokens = ["${T}"]`), nil,
 			[]string{`t.toml:3: http.tokens[0]: environment variable "T" is not set`}},
-		{"empty http token", doc(`[http]`, `tokens = ["a", "${EMPTY}"]`), map[string]string{"EMPTY": ""},
+		{"empty http token", doc(`[http]`, `tokens = ["aaaaaaaaaaaaaaaa", "${EMPTY}"]`), map[string]string{"EMPTY": ""},
 			[]string{`t.toml:2: http.tokens[1]: must not be empty`}},
 		{"http hosts", doc(`[http]`, `hosts = [`, `  "ok.example.com",`, `  "https://wirewatch.example.com",`,
 			`  "wirewatch.example.com/dash",`, `  "proxy.example:0",`, `  "",`, `  "*",`, `  "-bad.example",`, `]`), nil,
@@ -496,7 +497,7 @@ func TestErrors(t *testing.T) {
 				`t.toml:9: storage.path: environment variable "DIR" is not set`,
 				`t.toml:9: storage.path: environment variable "FILE" is not set`,
 			}},
-		{"missing variable in array", with(`[http]`, `tokens = [`, `  "${A}",`, `  "${B}",`, `]`), map[string]string{"A": "a"},
+		{"missing variable in array", with(`[http]`, `tokens = [`, `  "${A}",`, `  "${B}",`, `]`), map[string]string{"A": "aaaaaaaaaaaaaaaa"},
 			[]string{`t.toml:11: http.tokens[1]: environment variable "B" is not set`}},
 		{"unterminated variable", with(`[storage]`, `path = "${DIR"`), nil,
 			[]string{`t.toml:9: storage.path: "${" without a closing "}"`}},
@@ -548,12 +549,12 @@ func TestListenLoopback(t *testing.T) {
 		{[]string{`[http]`, `listen = "[::1]:8080"`}, "[::1]:8080"},
 		{[]string{`[http]`, `listen = "localhost:8080"`}, "localhost:8080"},
 		{[]string{`[http]`, `listen = ""`}, ""},
-		{[]string{`[http]`, `listen = "0.0.0.0:18082"`, `tokens = ["t"]`}, "0.0.0.0:18082"},
+		{[]string{`[http]`, `listen = "0.0.0.0:18082"`, `tokens = ["tttttttttttttttt"]`}, "0.0.0.0:18082"},
 		{[]string{`[http]`, `listen = ":18082"`, `tokens = ["${TOKEN}"]`}, ":18082"},
-		{[]string{`[http]`, `listen = "[::]:18082"`, `tokens = ["a", "b"]`}, "[::]:18082"},
+		{[]string{`[http]`, `listen = "[::]:18082"`, `tokens = ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"]`}, "[::]:18082"},
 	}
 	for _, tt := range tests {
-		c, err := config.Parse("t.toml", with(tt.lines...), envOf(map[string]string{"TOKEN": "secret"}), types)
+		c, err := config.Parse("t.toml", with(tt.lines...), envOf(map[string]string{"TOKEN": "secret-0123456789"}), types)
 		if err != nil {
 			t.Errorf("%q: %v", tt.lines, err)
 			continue
@@ -732,5 +733,23 @@ func TestStorageLease(t *testing.T) {
 	}
 	if c.Storage.Lease != 30*time.Second {
 		t.Errorf("lease = %v, want 30s", c.Storage.Lease)
+	}
+}
+
+// TestShortTokensAreRefused: a token is all that stands between the network
+// and the dashboard, so a one-character one fails check (issue 12, item 10),
+// without the message showing it.
+func TestShortTokensAreRefused(t *testing.T) {
+	for _, key := range []string{"tokens = [%q]", "metrics_token = %q"} {
+		_, err := config.Parse("t.toml", with(`[http]`, fmt.Sprintf(key, "x")), nil, types)
+		if err == nil || !strings.Contains(err.Error(), "too short (1 characters): a token needs at least 16") {
+			t.Errorf("%s: err = %v", key, err)
+		}
+		c, err := config.Parse("t.toml", with(`[http]`, fmt.Sprintf(key, "0123456789abcdef")), nil, types)
+		if err != nil {
+			t.Errorf("%s: 16 characters: %v", key, err)
+		} else if key[0] == 'm' && c.HTTP.MetricsToken.Reveal() != "0123456789abcdef" {
+			t.Errorf("metrics_token = %q", c.HTTP.MetricsToken.Reveal())
+		}
 	}
 }

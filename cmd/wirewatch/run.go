@@ -157,7 +157,7 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if cfg.HTTP.Listen != "" {
 		srv, err := web.Listen(web.Options{
 			Listen: cfg.HTTP.Listen, Store: st, Gatherer: reg, Routes: chat.routes,
-			Tokens: revealAll(cfg.HTTP.Tokens), Logger: logger,
+			Tokens: revealAll(cfg.HTTP.Tokens), MetricsToken: cfg.HTTP.MetricsToken.Reveal(), Logger: logger,
 			Service: svc, FetchInterval: cfg.Fetch.Interval, AllowedHosts: cfg.HTTP.Hosts,
 		})
 		if err != nil {
