@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wirewatch/wirewatch/rules"
@@ -197,7 +199,13 @@ func ErrorOf(err error) Error {
 }
 
 // decode reads a JSON body into v, refusing unknown fields and trailing data.
+// The body must be declared as JSON: a form or text/plain POST, which a page
+// of another site can send without asking, is refused with 415.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		WriteError(w, http.StatusUnsupportedMediaType, "the request body must be JSON, sent with Content-Type: application/json")
+		return false
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

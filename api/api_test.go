@@ -620,3 +620,43 @@ func TestLargeBodyIsRefused(t *testing.T) {
 		t.Fatalf("big body: %d", code)
 	}
 }
+
+// TestBodiesMustBeJSON: a body declared as a form, as text or not at all
+// is refused with 415 before it is read (issue 12, item 10): a page of
+// another site can send those without a preflight.
+func TestBodiesMustBeJSON(t *testing.T) {
+	e := newEnv(t, envOpt{})
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", "json"} {
+		req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/rules", strings.NewReader(`{"query": "otter", "notify": ["console"]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnsupportedMediaType {
+			t.Errorf("Content-Type %q: %d, want 415", ct, resp.StatusCode)
+		}
+	}
+	var list struct{ Rules []api.Rule }
+	if e.do(http.MethodGet, "/api/v1/rules", nil, &list); len(list.Rules) != 0 {
+		t.Errorf("a refused body made rules: %+v", list.Rules)
+	}
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8", "application/merge-patch+json"} {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/rules/preview", strings.NewReader(`{"query": "otter"}`))
+		req.Header.Set("Content-Type", ct)
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("Content-Type %q: %d, want 200", ct, resp.StatusCode)
+		}
+	}
+}
