@@ -160,7 +160,7 @@ func (s *Service) AddRule(ctx context.Context, r store.Rule) (store.Rule, error)
 	}
 	stored, err := s.o.Store.AddRule(ctx, r)
 	if err != nil {
-		return store.Rule{}, fmt.Errorf("add rule: %w", err)
+		return store.Rule{}, err // the store's error already says "add rule: …"
 	}
 	if err := s.reload(ctx); err != nil {
 		return stored, fmt.Errorf("add rule %s: stored, but the live rules did not reload: %w", stored.Name, err)

@@ -231,3 +231,21 @@ func FuzzCanonicalURL(f *testing.F) {
 		}
 	})
 }
+
+// TestLineDropsBidiControls: the characters that make a title read
+// backwards ("‮gnp.exe") are removed once, for every place a story is
+// shown (issue 12, item 10).
+func TestLineDropsBidiControls(t *testing.T) {
+	for in, want := range map[string]string{
+		"invoice\u202egnp.exe":                  "invoicegnp.exe",
+		"a\u202ab\u202bc\u202cd\u202de":         "abcde",
+		"\u2066isolated\u2069 \u2067x\u2068y":   "isolated xy",
+		"marks\u200e\u200f\u061c kept words":    "marks kept words",
+		"<b>html\u202e</b> too":                 "html too",
+		"عربي and עברית stay as they are\u200b": "عربي and עברית stay as they are",
+	} {
+		if got := PlainText(in); got != want {
+			t.Errorf("PlainText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
