@@ -119,7 +119,7 @@ func New(o Options) *Bot {
 	}
 	b.poller = &poller{
 		store: o.Store, fetcher: o.Fetcher, metrics: o.Metrics, logger: o.Logger, now: o.Now,
-		planner:  planner{rules: o.Rules, judge: cluster.NewJudge(cluster.Options{Window: ClusterWindow})},
+		planner:  planner{rules: o.Rules, judge: cluster.NewJudge(cluster.Options{Window: ClusterWindow}), metrics: o.Metrics},
 		guarded:  func(s store.Source) bool { return s.Origin != store.OriginConfig },
 		health:   o.Health,
 		interval: o.Interval,

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/store"
@@ -28,6 +29,9 @@ type RuleSet struct {
 	// matchers are reused across ingests: each holds scratch space sized to
 	// the rule set, and reads the engine's current rules on every Match.
 	matchers sync.Pool
+
+	budgetMu sync.Mutex
+	budget   map[string]*budgetNote // by rule name
 }
 
 // NewRuleSet returns an empty rule set backed by st.
@@ -145,4 +149,40 @@ func appliesTo(r store.Rule, source string) bool {
 		return false
 	}
 	return len(r.Sources) == 0 || slices.Contains(r.Sources, source)
+}
+
+// overBudgetLogEvery is the least time between two log lines about one rule
+// running out of regular expression budget.
+const overBudgetLogEvery = 10 * time.Minute
+
+// noteOverBudget logs the rules that did not match a story because its
+// regular expression budget ran out: once per rule per overBudgetLogEvery,
+// with how often it happened since the last line.
+func (rs *RuleSet) noteOverBudget(names []string, storyID string) {
+	now := time.Now()
+	rs.budgetMu.Lock()
+	defer rs.budgetMu.Unlock()
+	if rs.budget == nil {
+		rs.budget = map[string]*budgetNote{}
+	}
+	for _, name := range names {
+		n := rs.budget[name]
+		if n == nil {
+			n = &budgetNote{}
+			rs.budget[name] = n
+		}
+		n.count++
+		if !n.logged.IsZero() && now.Sub(n.logged) < overBudgetLogEvery {
+			continue
+		}
+		rs.logger.Warn("rule's regular expressions ran out of the per-story time budget; it did not match the story",
+			"rule", name, "story", storyID, "times", n.count, "budget", rules.DefaultRegexBudget)
+		n.logged, n.count = now, 0
+	}
+}
+
+// budgetNote is what noteOverBudget remembers of one rule.
+type budgetNote struct {
+	logged time.Time
+	count  int
 }
