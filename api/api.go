@@ -122,6 +122,7 @@ func (a *API) routes() {
 
 	m.HandleFunc("GET /api/v1/alerts", a.listAlerts)
 	m.HandleFunc("POST /api/v1/alerts/{id}/retry", a.retryAlert)
+	m.HandleFunc("POST /api/v1/alerts/{id}/cancel", a.cancelAlert)
 
 	m.HandleFunc("GET /api/v1/stories", a.listStories)
 	m.HandleFunc("GET /api/v1/stories/{id}", a.getStory)

@@ -377,11 +377,33 @@ func TestAlertsAndRetry(t *testing.T) {
 	if code := e.do("POST", fmt.Sprintf("/api/v1/alerts/%d/retry", failed.ID), nil, &rr); code != 200 || rr.Status != "pending" {
 		t.Fatalf("retry: %d %+v", code, rr)
 	}
-	if code := e.do("POST", fmt.Sprintf("/api/v1/alerts/%d/retry", failed.ID), nil, &apiErr); code != 409 {
-		t.Fatalf("retry again: %d %+v", code, apiErr)
+	// Pending now: "retry" sends it now (200, not 409: issue 12, item 3),
+	// and it can be cancelled, once.
+	if code := e.do("POST", fmt.Sprintf("/api/v1/alerts/%d/retry", failed.ID), nil, &rr); code != 200 || rr.Status != "pending" {
+		t.Fatalf("retry a pending alert: %d %+v", code, rr)
 	}
-	if code := e.do("POST", "/api/v1/alerts/99999/retry", nil, &apiErr); code != 404 {
-		t.Fatalf("retry missing: %d %+v", code, apiErr)
+	if code := e.do("POST", fmt.Sprintf("/api/v1/alerts/%d/cancel", failed.ID), nil, &rr); code != 200 || rr.Status != "failed" {
+		t.Fatalf("cancel: %d %+v", code, rr)
+	}
+	var one api.Alert
+	if code := e.do("GET", "/api/v1/alerts?status=failed", nil, &list); code != 200 {
+		t.Fatal(code)
+	}
+	for _, a := range list.Alerts {
+		if a.ID == failed.ID {
+			one = a
+		}
+	}
+	if one.LastError != api.CancelReason {
+		t.Errorf("cancelled alert = %+v, want its error to say it was cancelled", one)
+	}
+	if code := e.do("POST", fmt.Sprintf("/api/v1/alerts/%d/cancel", failed.ID), nil, &apiErr); code != 409 || !strings.Contains(apiErr.Error, "only pending alerts") {
+		t.Fatalf("cancel again: %d %+v", code, apiErr)
+	}
+	for _, p := range []string{"/api/v1/alerts/99999/retry", "/api/v1/alerts/99999/cancel"} {
+		if code := e.do("POST", p, nil, &apiErr); code != 404 {
+			t.Fatalf("%s: %d %+v", p, code, apiErr)
+		}
 	}
 }
 

@@ -74,6 +74,8 @@ type Options struct {
 	// RetryBase is the wait before the first retry of a failed send
 	// (0: DefaultRetryBase).
 	RetryBase time.Duration
+	// MaxRetryAfter caps a receiver's Retry-After (0: DefaultMaxRetryAfter).
+	MaxRetryAfter time.Duration
 	// Health says where feed-health alerts go.
 	Health Health
 	// MaxPerHour limits instant alerts per target, by notifier name
@@ -126,7 +128,7 @@ func New(o Options) *Bot {
 	}
 	b.dispatcher = NewDispatcher(DispatcherOptions{
 		Store: o.Store, Notifiers: o.Notifiers, Metrics: o.Metrics, Logger: o.Logger, Now: o.Now,
-		RetryBase: o.RetryBase, MaxPerHour: o.MaxPerHour, Owner: o.Owner, LaneTTL: o.Lease,
+		RetryBase: o.RetryBase, MaxPerHour: o.MaxPerHour, Owner: o.Owner, LaneTTL: o.Lease, MaxRetryAfter: o.MaxRetryAfter,
 	})
 	return b
 }

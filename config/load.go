@@ -38,6 +38,13 @@ const (
 	DefaultFollowUps          = FollowUpsThread
 	DefaultMinSources         = 1
 	DefaultSurgeWindow        = 2 * time.Hour
+	// DefaultMaxRetryAfter caps the wait a receiver's Retry-After can ask
+	// for, so that one answer cannot stall a target for days.
+	DefaultMaxRetryAfter = time.Hour
+	// DefaultMaxRulesPerUser and DefaultMaxRulesPerChannel cap the rules
+	// one person, and one channel, may make with /watch add.
+	DefaultMaxRulesPerUser    = 100
+	DefaultMaxRulesPerChannel = 500
 )
 
 // Values of Rule.FollowUps.
@@ -48,13 +55,14 @@ const (
 
 // Keys each table may hold.
 var (
-	rootKeys    = []string{"storage", "fetch", "http", "sources", "notifiers", "rules", "alerts", "health"}
+	rootKeys    = []string{"storage", "fetch", "http", "sources", "notifiers", "rules", "alerts", "health", "chat"}
 	storageKeys = []string{"path", "url", "retention", "lease"}
 	fetchKeys   = []string{"interval", "concurrency", "per_host", "timeout", "max_body"}
 	httpKeys    = []string{"listen", "tokens", "hosts", "metrics_token"}
 	sourceKeys  = []string{"name", "url", "interval", "schedule", "backfill"}
 	ruleKeys    = []string{"name", "query", "notify", "digest", "timezone", "sources", "follow_ups", "min_sources", "window"}
-	alertsKeys  = []string{"timezone"}
+	alertsKeys  = []string{"timezone", "max_retry_after"}
+	chatKeys    = []string{"max_rules_per_user", "max_rules_per_channel"}
 	healthKeys  = []string{"notify", "alert_after_failures"}
 )
 
@@ -135,6 +143,7 @@ func (d *decoder) config(doc map[string]any) *Config {
 	c.Fetch = d.fetch(root)
 	c.HTTP = d.http(root)
 	c.Alerts = d.alerts(root)
+	c.Chat = d.chat(root)
 	c.Sources = d.sources(root)
 	c.Notifiers = d.notifiers(root)
 	c.Rules = d.rules(root, c)
@@ -305,11 +314,26 @@ func checkHost(h string) error {
 
 func (d *decoder) alerts(root *table) Alerts {
 	t := d.table(root.at("alerts"), root.m["alerts"], alertsKeys)
-	a := Alerts{Timezone: DefaultTimezone}
+	a := Alerts{Timezone: DefaultTimezone, MaxRetryAfter: DefaultMaxRetryAfter}
 	if tz, ok := t.timezone("timezone"); ok {
 		a.Timezone = tz
 	}
+	if v, ok := t.duration("max_retry_after"); ok {
+		a.MaxRetryAfter = v
+	}
 	return a
+}
+
+func (d *decoder) chat(root *table) Chat {
+	t := d.table(root.at("chat"), root.m["chat"], chatKeys)
+	c := Chat{MaxRulesPerUser: DefaultMaxRulesPerUser, MaxRulesPerChannel: DefaultMaxRulesPerChannel}
+	if v, ok := t.int("max_rules_per_user", 1); ok {
+		c.MaxRulesPerUser = v
+	}
+	if v, ok := t.int("max_rules_per_channel", 1); ok {
+		c.MaxRulesPerChannel = v
+	}
+	return c
 }
 
 // timezone returns the IANA time zone name at key; empty means unset.

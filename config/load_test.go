@@ -113,7 +113,8 @@ func TestDefaults(t *testing.T) {
 		Notifiers: []config.Notifier{{Name: "console", Type: "console", MaxPerHour: 30, Line: 1, Settings: &console.Config{}}},
 		Rules: []config.Rule{{Name: "r", Query: "nvidia", Notify: []config.Target{{Notifier: "console"}}, Timezone: "UTC",
 			FollowUps: "thread", MinSources: 1, Line: 4, QueryLine: 6}},
-		Alerts: config.Alerts{Timezone: "UTC"},
+		Alerts: config.Alerts{Timezone: "UTC", MaxRetryAfter: time.Hour},
+		Chat:   config.Chat{MaxRulesPerUser: 100, MaxRulesPerChannel: 500},
 		Health: config.Health{AlertAfterFailures: 5},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -245,7 +246,8 @@ func TestFullConfig(t *testing.T) {
 			{Name: "daily", Query: "tsmc", Notify: []config.Target{{"console", ""}}, Digest: "daily", Timezone: "Asia/Taipei",
 				FollowUps: "thread", MinSources: 3, Window: 6 * time.Hour, Line: 64, QueryLine: 66},
 		},
-		Alerts: config.Alerts{Timezone: "Europe/Berlin"},
+		Alerts: config.Alerts{Timezone: "Europe/Berlin", MaxRetryAfter: config.DefaultMaxRetryAfter},
+		Chat:   config.Chat{MaxRulesPerUser: config.DefaultMaxRulesPerUser, MaxRulesPerChannel: config.DefaultMaxRulesPerChannel},
 		Health: config.Health{Notify: []config.Target{{"team-slack", "#wirewatch-ops"}}, AlertAfterFailures: 3},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -750,6 +752,23 @@ func TestShortTokensAreRefused(t *testing.T) {
 			t.Errorf("%s: 16 characters: %v", key, err)
 		} else if key[0] == 'm' && c.HTTP.MetricsToken.Reveal() != "0123456789abcdef" {
 			t.Errorf("metrics_token = %q", c.HTTP.MetricsToken.Reveal())
+		}
+	}
+}
+
+// TestRetryAfterCeilingAndChatLimits: the ceiling on Retry-After and the
+// chat rule limits are settings (issue 12, items 3 and 5).
+func TestRetryAfterCeilingAndChatLimits(t *testing.T) {
+	c, err := config.Parse("t.toml", with(`[alerts]`, `max_retry_after = "10m"`, `[chat]`, `max_rules_per_user = 3`, `max_rules_per_channel = 7`), nil, types)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Alerts.MaxRetryAfter != 10*time.Minute || c.Chat != (config.Chat{MaxRulesPerUser: 3, MaxRulesPerChannel: 7}) {
+		t.Errorf("alerts %+v, chat %+v", c.Alerts, c.Chat)
+	}
+	for _, lines := range [][]string{{`[alerts]`, `max_retry_after = "0s"`}, {`[chat]`, `max_rules_per_user = 0`}, {`[chat]`, `max_rules = 1`}} {
+		if _, err := config.Parse("t.toml", with(lines...), nil, types); err == nil {
+			t.Errorf("%q: no error", lines)
 		}
 	}
 }

@@ -366,8 +366,23 @@ func TestPageActions(t *testing.T) {
 	if resp, _ := e.form(fmt.Sprintf("/alerts/%d/retry", id), nil); resp.StatusCode != 303 {
 		t.Fatalf("retry: %d", resp.StatusCode)
 	}
-	if resp, _ := e.form(fmt.Sprintf("/alerts/%d/retry", id), nil); resp.StatusCode != 409 {
-		t.Fatalf("retry again: %d", resp.StatusCode)
+	// Pending now: it can be sent now or cancelled from the delivery log
+	// (issue 12, item 3); a cancelled one cannot be cancelled again.
+	_, body = e.request("GET", "/alerts?status=pending", "")
+	if !strings.Contains(body, fmt.Sprintf(`action="/alerts/%d/retry"`, id)) || !strings.Contains(body, fmt.Sprintf(`action="/alerts/%d/cancel"`, id)) {
+		t.Fatal("pending alert without send-now and cancel buttons")
+	}
+	if resp, _ := e.form(fmt.Sprintf("/alerts/%d/retry", id), nil); resp.StatusCode != 303 {
+		t.Fatalf("send a pending alert now: %d", resp.StatusCode)
+	}
+	if resp, _ := e.form(fmt.Sprintf("/alerts/%d/cancel", id), nil); resp.StatusCode != 303 {
+		t.Fatalf("cancel: %d", resp.StatusCode)
+	}
+	if e.failedAlert() != id {
+		t.Fatal("the cancelled alert is not failed")
+	}
+	if resp, _ := e.form(fmt.Sprintf("/alerts/%d/cancel", id), nil); resp.StatusCode != 409 {
+		t.Fatalf("cancel again: %d", resp.StatusCode)
 	}
 }
 
