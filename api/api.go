@@ -163,7 +163,8 @@ func Status(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, service.ErrReadOnly), errors.Is(err, store.ErrExists), errors.Is(err, store.ErrConflict):
+	case errors.Is(err, service.ErrReadOnly), errors.Is(err, store.ErrExists), errors.Is(err, store.ErrConflict),
+		errors.Is(err, service.ErrLimit):
 		return http.StatusConflict
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable

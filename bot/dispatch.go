@@ -25,7 +25,7 @@ const (
 	// for ([alerts] max_retry_after): one answer must not stall a target for
 	// days.
 	DefaultMaxRetryAfter = time.Hour
-	maxAttempts   = 15
+	maxAttempts          = 15
 
 	// DefaultMaxPerHour is the number of instant alerts a target gets in an
 	// hour before further ones are gathered into summaries.

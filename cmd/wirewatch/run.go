@@ -141,11 +141,12 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		return b.RunOnce(ctx, onceMaxWait)
 	}
 
-	svc := service.New(service.Options{Store: st, Rules: ruleSet, Fetcher: fetcher, Targets: registry.Targets(cfg)})
+	svc := service.New(service.Options{Store: st, Rules: ruleSet, Fetcher: fetcher, Targets: registry.Targets(cfg),
+		MaxChatRulesPerUser: cfg.Chat.MaxRulesPerUser, MaxChatRulesPerChannel: cfg.Chat.MaxRulesPerChannel})
 	core := commands.New(svc, commands.WithLogger(logger))
 	chatCtx, cancelChat := context.WithCancel(ctx)
 	defer cancelChat()
-	chat, err := startChat(chatCtx, cfg, core, logger)
+	chat, err := startChat(chatCtx, cfg, core, st, owner, logger)
 	if err != nil {
 		return err
 	}
