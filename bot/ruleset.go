@@ -133,6 +133,10 @@ func (rs *RuleSet) Digests() []store.Rule {
 	return out
 }
 
+// SetRegexBudget sets how long the regular expressions of all rules together
+// may run on one story (rules.DefaultRegexBudget; d <= 0 restores it).
+func (rs *RuleSet) SetRegexBudget(d time.Duration) { rs.engine.SetRegexBudget(d) }
+
 // NewMatcher returns a matcher over the live engine, for one goroutine.
 func (rs *RuleSet) NewMatcher() *rules.Matcher { return rs.engine.NewMatcher() }
 
@@ -172,11 +176,12 @@ func (rs *RuleSet) noteOverBudget(names []string, storyID string) {
 			rs.budget[name] = n
 		}
 		n.count++
+		n.total++
 		if !n.logged.IsZero() && now.Sub(n.logged) < overBudgetLogEvery {
 			continue
 		}
 		rs.logger.Warn("rule's regular expressions ran out of the per-story time budget; it did not match the story",
-			"rule", name, "story", storyID, "times", n.count, "budget", rules.DefaultRegexBudget)
+			"rule", name, "story", storyID, "times", n.count, "budget", rs.engine.RegexBudget())
 		n.logged, n.count = now, 0
 	}
 }
@@ -184,5 +189,19 @@ func (rs *RuleSet) noteOverBudget(names []string, storyID string) {
 // budgetNote is what noteOverBudget remembers of one rule.
 type budgetNote struct {
 	logged time.Time
-	count  int
+	count  int // since the last log line
+	total  int // since the process started
+}
+
+// OverBudget returns, per rule name, how many stories the rule did not match
+// because their regular expression budget ran out, since this process
+// started (the dashboard shows it; each replica counts its own).
+func (rs *RuleSet) OverBudget() map[string]int {
+	rs.budgetMu.Lock()
+	defer rs.budgetMu.Unlock()
+	out := make(map[string]int, len(rs.budget))
+	for name, n := range rs.budget {
+		out[name] = n.total
+	}
+	return out
 }

@@ -62,6 +62,14 @@ func (e *Engine) SetRegexBudget(d time.Duration) {
 	e.regexBudget.Store(int64(d))
 }
 
+// RegexBudget returns the regular expression time per story Matchers use.
+func (e *Engine) RegexBudget() time.Duration {
+	if b := e.regexBudget.Load(); b > 0 {
+		return time.Duration(b)
+	}
+	return DefaultRegexBudget
+}
+
 // OverBudget returns the rules the last Match gave up on because the regular
 // expression budget of the story was spent before they could be decided:
 // they did not match, whatever their query. The slice is valid until the

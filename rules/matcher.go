@@ -180,10 +180,7 @@ func (m *Matcher) foldedText() []byte {
 // prepare tokenizes every field of the story once, for all rules.
 func (m *Matcher) prepare(s *story.Story) {
 	m.foldedOK = false
-	m.regexLeft = DefaultRegexBudget
-	if b := m.e.regexBudget.Load(); b > 0 {
-		m.regexLeft = time.Duration(b)
-	}
+	m.regexLeft = m.e.RegexBudget()
 	m.overBudget = m.overBudget[:0]
 	m.raw = [numFields]string{fTitle: s.Title, fSummary: s.Summary, fContent: s.Content, fSource: s.Source, fAuthor: s.Author, fURL: s.URL}
 	for f := range m.raw {

@@ -26,6 +26,16 @@ type RuleInfo struct {
 	store.Rule
 	// Matches7d is how many stories the rule matched in the last 7 days.
 	Matches7d int
+	// OverBudget is how many stories the rule could not be decided on, and
+	// so did not match, because their regular expression budget ran out,
+	// since this process started (0 without a live rule set).
+	OverBudget int
+}
+
+// budgetReporter is a live rule set that counts the rules given up on for
+// want of regular expression budget (*bot.RuleSet).
+type budgetReporter interface {
+	OverBudget() map[string]int
 }
 
 // RulePatch is a change to a rule; nil fields stay as they are.
@@ -234,9 +244,13 @@ func (s *Service) Rules(ctx context.Context) ([]RuleInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	var over map[string]int
+	if br, ok := s.o.Rules.(budgetReporter); ok {
+		over = br.OverBudget()
+	}
 	out := make([]RuleInfo, len(all))
 	for i, r := range all {
-		out[i] = RuleInfo{Rule: r, Matches7d: counts[r.Name]}
+		out[i] = RuleInfo{Rule: r, Matches7d: counts[r.Name], OverBudget: over[r.Name]}
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -10,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/wirewatch/wirewatch/api"
+	"github.com/wirewatch/wirewatch/bot"
+	"github.com/wirewatch/wirewatch/service"
+	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/web"
 )
 
@@ -507,5 +511,29 @@ func TestFailedLoginsAreThrottled(t *testing.T) {
 	}
 	if resp, _ := api.request("GET", "/api/v1/rules", "", "Authorization: Bearer "+token); resp.StatusCode != 429 {
 		t.Fatalf("API after 6 wrong bearer tokens: %d", resp.StatusCode)
+	}
+}
+
+// overBudgetRules is a live rule set that reports a rule over its regex
+// budget.
+type overBudgetRules struct{ *bot.RuleSet }
+
+func (overBudgetRules) OverBudget() map[string]int { return map[string]int{"nvidia-china": 3} }
+
+// TestRulesPageShowsRegexOverBudget: a rule whose regular expressions keep
+// running out of their budget is marked on the rules page and in the API
+// (issue 12, item 1).
+func TestRulesPageShowsRegexOverBudget(t *testing.T) {
+	e := newEnvWith(t, func(o *web.Options) {
+		o.Service = service.New(service.Options{Store: o.Store.(store.Store), Rules: overBudgetRules{bot.NewRuleSet(o.Store.(store.Store), slog.New(slog.DiscardHandler))}})
+	})
+	e.seed()
+	_, body := e.request("GET", "/rules", "")
+	if !strings.Contains(body, "regex too slow ×3") {
+		t.Error("the rules page does not mark the rule over its regex budget")
+	}
+	_, js := e.request("GET", "/api/v1/rules", "")
+	if !strings.Contains(js, `"regex_over_budget":3`) {
+		t.Errorf("the API does not report it: %s", js)
 	}
 }
