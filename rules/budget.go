@@ -32,7 +32,7 @@ const (
 	// together may run on one story. When it is spent, rules that still
 	// need a regular expression do not match that story and are reported
 	// (Matcher.OverBudget).
-	DefaultRegexBudget = 50 * time.Millisecond
+	DefaultRegexBudget = 200 * time.Millisecond
 )
 
 // fieldLimits is the most bytes rules see of each field.

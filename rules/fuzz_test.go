@@ -74,7 +74,7 @@ func FuzzMatch(f *testing.F) {
 		if err != nil {
 			return
 		}
-		e := NewEngine()
+		e := newTestEngine()
 		queries := map[string]*Query{}
 		names := []string{}
 		for i, src := range append(others, "") {
