@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -248,4 +249,23 @@ func TestLineDropsBidiControls(t *testing.T) {
 			t.Errorf("PlainText(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzLine checks that no text keeps a control, a bidirectional control or a
+// line break through Line, and that the result is valid UTF-8.
+func FuzzLine(f *testing.F) {
+	for _, s := range []string{"invoice\u202egnp.exe", "a\u2066b\u2069", "\x00\x1b[31mred", "line\nbreak", "\xff\xfe", "عربي\u200f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := Line(s)
+		if !utf8.ValidString(got) {
+			t.Fatalf("Line(%q) = %q: invalid UTF-8", s, got)
+		}
+		for _, r := range got {
+			if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\n' {
+				t.Fatalf("Line(%q) = %q keeps %U", s, got, r)
+			}
+		}
+	})
 }
