@@ -29,6 +29,10 @@ type Rule struct {
 	Created    *time.Time `json:"created"`
 	// Matches7d is set in lists: the rule's matches in the last 7 days.
 	Matches7d *int `json:"matches_7d,omitempty"`
+	// RegexOverBudget is set in lists when the rule's regular expressions
+	// ran out of the time budget per story: how many stories, since this
+	// replica started.
+	RegexOverBudget int `json:"regex_over_budget,omitempty"`
 }
 
 // RuleOf converts a stored rule.
@@ -66,6 +70,7 @@ func (a *API) listRules(w http.ResponseWriter, r *http.Request) {
 		j := RuleOf(ri.Rule)
 		n := ri.Matches7d
 		j.Matches7d = &n
+		j.RegexOverBudget = ri.OverBudget
 		out.Rules = append(out.Rules, j)
 	}
 	WriteJSON(w, http.StatusOK, out)

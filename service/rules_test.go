@@ -259,3 +259,18 @@ func TestAddRuleChecksTargetsAgainstTheNotifiers(t *testing.T) {
 		}
 	}
 }
+
+// TestAddRuleErrorSaysItsPrefixOnce: "add rule: add rule: …" no more
+// (issue 12, item 10).
+func TestAddRuleErrorSaysItsPrefixOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	r := store.Rule{Name: "twice", Query: "nvidia", Notify: []string{"slack:C1"}}
+	if _, err := e.svc.AddRule(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.AddRule(ctx, r)
+	if err == nil || strings.Count(err.Error(), "add rule") != 1 || !errors.Is(err, store.ErrExists) {
+		t.Errorf("second add: %v", err)
+	}
+}
