@@ -16,9 +16,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -147,40 +144,6 @@ func (s *Store) Close() error {
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: name must start with its version, as 0001_", base)
-		}
-		b, err := fs.ReadFile(migrationFiles, name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: want version %d", m.name, i+1)
-		}
-	}
-	return ms, nil
-}
-
 // migrateLock is the advisory lock key under which migrations run.
 const migrateLock = 0x77697265_6d696772 // "wiremigr"
 
@@ -189,11 +152,14 @@ const migrateLock = 0x77697265_6d696772 // "wiremigr"
 // lock: replicas that start together wait for the first, then find the
 // schema current.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
+	ms, err := store.LoadMigrations(migrationFiles, "migrations/*.sql")
+	if err == nil && len(ms) == 0 {
+		err = errors.New("no migrations embedded")
+	}
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	newest := ms[len(ms)-1].version
+	newest := ms[len(ms)-1].Version
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrateLock)); err != nil {
 			return err
@@ -214,13 +180,13 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate: database schema version %d is newer than this wirewatch knows (%d); run the newer wirewatch, or a new database", v, newest)
 		}
 		for _, m := range ms {
-			if m.version <= v {
+			if m.Version <= v {
 				continue
 			}
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("migrate: %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migrate: %s: %w", m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, `UPDATE wirewatch_schema SET version = $1`, m.version); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE wirewatch_schema SET version = $1`, m.Version); err != nil {
 				return err
 			}
 		}

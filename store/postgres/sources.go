@@ -370,26 +370,22 @@ func (s *Store) SyncConfigSources(ctx context.Context, sources []store.Source) (
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		keep := map[string]bool{}
+		plan, err := store.PlanSync("source", store.SourceItems(sources), existing)
+		if err != nil {
+			return err
+		}
+		added := map[string]bool{}
+		for _, name := range plan.Add {
+			added[name] = true
+		}
 		for _, src := range sources {
-			if src.Name == "" || src.URL == "" {
-				return fmt.Errorf("source %q: name and url are required", src.Name)
-			}
-			if keep[src.Name] {
-				return fmt.Errorf("source %q: named twice", src.Name)
-			}
-			keep[src.Name] = true
-			origin, ok := existing[src.Name]
-			switch {
-			case !ok:
+			if added[src.Name] {
 				_, err = tx.Exec(ctx, `
 INSERT INTO sources (name, url, interval_ms, schedule, backfill, origin, added_by, paused, created, host)
 VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, $9)`,
 					src.Name, src.URL, src.Interval.Milliseconds(), src.Schedule, src.Backfill, store.OriginConfig,
 					src.Paused, now, store.SourceHost(src.URL))
-			case origin != store.OriginConfig:
-				return fmt.Errorf("source %q: %w as a %s source", src.Name, store.ErrExists, origin)
-			default:
+			} else {
 				_, err = tx.Exec(ctx, `UPDATE sources SET `+sourceChanged+` WHERE name = $1
   AND (url <> $2 OR interval_ms <> $3 OR schedule <> $4 OR backfill <> $5 OR host <> $6)`,
 					src.Name, src.URL, src.Interval.Milliseconds(), src.Schedule, src.Backfill, store.SourceHost(src.URL))
@@ -398,11 +394,9 @@ VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, $9)`,
 				return fmt.Errorf("source %q: %w", src.Name, err)
 			}
 		}
-		for name, origin := range existing {
-			if origin == store.OriginConfig && !keep[name] {
-				if _, err := tx.Exec(ctx, `DELETE FROM sources WHERE name = $1`, name); err != nil {
-					return fmt.Errorf("source %q: %w", name, err)
-				}
+		for _, name := range plan.Drop {
+			if _, err := tx.Exec(ctx, `DELETE FROM sources WHERE name = $1`, name); err != nil {
+				return fmt.Errorf("source %q: %w", name, err)
 			}
 		}
 		out, err = collectSources(tx.Query(ctx, sourceSelect+` ORDER BY s.id`, s.weekAgo()))

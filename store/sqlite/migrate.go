@@ -6,50 +6,21 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"path"
-	"sort"
 	"strconv"
-	"strings"
+
+	"github.com/wirewatch/wirewatch/store"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
 // migration is one numbered schema change; after it, PRAGMA user_version is Version.
-type migration struct {
-	Version int
-	Name    string
-	SQL     string
-}
+type migration = store.Migration
 
-// loadMigrations reads the embedded migrations and checks that they are
+// loadMigrations reads the migrations in fsys and checks that they are
 // numbered 1, 2, 3, … without gaps.
 func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: name must start with its version, as 0001_", base)
-		}
-		b, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{Version: v, Name: base, SQL: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
-	for i, m := range ms {
-		if m.Version != i+1 {
-			return nil, fmt.Errorf("migration %s: want version %d", m.Name, i+1)
-		}
-	}
-	return ms, nil
+	return store.LoadMigrations(fsys, "migrations/*.sql")
 }
 
 // migrate brings the schema up to the newest embedded migration. Each

@@ -167,22 +167,20 @@ func (s *Store) SyncConfigRules(ctx context.Context, rules []store.Rule) error {
 		for _, r := range all {
 			existing[r.Name] = r
 		}
-		keep := map[string]bool{}
+		origins := map[string]string{}
+		for name, r := range existing {
+			origins[name] = r.Origin
+		}
+		plan, err := store.PlanSync("rule", store.RuleItems(rules), origins)
+		if err != nil {
+			return err
+		}
 		for _, r := range rules {
-			if r.Name == "" || r.Query == "" {
-				return fmt.Errorf("rule %q: name and query are required", r.Name)
-			}
-			if keep[r.Name] {
-				return fmt.Errorf("rule %q: named twice", r.Name)
-			}
-			keep[r.Name] = true
 			old, ok := existing[r.Name]
 			switch {
 			case !ok:
 				r.Origin, r.Author, r.Channel, r.Created = store.OriginConfig, "", "", now
 				_, err = insertRule(ctx, tx, r)
-			case old.Origin != store.OriginConfig:
-				return fmt.Errorf("rule %q: %w as a %s rule", r.Name, store.ErrExists, old.Origin)
 			case !old.SameSettings(r):
 				r.ID = old.ID
 				_, err = tx.ExecContext(ctx, ruleUpdate, ruleUpdateArgs(r)...)
@@ -191,11 +189,9 @@ func (s *Store) SyncConfigRules(ctx context.Context, rules []store.Rule) error {
 				return fmt.Errorf("rule %q: %w", r.Name, err)
 			}
 		}
-		for name, old := range existing {
-			if old.Origin == store.OriginConfig && !keep[name] {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM rules WHERE id = ?`, old.ID); err != nil {
-					return fmt.Errorf("rule %q: %w", name, err)
-				}
+		for _, name := range plan.Drop {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM rules WHERE id = ?`, existing[name].ID); err != nil {
+				return fmt.Errorf("rule %q: %w", name, err)
 			}
 		}
 		return nil

@@ -413,24 +413,20 @@ func (s *Store) SyncConfigSources(ctx context.Context, sources []store.Source) (
 			return err
 		}
 
-		keep := map[string]bool{}
+		plan, err := store.PlanSync("source", store.SourceItems(sources), existing)
+		if err != nil {
+			return err
+		}
+		added := map[string]bool{}
+		for _, name := range plan.Add {
+			added[name] = true
+		}
 		for _, src := range sources {
-			if src.Name == "" || src.URL == "" {
-				return fmt.Errorf("source %q: name and url are required", src.Name)
-			}
-			if keep[src.Name] {
-				return fmt.Errorf("source %q: named twice", src.Name)
-			}
-			keep[src.Name] = true
-			origin, ok := existing[src.Name]
-			switch {
-			case !ok:
+			if added[src.Name] {
 				_, err = tx.ExecContext(ctx, sourceInsert+` ON CONFLICT (name) DO NOTHING`, src.Name, src.URL,
 					src.Interval.Milliseconds(), src.Schedule, src.Backfill, store.OriginConfig, "", src.Paused,
 					now, store.SourceHost(src.URL))
-			case origin != store.OriginConfig:
-				return fmt.Errorf("source %q: %w as a %s source", src.Name, store.ErrExists, origin)
-			default:
+			} else {
 				_, err = tx.ExecContext(ctx, `UPDATE sources SET `+sourceChanged+` WHERE name = ?1`,
 					src.Name, src.URL, src.Interval.Milliseconds(), src.Schedule, src.Backfill, store.SourceHost(src.URL))
 			}
@@ -438,11 +434,9 @@ func (s *Store) SyncConfigSources(ctx context.Context, sources []store.Source) (
 				return fmt.Errorf("source %q: %w", src.Name, err)
 			}
 		}
-		for name, origin := range existing {
-			if origin == store.OriginConfig && !keep[name] {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM sources WHERE name = ?`, name); err != nil {
-					return fmt.Errorf("source %q: %w", name, err)
-				}
+		for _, name := range plan.Drop {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sources WHERE name = ?`, name); err != nil {
+				return fmt.Errorf("source %q: %w", name, err)
 			}
 		}
 		out, err = querySources(ctx, tx, s.weekAgo())
