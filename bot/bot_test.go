@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -457,10 +458,20 @@ func TestRegexOverBudgetIsReported(t *testing.T) {
 	h.start()
 	h.once()
 	h.wantAlerts("Nvidia China xxy zzy")
-	if got := h.alerts()[0].Rules; len(got) != 2 || got[0] != "nvidia-china" || got[1] != "first-slow" {
-		t.Errorf("alert names %v, want the rule without regex and the first regex rule", got)
+	// Which regex rule runs first is the engine's business; the one that
+	// ran matched, the other found the budget spent.
+	got := h.alerts()[0].Rules
+	ran := ""
+	for _, r := range got {
+		if r == "first-slow" || r == "second-slow" {
+			ran = r
+		}
 	}
-	if over := h.ruleSet.OverBudget(); over["second-slow"] != 1 || over["first-slow"] != 0 || over["nvidia-china"] != 0 {
-		t.Errorf("over budget = %v, want second-slow once", over)
+	if len(got) != 2 || !slices.Contains(got, "nvidia-china") || ran == "" {
+		t.Fatalf("alert names %v, want the rule without regex and one regex rule", got)
+	}
+	late := map[string]string{"first-slow": "second-slow", "second-slow": "first-slow"}[ran]
+	if over := h.ruleSet.OverBudget(); over[late] != 1 || over[ran] != 0 || over["nvidia-china"] != 0 {
+		t.Errorf("over budget = %v, want %s once", over, late)
 	}
 }

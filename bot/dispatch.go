@@ -214,12 +214,17 @@ func (d *Dispatcher) Drain(ctx context.Context, maxWait time.Duration) {
 			}
 			return
 		}
-		if wait := next.Sub(d.o.Now()); wait > 0 {
+		// A lane held by another process comes free when that process
+		// releases it, which no timer here foresees: look again at least
+		// every idlePoll.
+		if wait := min(next.Sub(d.o.Now()), idlePoll); wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
 				t.Stop()
 				return
+			case <-d.kick:
+				t.Stop()
 			case <-t.C:
 			}
 		}

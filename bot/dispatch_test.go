@@ -85,6 +85,70 @@ func TestDispatcherSendsEachRowOnce(t *testing.T) {
 	}
 }
 
+// TestDrainTakesOverALaneWhenReleased: `run --once` in a second process
+// finds a target's queue held by another; once the holder lets it go, the
+// drain sends the rows at once instead of sleeping until the holder's lease
+// would have ended.
+func TestDrainTakesOverALaneWhenReleased(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Enqueue(ctx, []store.Delivery{
+		{Target: "n:x", Kind: store.KindHealth, Text: "1"},
+		{Target: "n:x", Kind: store.KindHealth, Text: "2"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	held, err := st.ClaimLanes(ctx, store.LaneClaim{Owner: "other", TTL: time.Hour, Lanes: 1, Rows: 10})
+	if err != nil || len(held) != 1 {
+		t.Fatalf("the other process's claim: %v, %d lanes", err, len(held))
+	}
+	n := &countingNotifier{want: 2, all: make(chan struct{}), sent: map[int64]int{}}
+	looked := &nextDueSpy{Store: st, called: make(chan struct{}, 1)}
+	d := NewDispatcher(DispatcherOptions{
+		Store: looked, Notifiers: map[string]notifiers.Notifier{"n": n},
+		Metrics: NewMetrics(prometheus.NewRegistry(), st), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	drained := make(chan struct{})
+	go func() { d.Drain(ctx, 2*time.Hour); close(drained) }()
+	select { // the drain found the lane held and decided how long to wait
+	case <-looked.called:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the drain never read when the next row is due")
+	}
+	if err := st.ReleaseLane(ctx, "n:x", held[0].Lease, store.Hold{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-n.all:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the drain did not send the released lane's rows within 30 s (it waits for the old lease)")
+	}
+	select {
+	case <-drained:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the drain did not return once every row was sent")
+	}
+}
+
+// nextDueSpy tells, on called, that NextDue has answered.
+type nextDueSpy struct {
+	store.Store
+	called chan struct{}
+}
+
+func (s *nextDueSpy) NextDue(ctx context.Context) (time.Time, bool, error) {
+	at, ok, err := s.Store.NextDue(ctx)
+	select {
+	case s.called <- struct{}{}:
+	default:
+	}
+	return at, ok, err
+}
+
 // rateLimited answers every send with a 429 asking to wait ages.
 type rateLimited struct{ calls chan int64 }
 

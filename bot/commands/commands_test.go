@@ -14,9 +14,11 @@ import (
 
 	"github.com/wirewatch/wirewatch/bot"
 	"github.com/wirewatch/wirewatch/bot/commands"
+	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/sources"
 	"github.com/wirewatch/wirewatch/store"
+	"github.com/wirewatch/wirewatch/store/postgres"
 	"github.com/wirewatch/wirewatch/store/sqlite"
 	"github.com/wirewatch/wirewatch/store/storetest"
 	"github.com/wirewatch/wirewatch/story"
@@ -28,7 +30,7 @@ var now = time.Date(2022, 9, 24, 12, 0, 0, 0, time.UTC)
 // env is the command core over a real SQLite store, the real rules engine
 // and rule set.
 type env struct {
-	st   *sqlite.Store
+	st   store.Store
 	rs   *bot.RuleSet
 	svc  *service.Service
 	core *commands.Core
@@ -38,6 +40,9 @@ type envOptions struct {
 	allowPrivate bool
 	budget       time.Duration // lookup budget (0: service.DefaultBudget)
 	core         []commands.Option
+	// postgres, when set, is the URL of a PostgreSQL database to use
+	// instead of an SQLite file in dir.
+	postgres string
 	// perUser and perChannel cap chat rules (0: no cap)
 	perUser, perChannel int
 }
@@ -58,7 +63,13 @@ func newEnv(t testing.TB, eo envOptions) *env {
 func openEnv(t testing.TB, dir string, eo envOptions) (e *env, closeEnv func()) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "w.db"), sqlite.WithClock(func() time.Time { return now }))
+	var st store.Store
+	var err error
+	if eo.postgres != "" {
+		st, err = postgres.Open(ctx, eo.postgres, postgres.WithNormalizer(rules.Normalize))
+	} else {
+		st, err = sqlite.Open(ctx, filepath.Join(dir, "w.db"), sqlite.WithClock(func() time.Time { return now }))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
