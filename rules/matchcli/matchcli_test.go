@@ -140,7 +140,9 @@ func TestRunBadLines(t *testing.T) {
 func TestRunLongLines(t *testing.T) {
 	rs := named(t, "q", "needle")
 	long := strings.Repeat("hay ", 100_000) // 400 KB, far past a Scanner's 64 KiB
-	input := `{"id":"s1","content":"` + long + `needle"}` + "\n" + `{"id":"s2","title":"needle"}` + "\n"
+	// Rules see the first 32 KiB of the content only, so the needle is in
+	// the title, after the long content on the line.
+	input := `{"id":"s1","content":"` + long + `","title":"needle"}` + "\n" + `{"id":"s2","title":"needle"}` + "\n"
 	stdout, stderr := run(t, rs, input)
 	want := `{"story":"s1","rule":"q","terms":["needle"]}
 {"story":"s2","rule":"q","terms":["needle"]}

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -27,22 +29,38 @@ func WithCheckEvery(d time.Duration) Option {
 	return func(o *options) { o.checkEvery = d; o.checkEverySet = true }
 }
 
-// checkExisting refuses a database file that exists but is empty: SQLite
-// would take it for a new database.
-func checkExisting(path string) error {
+// openLock holds an exclusive flock(2) on the folder of the database file
+// while Open checks, creates and migrates it, so that a second process
+// starting at the same moment waits for the first to initialise a new file
+// instead of finding it empty. It refuses a file that exists and is empty:
+// SQLite would take it for a new database. created tells that the file does
+// not exist yet; unlock ends the hold.
+func openLock(path string) (created bool, unlock func(), err error) {
+	dir, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return false, nil, err
+	}
+	if err := syscall.Flock(int(dir.Fd()), syscall.LOCK_EX); err != nil {
+		dir.Close()
+		return false, nil, fmt.Errorf("lock the folder of %s: %w", path, err)
+	}
+	unlock = func() { dir.Close() } // closing the descriptor releases the lock
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return nil
+		return true, unlock, nil
 	case err != nil:
-		return err
+		unlock()
+		return false, nil, err
 	case fi.IsDir():
-		return fmt.Errorf("%s is a directory, not a database file", path)
+		unlock()
+		return false, nil, fmt.Errorf("%s is a directory, not a database file", path)
 	case fi.Size() == 0:
-		return fmt.Errorf("%w: the file exists but is empty (0 bytes), so it was truncated or is not a wirewatch database; "+
+		unlock()
+		return false, nil, fmt.Errorf("%w: the file exists but is empty (0 bytes), so it was truncated or is not a wirewatch database; "+
 			"restore it from a backup, or move it away to start a new, empty store", ErrDamaged)
 	}
-	return nil
+	return false, unlock, nil
 }
 
 // quickCheck runs PRAGMA quick_check and returns ErrDamaged with what it

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -112,5 +113,31 @@ func TestPingReportsDamage(t *testing.T) {
 	scribble(t, path, fi.Size()/2, 8192)
 	if err := s.Ping(t.Context()); !errors.Is(err, ErrDamaged) {
 		t.Errorf("Ping after damage = %v, want ErrDamaged", err)
+	}
+}
+
+// TestOpenNewFileTogether: processes that start at once on a file that does
+// not exist yet all open it; none takes the other's new, still empty file
+// for a truncated one.
+func TestOpenNewFileTogether(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.db")
+	const n = 4
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			s, err := Open(context.Background(), path)
+			if err == nil {
+				err = s.Close()
+			}
+			errs <- err
+		}()
+	}
+	close(start)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("open at the same time as others: %v", err)
+		}
 	}
 }

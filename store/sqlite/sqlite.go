@@ -91,9 +91,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if !o.checkEverySet {
 		o.checkEvery = DefaultCheckEvery
 	}
-	if err := checkExisting(path); err != nil {
+	created, unlock, err := openLock(path)
+	if err != nil {
 		return nil, fmt.Errorf("open sqlite %q: %w", path, err)
 	}
+	defer unlock()
 
 	w, err := sql.Open("sqlite", dsn(path, o.busyTimeout, false))
 	if err != nil {
@@ -111,6 +113,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := migrate(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %q: %w", path, err)
+	}
+	if created {
+		// The schema is in the write-ahead log; copied into the file, the
+		// next process to open it finds a database, not an empty file.
+		if _, err := w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("open sqlite %q: %w", path, err)
+		}
 	}
 	if err := fillHosts(ctx, w); err != nil {
 		w.Close()
