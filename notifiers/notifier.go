@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -99,15 +100,21 @@ func RetryStatus(code int) bool {
 }
 
 // ParseRetryAfter reads a Retry-After header value (seconds or an HTTP date)
-// relative to now; it returns 0 when the value is absent or unreadable.
+// relative to now; it returns 0 when the value is absent or unreadable
+// (NaN, infinities and negative numbers included). A number of seconds too
+// large for a Duration is the largest Duration: the dispatcher caps every
+// wait ([alerts] max_retry_after), so it must never wrap to a negative one.
 func ParseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs < 0 {
+	if secs, err := strconv.ParseFloat(v, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case math.IsNaN(secs) || math.IsInf(secs, 0) && err == nil || secs < 0:
 			return 0
+		case secs >= float64(math.MaxInt64)/float64(time.Second):
+			return time.Duration(math.MaxInt64)
 		}
 		return time.Duration(secs * float64(time.Second))
 	}

@@ -264,12 +264,14 @@ func newAdapter(t *testing.T, h *harness, s setup) *discord.Adapter {
 		GuildID:       s.guild,
 	}
 	if s.http {
-		pub, priv, err := ed25519.GenerateKey(nil)
-		if err != nil {
-			t.Fatal(err)
+		if h.priv == nil {
+			_, priv, err := ed25519.GenerateKey(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.priv = priv
 		}
-		h.priv = priv
-		cfg.PublicKey = config.Secret(hex.EncodeToString(pub))
+		cfg.PublicKey = config.Secret(hex.EncodeToString(h.priv.Public().(ed25519.PublicKey)))
 	}
 	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts := append([]discord.Option{discord.WithClock(func() time.Time { return testNow })}, s.options...)

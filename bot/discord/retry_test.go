@@ -107,14 +107,34 @@ func TestGatewayLeaseOneReplicaAtATime(t *testing.T) {
 	}
 }
 
-// sharedHarness builds another adapter against h's fake Discord.
+// sharedHarness builds another adapter against h's fake Discord, with h's
+// key when h has one.
 func sharedHarness(t *testing.T, h *harness, opts []discord.Option) *harness {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
-	other := &harness{fake: h.fake, stub: newStub(), ctx: ctx, logs: &syncBuffer{}}
-	other.adapter = newAdapter(t, other, setup{options: opts})
+	other := &harness{fake: h.fake, stub: newStub(), ctx: ctx, logs: &syncBuffer{}, priv: h.priv}
+	other.adapter = newAdapter(t, other, setup{http: h.priv != nil, options: opts})
 	return other
+}
+
+// TestHTTPReplayRefusedByAnotherReplica: an interaction one replica served
+// is refused by another on the same store (issue 12, item 5).
+func TestHTTPReplayRefusedByAnotherReplica(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	one := newHarness(t, setup{http: true, options: []discord.Option{discord.WithRemember(st)}})
+	two := sharedHarness(t, one, []discord.Option{discord.WithRemember(st)})
+	ping := mustJSON(t, map[string]any{"id": "1300000000000000902", "application_id": discordfake.AppID, "type": 1, "token": "ptoken", "version": 1})
+	if w := one.post(t, signed(t, one.priv, testNow, ping)); w.Code != http.StatusOK {
+		t.Fatalf("first: %d", w.Code)
+	}
+	if w := two.post(t, signed(t, two.priv, testNow, ping)); w.Code != http.StatusUnauthorized {
+		t.Errorf("the same interaction at another replica: %d, want 401", w.Code)
+	}
 }
 
 // watchedLeases reports every AcquireLease.
