@@ -249,6 +249,10 @@ func (s *Store) Deliveries(ctx context.Context, q store.DeliveryQuery) ([]store.
 		where = append(where, `d.target = ?`)
 		args = append(args, q.Target)
 	}
+	if q.StoryID != "" {
+		where = append(where, `d.story_id = ?`)
+		args = append(args, q.StoryID)
+	}
 	if q.Before > 0 {
 		where = append(where, `d.id < ?`)
 		args = append(args, q.Before)

@@ -437,12 +437,16 @@ func (s *Store) Stories(ctx context.Context, q store.StoryQuery) ([]story.Story,
 		where = append(where, `st.source_id = ?`)
 		args = append(args, q.SourceID)
 	}
+	if q.Cluster != "" {
+		where = append(where, `st.cluster = ?`)
+		args = append(args, q.Cluster)
+	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 100
 	}
 	query := `SELECT ` + storyColumns + ` FROM stories st`
-	if text != "" && q.SourceID == 0 {
+	if text != "" && q.SourceID == 0 && q.Cluster == "" {
 		// Walk stories newest first and probe the FTS hits, stopping at the
 		// limit. The planner would rather fetch and sort every hit: over 100k
 		// stories that is 85 ms instead of 13 ms for a word in most of them,

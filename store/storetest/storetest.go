@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Digests", testDigests},
 		{"RuleNamesNotReused", testRuleNamesNotReused},
 		{"FetchLog", testFetchLog},
+		{"DashboardCounts", testDashboardCounts},
 	}
 	tests = append(tests, claimTests...)
 	for _, tt := range tests {
