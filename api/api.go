@@ -156,11 +156,13 @@ func WriteError(w http.ResponseWriter, code int, msg string) {
 // thing's state or origin refuses, else 500.
 func Status(err error) int {
 	switch {
+	case errors.Is(err, store.ErrExists):
+		return http.StatusConflict
 	case errors.Is(err, service.ErrInvalid):
 		return http.StatusBadRequest
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, service.ErrReadOnly), errors.Is(err, store.ErrExists), errors.Is(err, store.ErrConflict):
+	case errors.Is(err, service.ErrReadOnly), errors.Is(err, store.ErrConflict):
 		return http.StatusConflict
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable

@@ -135,21 +135,30 @@ func TestOPMLImportAndExport(t *testing.T) {
 <outline text="Gone" type="rss" xmlUrl="%[1]s/missing.xml"/></outline>
 <outline text="Again" type="rss" xmlUrl="%[1]s/feed.xml"/>
 <outline title="Other &amp; more" text="x" type="rss" xmlUrl="%[1]s/other.xml"/>
+<outline text="Not a feed URL" type="rss" xmlUrl="ftp://example.com/feed"/>
 </body></opml>`, feeds.URL)
 	var rep api.ImportReport
 	if code := e.do("POST", "/api/v1/sources/import", doc, &rep); code != 200 {
 		t.Fatalf("import: %d", code)
 	}
-	if rep.Added != 2 || rep.Exists != 1 || rep.Failed != 1 || len(rep.Results) != 4 {
+	// Nothing is fetched: a feed that is not there now is imported, and
+	// fails on its first fetch; only a malformed address is refused.
+	if rep.Added != 3 || rep.Exists != 1 || rep.Failed != 1 || len(rep.Results) != 5 {
 		t.Fatalf("import report %+v", rep)
 	}
 	if r := rep.Results[0]; r.Status != "added" || r.Name != "Walruses" || r.ID == 0 {
 		t.Fatalf("first outline %+v", r)
 	}
-	if r := rep.Results[1]; r.Status != "error" || r.Error == "" {
-		t.Fatalf("missing feed %+v", r)
+	if r := rep.Results[1]; r.Status != "added" || r.Name != "Gone" {
+		t.Fatalf("unreachable feed %+v", r)
 	}
 	var apiErr api.Error
+	if r := rep.Results[4]; r.Status != "error" || !strings.Contains(r.Error, `unsupported scheme "ftp"`) {
+		t.Fatalf("ftp outline %+v", r)
+	}
+	if code := e.do("POST", "/api/v1/sources/import", "", &apiErr); code != 400 || strings.Contains(apiErr.Error, "EOF") {
+		t.Fatalf("empty OPML: %d %+v", code, apiErr)
+	}
 	if code := e.do("POST", "/api/v1/sources/import", "not xml at all", &apiErr); code != 400 || apiErr.Field != "opml" {
 		t.Fatalf("bad OPML: %d %+v", code, apiErr)
 	}
@@ -171,7 +180,7 @@ func TestOPMLImportAndExport(t *testing.T) {
 		t.Fatalf("export:\n%s", out)
 	}
 	// What is exported imports again: every feed is already there.
-	if code := e.do("POST", "/api/v1/sources/import", out, &rep); code != 200 || rep.Exists != 2 || rep.Added != 0 {
+	if code := e.do("POST", "/api/v1/sources/import", out, &rep); code != 200 || rep.Exists != 3 || rep.Added != 0 {
 		t.Fatalf("re-import: %d %+v", code, rep)
 	}
 }

@@ -29,6 +29,9 @@ type Rule struct {
 	Created    *time.Time `json:"created"`
 	// Matches7d is set in lists: the rule's matches in the last 7 days.
 	Matches7d *int `json:"matches_7d,omitempty"`
+	// Alerts7d is set in lists: the rule's alerts in the last 7 days, as
+	// store.AlertDefinition counts them.
+	Alerts7d *int `json:"alerts_7d,omitempty"`
 }
 
 // RuleOf converts a stored rule.
@@ -64,8 +67,8 @@ func (a *API) listRules(w http.ResponseWriter, r *http.Request) {
 	out := RuleList{Rules: make([]Rule, 0, len(all))}
 	for _, ri := range all {
 		j := RuleOf(ri.Rule)
-		n := ri.Matches7d
-		j.Matches7d = &n
+		n, a := ri.Matches7d, ri.Alerts7d
+		j.Matches7d, j.Alerts7d = &n, &a
 		out.Rules = append(out.Rules, j)
 	}
 	WriteJSON(w, http.StatusOK, out)
@@ -203,15 +206,27 @@ func StoryOf(s story.Story, terms []string) Story {
 
 // PreviewResult is the answer of POST /api/v1/rules/preview.
 type PreviewResult struct {
+	// Total is the number of matching stories.
 	Total int `json:"total"`
-	// PerDay is every day of the window, oldest first (UTC days).
+	// Alerts is the number of alerts they would have made, as the rules
+	// list and the overview count them (Definition): syndicated copies of
+	// one event once.
+	Alerts int `json:"alerts"`
+	// Definition says what an alert is, as every count of alerts uses it.
+	Definition string `json:"definition"`
+	// PerDay is the alerts of every day of the window, oldest first (UTC
+	// days).
 	PerDay []DayCount `json:"per_day"`
-	// AlertsPerDay is Total spread over the days counted: the whole window,
-	// or, when Truncated, the days from the oldest day with a match to today.
+	// AlertsPerDay is Alerts spread over the days counted (CoveredDays).
 	AlertsPerDay float64 `json:"alerts_per_day"`
-	// CoveredDays is how many days AlertsPerDay is over.
-	CoveredDays int     `json:"covered_days"`
-	Stories     []Story `json:"stories"`
+	// CoveredDays is how many days AlertsPerDay is over: the window, or
+	// fewer when the store holds stories for fewer days, or, when
+	// Truncated, the days from the oldest day with a match to today.
+	CoveredDays int `json:"covered_days"`
+	// Stories are the newest matches, as many as were asked for.
+	Stories []Story `json:"stories"`
+	// More is how many matching stories there are beyond Stories.
+	More int `json:"more"`
 	// Scanned is how many stored stories were looked at.
 	Scanned int `json:"scanned"`
 	// Truncated means a bound stopped the count: Total covers the newest
@@ -219,30 +234,36 @@ type PreviewResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-// PreviewOf converts a service preview.
-func PreviewOf(p service.Preview) PreviewResult {
-	out := PreviewResult{Total: p.Total, Scanned: p.Scanned, Truncated: p.Truncated,
-		PerDay: make([]DayCount, 0, len(p.PerDay)), Stories: make([]Story, 0, len(p.Stories))}
+// PreviewOf converts a service preview made at now.
+func PreviewOf(p service.Preview, now time.Time) PreviewResult {
+	out := PreviewResult{Total: p.Total, Alerts: p.Alerts, Definition: store.AlertDefinition, Scanned: p.Scanned,
+		Truncated: p.Truncated, PerDay: make([]DayCount, 0, len(p.PerDay)), Stories: make([]Story, 0, len(p.Stories))}
 	for _, d := range p.PerDay {
 		out.PerDay = append(out.PerDay, DayCount{Day: d.Day, Count: d.Count})
 	}
 	out.CoveredDays = len(p.PerDay)
+	if !p.HeldSince.IsZero() {
+		// Days the store holds stories for, counting today.
+		held := int(now.UTC().Truncate(24*time.Hour).Sub(p.HeldSince.UTC().Truncate(24*time.Hour))/(24*time.Hour)) + 1
+		out.CoveredDays = max(min(out.CoveredDays, held), 1)
+	}
 	if p.Truncated {
 		// The scan stopped at some story, newest first: the days before
 		// the oldest match were not (all) seen.
 		for i, d := range p.PerDay {
 			if d.Count > 0 {
-				out.CoveredDays = len(p.PerDay) - i
+				out.CoveredDays = min(out.CoveredDays, len(p.PerDay)-i)
 				break
 			}
 		}
 	}
 	if out.CoveredDays > 0 {
-		out.AlertsPerDay = float64(int(float64(p.Total)/float64(out.CoveredDays)*10+0.5)) / 10
+		out.AlertsPerDay = float64(int(float64(p.Alerts)/float64(out.CoveredDays)*10+0.5)) / 10
 	}
 	for _, h := range p.Stories {
 		out.Stories = append(out.Stories, StoryOf(h.Story, h.Terms))
 	}
+	out.More = max(p.Total-len(out.Stories), 0)
 	return out
 }
 
@@ -281,5 +302,5 @@ func (a *API) previewRule(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, PreviewOf(p))
+	WriteJSON(w, http.StatusOK, PreviewOf(p, a.o.Service.Now()))
 }

@@ -217,7 +217,7 @@ func (d *dashboard) runPreview(r *http.Request, query string) previewData {
 		data.Err = &queryError{Reason: "the preview failed; see the server log"}
 		return data
 	}
-	res := api.PreviewOf(p)
+	res := api.PreviewOf(p, d.svc.Now())
 	data.Total, data.Stories, data.Scanned, data.Truncated = res.Total, res.Stories, res.Scanned, res.Truncated
 	data.CoveredDays = res.CoveredDays
 	data.AlertsPerDay = strconv.FormatFloat(res.AlertsPerDay, 'f', 1, 64)
