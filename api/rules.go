@@ -217,11 +217,13 @@ type PreviewResult struct {
 	// PerDay is the alerts of every day of the window, oldest first (UTC
 	// days).
 	PerDay []DayCount `json:"per_day"`
-	// AlertsPerDay is Alerts spread over the days counted (CoveredDays).
+	// AlertsPerDay is the alerts of the last CoveredDays days over them.
 	AlertsPerDay float64 `json:"alerts_per_day"`
 	// CoveredDays is how many days AlertsPerDay is over: the window, or
-	// fewer when the store holds stories for fewer days, or, when
-	// Truncated, the days from the oldest day with a match to today.
+	// the days since the store's oldest story was fetched when that is
+	// fewer (older stories of a first fetch's backlog are a partial
+	// sample), or, when Truncated, the days from the oldest day with a
+	// match to today.
 	CoveredDays int `json:"covered_days"`
 	// Stories are the newest matches, as many as were asked for.
 	Stories []Story `json:"stories"`
@@ -241,24 +243,32 @@ func PreviewOf(p service.Preview, now time.Time) PreviewResult {
 	for _, d := range p.PerDay {
 		out.PerDay = append(out.PerDay, DayCount{Day: d.Day, Count: d.Count})
 	}
-	out.CoveredDays = len(p.PerDay)
+	// The rate is over the days the store has been fetching (not those of
+	// a first fetch's backlog) and, when the scan stopped early, the days
+	// from the oldest match it saw: the alerts of those days over them.
+	start := 0
 	if !p.HeldSince.IsZero() {
-		// Days the store holds stories for, counting today.
-		held := int(now.UTC().Truncate(24*time.Hour).Sub(p.HeldSince.UTC().Truncate(24*time.Hour))/(24*time.Hour)) + 1
-		out.CoveredDays = max(min(out.CoveredDays, held), 1)
+		held := p.HeldSince.UTC().Format(time.DateOnly)
+		for start < len(p.PerDay) && p.PerDay[start].Day < held {
+			start++
+		}
 	}
 	if p.Truncated {
-		// The scan stopped at some story, newest first: the days before
-		// the oldest match were not (all) seen.
 		for i, d := range p.PerDay {
 			if d.Count > 0 {
-				out.CoveredDays = min(out.CoveredDays, len(p.PerDay)-i)
+				start = max(start, i)
 				break
 			}
 		}
 	}
+	start = min(start, max(len(p.PerDay)-1, 0))
+	alerts := 0
+	for _, d := range p.PerDay[start:] {
+		alerts += d.Count
+	}
+	out.CoveredDays = len(p.PerDay) - start
 	if out.CoveredDays > 0 {
-		out.AlertsPerDay = float64(int(float64(p.Alerts)/float64(out.CoveredDays)*10+0.5)) / 10
+		out.AlertsPerDay = float64(int(float64(alerts)/float64(out.CoveredDays)*10+0.5)) / 10
 	}
 	for _, h := range p.Stories {
 		out.Stories = append(out.Stories, StoryOf(h.Story, h.Terms))

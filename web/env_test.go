@@ -201,7 +201,8 @@ func (e *env) seed() {
 	for i := range 40 {
 		stories = append(stories, story.Story{ID: fmt.Sprintf("s%02d", i), SourceID: wire.ID, Source: "Wire",
 			Title: titles[i%len(titles)], Summary: "Analysts in China and Beijing watch the chip trade.",
-			URL: fmt.Sprintf("https://wire.example/%d", i), Published: now.Add(-time.Duration(i*17) * time.Hour)})
+			URL: fmt.Sprintf("https://wire.example/%d", i), Published: now.Add(-time.Duration(i*17) * time.Hour),
+			Fetched: now.Add(-time.Duration(i*17) * time.Hour)})
 	}
 	stories = append(stories, story.Story{ID: "evil", SourceID: wire.ID, Source: "Wire", Title: hostile,
 		Summary: `<b>bold</b> walrus summary`, URL: "javascript:alert(1)", Published: now.Add(-10 * time.Minute)})
