@@ -228,7 +228,7 @@ func TestRules(t *testing.T) {
 	if code := e.do("GET", "/api/v1/rules", nil, &list); code != 200 || len(list.Rules) != 2 {
 		t.Fatalf("list: %d %+v", code, list)
 	}
-	if list.Rules[0].Origin != "config" || list.Rules[1].Origin != "api" || list.Rules[0].Matches7d == nil {
+	if list.Rules[0].Origin != "config" || list.Rules[1].Origin != "api" || list.Rules[0].Matches7d == nil || list.Rules[0].Alerts7d == nil {
 		t.Fatalf("list: %+v", list.Rules)
 	}
 	cfgID := list.Rules[0].ID
@@ -283,6 +283,11 @@ func TestPreview(t *testing.T) {
 	if len(p.Stories) != api.PreviewSample || !slices.Equal(p.Stories[0].Terms, []string{"nvidia", "china"}) || p.Stories[0].ID != "a-000" {
 		t.Fatalf("stories %+v", p.Stories[0])
 	}
+	// Every story stands for its own event here; the store holds one day
+	// of fetches (all fetched now), so the rate is over that day.
+	if p.Alerts != 30 || p.More != 30-api.PreviewSample || p.CoveredDays != 1 || p.AlertsPerDay != float64(p.PerDay[29].Count) || p.Definition == "" {
+		t.Fatalf("preview alerts %d, more %d, covered %d, rate %v", p.Alerts, p.More, p.CoveredDays, p.AlertsPerDay)
+	}
 	if code := e.do("POST", "/api/v1/rules/preview", map[string]any{"query": "nvidia", "days": 60, "limit": 2}, &p); code != 200 || p.Total != 36 || len(p.Stories) != 2 {
 		t.Fatalf("60 days: %d %d %d", code, p.Total, len(p.Stories))
 	}
@@ -332,7 +337,7 @@ func TestAlertsAndRetry(t *testing.T) {
 	if code := e.do("GET", "/api/v1/alerts", nil, &list); code != 200 || len(list.Alerts) != 9 || list.NextBefore != nil {
 		t.Fatalf("all: %d %d %v", code, len(list.Alerts), list.NextBefore)
 	}
-	if a := list.Alerts[0]; a.Story == nil || a.Story.Title != "A seal appears" || a.Status != "pending" || a.Kind != "alert" {
+	if a := list.Alerts[0]; a.Story == nil || a.Story.Title != "A seal appears" || a.Status != "pending" || a.Kind != "alert" || a.Waiting != "due" {
 		t.Fatalf("newest %+v", a)
 	}
 	if code := e.do("GET", "/api/v1/alerts?status=failed", nil, &list); code != 200 || len(list.Alerts) != 3 {
@@ -583,6 +588,16 @@ func TestExplain(t *testing.T) {
 	}
 	if v := byName["other-source"]; v.Matched || len(v.Reasons) != 1 || !strings.Contains(v.Reasons[0], `only listens to "Elsewhere"`) {
 		t.Fatalf("other-source: %+v", v)
+	}
+
+	// Where it went: reuters matched as the story came in and queued an
+	// alert to console, naming the rules that matched.
+	if len(ex.Deliveries) == 0 || ex.Deliveries[0].Target != "console" || ex.Deliveries[0].Status != "pending" ||
+		rt.Recorded == nil || !slices.Equal(rt.Outcome, []string{"An alert waits to go to console."}) || ex.Cluster != "" || len(ex.AlsoReportedBy) != 0 {
+		t.Fatalf("where it went: %+v, reuters %+v", ex.Deliveries, rt)
+	}
+	if v := byName["exports"]; v.Recorded != nil || len(v.Outcome) != 0 {
+		t.Fatalf("exports outcome: %+v", v)
 	}
 
 	var apiErr api.Error

@@ -74,7 +74,7 @@ func TestBrowserScreens(t *testing.T) {
 				{"rule-new", "/rules/new?q=" + url.QueryEscape("nvidia (china OR beijing)"), "#preview-total"},
 				{"rule-error", "/rules/new?q=" + url.QueryEscape(`nvidia "export controls AND a very long query that goes on`), "#caret"},
 				{"rule-config", fmt.Sprintf("/rules/%d", rules[0].ID), "#preview-total"},
-				{"rule-delete", fmt.Sprintf("/rules/%d/delete", rules[0].ID), "#confirm-button"},
+				{"source-delete", fmt.Sprintf("/sources/%d/delete", sources[0].ID), "#confirm-button"},
 				{"alerts", "/alerts", fmt.Sprintf("#alert-%d", id)},
 				{"notifiers", "/notifiers", "#test-target"},
 				{"stories", "/stories?q=nvidia", "ol.stories"},

@@ -264,6 +264,10 @@ func (d *dashboard) confirmDeleteRule(w http.ResponseWriter, r *http.Request) {
 		d.failErr(w, r, err)
 		return
 	}
+	if rule.Origin == store.OriginConfig {
+		d.fail(w, r, http.StatusConflict, "The rule "+rule.Name+" is defined in the configuration file: remove it there.")
+		return
+	}
 	d.render(w, r, http.StatusOK, "confirm", page{Title: "Delete rule " + rule.Name, Nav: "rules", Data: confirmData{
 		Question: "Delete the rule " + rule.Name + "?",
 		Detail:   "Its query is " + rule.Query + ". It stops alerting at once; alerts already sent stay in the delivery log. This cannot be undone.",
