@@ -491,3 +491,16 @@ func TestNotFoundPages(t *testing.T) {
 		}
 	}
 }
+
+// TestStoryPageSaysWhereItWent: the "why / why not" page names the
+// deliveries of a matched story and what each rule's match became.
+func TestStoryPageSaysWhereItWent(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	_, body := e.request("GET", "/stories/s01", "")
+	for _, want := range []string{`id="story-deliveries"`, `<ul class="outcome"><li>An alert `, " console.</li>", `id="cluster-h"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("story page lacks %q", want)
+		}
+	}
+}
