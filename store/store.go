@@ -414,6 +414,12 @@ type TargetState struct {
 	Lease Lease
 }
 
+// EpochDay formats day n after 1970-01-01 (UTC) as "2026-11-28", as
+// AlertDay.Day has it.
+func EpochDay(n int64) string {
+	return time.UnixMilli(n * 24 * int64(time.Hour/time.Millisecond)).UTC().Format(time.DateOnly)
+}
+
 // Store is the persistence wirewatch needs. Every method is safe for
 // concurrent use, by several goroutines and by several processes on one
 // database: every decision that more than one worker could make at once (a

@@ -13,8 +13,10 @@ import (
 // matchDays counts alerts as store.AlertDefinition says: distinct clusters
 // (a story without one stands for itself) of matched stories that have a
 // delivery sent, summarised or waiting, or whose rule is a digest rule.
+// Days are numbered from the Unix epoch (UTC): grouping by a number is
+// cheaper than by a formatted date.
 const matchDays = `
-SELECT m.rule, to_char(to_timestamp(m.at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+SELECT m.rule, m.at / 86400000 AS day,
        COUNT(DISTINCT CASE WHEN st.cluster <> '' THEN st.cluster ELSE st.id END)
 FROM matches m
 JOIN stories st ON st.id = m.story_id
@@ -35,7 +37,9 @@ func (s *Store) MatchDays(ctx context.Context, since time.Time) ([]store.AlertDa
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.AlertDay, error) {
 		var d store.AlertDay
-		err := row.Scan(&d.Rule, &d.Day, &d.Alerts)
+		var day int64
+		err := row.Scan(&d.Rule, &day, &d.Alerts)
+		d.Day = store.EpochDay(day)
 		return d, err
 	})
 	if err != nil {

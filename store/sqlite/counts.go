@@ -13,8 +13,10 @@ import (
 // matchDays counts alerts as store.AlertDefinition says: distinct clusters
 // (a story without one stands for itself) of matched stories that have a
 // delivery sent, summarised or waiting, or whose rule is a digest rule.
+// Days are numbered from the Unix epoch (UTC): grouping by a number is
+// cheaper than by a formatted date.
 const matchDays = `
-SELECT m.rule, strftime('%Y-%m-%d', m.at / 1000, 'unixepoch') AS day,
+SELECT m.rule, m.at / 86400000 AS day,
        COUNT(DISTINCT CASE WHEN st.cluster <> '' THEN st.cluster ELSE st.id END)
 FROM matches m
 JOIN stories st ON st.id = m.story_id
@@ -37,9 +39,11 @@ func (s *Store) MatchDays(ctx context.Context, since time.Time) ([]store.AlertDa
 	var out []store.AlertDay
 	for rows.Next() {
 		var d store.AlertDay
-		if err := rows.Scan(&d.Rule, &d.Day, &d.Alerts); err != nil {
+		var day int64
+		if err := rows.Scan(&d.Rule, &day, &d.Alerts); err != nil {
 			return nil, fmt.Errorf("alert counts: %w", err)
 		}
+		d.Day = store.EpochDay(day)
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
