@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -502,5 +504,31 @@ func TestStoryPageSaysWhereItWent(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("story page lacks %q", want)
 		}
+	}
+}
+
+// TestImportPage: OPML entries are imported without a fetch (a feed that is
+// not there yet is added), and a file that is not OPML is said so in words.
+func TestImportPage(t *testing.T) {
+	e := newEnv(t)
+	upload := func(doc string) (*http.Response, string) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		fw, err := mw.CreateFormFile("opml", "feeds.opml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprint(fw, doc)
+		mw.Close()
+		return e.request("POST", "/sources/import", buf.String(), "Content-Type: "+mw.FormDataContentType(), "Sec-Fetch-Site: same-origin")
+	}
+	resp, body := upload(`<opml version="2.0"><body><outline text="Gone" xmlUrl="https://gone.example.invalid/rss"/>` +
+		`<outline text="Bad" xmlUrl="ftp://x.example/feed"/></body></opml>`)
+	if resp.StatusCode != 200 || !strings.Contains(body, "1 added, 0 already there, 1 refused.") || !strings.Contains(body, `unsupported scheme &#34;ftp&#34;`) {
+		t.Fatalf("import: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = upload("")
+	if resp.StatusCode != 400 || !strings.Contains(body, "The file is empty or is not an OPML document") || strings.Contains(body, "EOF") {
+		t.Fatalf("empty file: %d\n%s", resp.StatusCode, body)
 	}
 }
