@@ -108,18 +108,17 @@ func cacheStatic(next http.Handler) http.Handler {
 
 func (d *dashboard) parseTemplates() {
 	funcs := template.FuncMap{
-		"ago":        func(t any) string { return ago(asTime(t), d.svc.Now()) },
-		"stamp":      func(t any) string { return stamp(asTime(t)) },
-		"until":      func(t any) string { return until(asTime(t), d.svc.Now()) },
-		"mode":       ruleMode,
-		"join":       strings.Join,
-		"mark":       highlightText,
-		"statusTip":  statusTip,
-		"add":        func(a, b int) int { return a + b },
-		"size":       byteSize,
-		"took":       took,
-		"dur":        humanDuration,
-		"definition": func() string { return store.AlertDefinition },
+		"ago":       func(t any) string { return ago(asTime(t), d.svc.Now()) },
+		"stamp":     func(t any) string { return stamp(asTime(t)) },
+		"until":     func(t any) string { return until(asTime(t), d.svc.Now()) },
+		"mode":      ruleMode,
+		"join":      strings.Join,
+		"mark":      highlightText,
+		"statusTip": statusTip,
+		"add":       func(a, b int) int { return a + b },
+		"size":      byteSize,
+		"took":      took,
+		"alertDef":  func() string { return store.AlertDefinition },
 	}
 	base := template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html"))
 	d.pages = map[string]*template.Template{}
