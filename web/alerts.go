@@ -29,7 +29,7 @@ func (d *dashboard) alerts(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// Show the log unfiltered by the bad value, with the reason next
 		// to the filters.
-		code, filterErr = http.StatusBadRequest, upperFirst(err.Error())+"."
+		code, filterErr = http.StatusBadRequest, sentence(err.Error())
 		q = api.AlertQuery{Rule: r.URL.Query().Get("rule"), Target: r.URL.Query().Get("target"), Limit: api.DefaultLimit}
 	}
 	alerts, next, err := api.Alerts(r.Context(), d.st, q)

@@ -27,3 +27,16 @@ func TestDoneURL(t *testing.T) {
 		}
 	}
 }
+
+func TestSentence(t *testing.T) {
+	for in, want := range map[string]string{
+		"needs a channel":            "Needs a channel.",
+		`did you mean "team-slack"?`: `Did you mean "team-slack"?`,
+		"already a sentence.":        "Already a sentence.",
+		"":                           "",
+	} {
+		if got := sentence(in); got != want {
+			t.Errorf("sentence(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -58,7 +58,7 @@ func (d *dashboard) testNotifier(w http.ResponseWriter, r *http.Request) {
 			d.failErr(w, r, err)
 			return
 		}
-		d.renderNotifiers(w, r, http.StatusBadRequest, notifiersData{Target: target, TestError: upperFirst(ie.Reason) + "."})
+		d.renderNotifiers(w, r, http.StatusBadRequest, notifiersData{Target: target, TestError: sentence(ie.Reason)})
 		return
 	}
 	done(w, r, "/notifiers?target="+urlQueryEscape(sent.Target)+"#test-result", "tested")

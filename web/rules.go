@@ -199,9 +199,9 @@ func (d *dashboard) saveRule(w http.ResponseWriter, r *http.Request) {
 		case errors.As(err, &ie) && ie.Field == "query":
 			// The preview shows it, with the caret.
 		case errors.As(err, &ie) && (ie.Field == "name" || ie.Field == "notify" || ie.Field == "digest"):
-			data.Errs = map[string]string{ie.Field: upperFirst(ie.Reason) + "."}
+			data.Errs = map[string]string{ie.Field: sentence(ie.Reason)}
 		case errors.As(err, &ie):
-			data.Err = upperFirst(ie.Reason) + "."
+			data.Err = sentence(ie.Reason)
 		default:
 			data.Err = err.Error()
 		}
@@ -351,6 +351,16 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(string(r)) + s[n:]
+}
+
+// sentence makes a reason a sentence: a capital first letter and a full
+// stop, unless it ends in one already (or in "?" or "!").
+func sentence(s string) string {
+	s = upperFirst(strings.TrimSpace(s))
+	if s == "" || strings.HasSuffix(s, ".") || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "!") {
+		return s
+	}
+	return s + "."
 }
 
 // ruleMode describes how a rule delivers.

@@ -79,9 +79,9 @@ func (d *dashboard) addSource(w http.ResponseWriter, r *http.Request) {
 		var ie *service.InvalidError
 		switch {
 		case errors.As(err, &ie) && (ie.Field == "url" || ie.Field == "name"):
-			data.Errs = map[string]string{ie.Field: upperFirst(ie.Reason) + "."}
+			data.Errs = map[string]string{ie.Field: sentence(ie.Reason)}
 		case errors.As(err, &ie):
-			data.Err = upperFirst(ie.Reason) + "."
+			data.Err = sentence(ie.Reason)
 		default:
 			data.Err = err.Error()
 		}
@@ -226,7 +226,7 @@ func (d *dashboard) importSources(w http.ResponseWriter, r *http.Request) {
 	defer file.Close()
 	rep, err := api.ImportOPML(r.Context(), d.svc, file, "dashboard")
 	if err != nil {
-		d.render(w, r, http.StatusBadRequest, "import", page{Title: "Import", Nav: "sources", Error: upperFirst(err.Error()) + "."})
+		d.render(w, r, http.StatusBadRequest, "import", page{Title: "Import", Nav: "sources", Error: sentence(err.Error())})
 		return
 	}
 	d.render(w, r, http.StatusOK, "import", page{Title: "Import", Nav: "sources", Data: rep})

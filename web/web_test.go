@@ -443,7 +443,7 @@ func TestNotifiersPage(t *testing.T) {
 		t.Fatal("the test alert's state is not shown")
 	}
 	resp, body = e.form("/notifiers/test", url.Values{"target": {"team-slak:#ops"}})
-	if resp.StatusCode != 400 || !strings.Contains(body, `id="test-error"`) || !strings.Contains(body, "did you mean &#34;team-slack&#34;?") {
+	if resp.StatusCode != 400 || !strings.Contains(body, `id="test-error"`) || !strings.Contains(body, "did you mean &#34;team-slack&#34;?</p>") {
 		t.Fatalf("bad test target: %d\n%s", resp.StatusCode, body)
 	}
 }
