@@ -121,6 +121,9 @@ func (a *API) routes() {
 	m.HandleFunc("GET /api/v1/alerts", a.listAlerts)
 	m.HandleFunc("POST /api/v1/alerts/{id}/retry", a.retryAlert)
 
+	m.HandleFunc("GET /api/v1/notifiers", a.listNotifiers)
+	m.HandleFunc("POST /api/v1/notifiers/test", a.testNotifier)
+
 	m.HandleFunc("GET /api/v1/stories", a.listStories)
 	m.HandleFunc("GET /api/v1/stories/{id}", a.getStory)
 	m.HandleFunc("GET /api/v1/stories/{id}/explain", a.explainStory)

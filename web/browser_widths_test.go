@@ -1,11 +1,14 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/wirewatch/wirewatch/store"
@@ -142,6 +145,27 @@ func TestBrowserScreens(t *testing.T) {
 			if err != nil || len(ds) != 1 || ds[0].Kind != store.KindHealth {
 				t.Errorf("test alert rows %+v, %v", ds, err)
 			}
+
+			// Dark mode: highlighted words in a story's title (a link) keep a
+			// contrast of at least 4.5:1 against the highlight.
+			b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+					Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+				return err
+			}), chromedp.Navigate(base+"/rules/new?q="+url.QueryEscape("nvidia china")), chromedp.WaitVisible(chromedp.ID("preview-total")))
+			ratio := eval[float64](b, `(() => {
+				const m = document.querySelector('#preview-stories a.story-title mark');
+				const rgb = s => s.match(/[0-9.]+/g).slice(0, 3).map(Number);
+				const lum = c => { const [r, g, b] = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+				const a = lum(rgb(getComputedStyle(m).color)), bg = lum(rgb(getComputedStyle(m).backgroundColor));
+				return (Math.max(a, bg) + 0.05) / (Math.min(a, bg) + 0.05); })()`)
+			if ratio < 4.5 {
+				t.Errorf("dark mode: a highlighted title has contrast %.2f:1, want at least 4.5:1", ratio)
+			}
+			b.fitsWidth("rule-new-dark")
+			b.screenshot("rule-new-dark-" + sc.name)
+			b.do(chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("outbox-depth")))
+			b.screenshot("overview-dark-" + sc.name)
 
 			// A bad since: the page stays, the reason by the filters.
 			b.do(chromedp.Navigate(base+"/alerts?since=lastweekish"), chromedp.WaitVisible(chromedp.ID("filter-error")))
