@@ -165,12 +165,15 @@ func (a *API) listAlerts(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, out)
 }
 
-// RetryResult is the answer of POST /api/v1/alerts/{id}/retry.
+// RetryResult is the answer of POST /api/v1/alerts/{id}/retry and
+// POST /api/v1/alerts/{id}/cancel.
 type RetryResult struct {
 	ID     int64  `json:"id"`
 	Status string `json:"status"`
 }
 
+// retryAlert sends a failed or pending alert now: a pending one waiting for
+// a Retry-After or a backoff is due at once, its target's hold lifted.
 func (a *API) retryAlert(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {
@@ -178,11 +181,32 @@ func (a *API) retryAlert(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := a.o.Store.Retry(r.Context(), id); err != nil {
 		if Status(err) == http.StatusConflict {
-			WriteError(w, http.StatusConflict, "alert "+idString(id)+" has not failed: only failed alerts can be retried")
+			WriteError(w, http.StatusConflict, "alert "+idString(id)+" is neither failed nor pending: only those can be retried")
 			return
 		}
 		a.fail(w, r, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, RetryResult{ID: id, Status: store.StatusPending})
+}
+
+// CancelReason is the error a cancelled alert is kept with.
+const CancelReason = "cancelled by hand before it was sent"
+
+// cancelAlert gives a pending alert up: it is kept as failed, with
+// CancelReason, and can still be retried.
+func (a *API) cancelAlert(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	if err := a.o.Store.Cancel(r.Context(), id, CancelReason); err != nil {
+		if Status(err) == http.StatusConflict {
+			WriteError(w, http.StatusConflict, "alert "+idString(id)+" is not pending: only pending alerts can be cancelled")
+			return
+		}
+		a.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, RetryResult{ID: id, Status: store.StatusFailed})
 }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wirewatch/wirewatch/rules"
@@ -120,6 +122,7 @@ func (a *API) routes() {
 
 	m.HandleFunc("GET /api/v1/alerts", a.listAlerts)
 	m.HandleFunc("POST /api/v1/alerts/{id}/retry", a.retryAlert)
+	m.HandleFunc("POST /api/v1/alerts/{id}/cancel", a.cancelAlert)
 
 	m.HandleFunc("GET /api/v1/notifiers", a.listNotifiers)
 	m.HandleFunc("POST /api/v1/notifiers/test", a.testNotifier)
@@ -165,7 +168,7 @@ func Status(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, service.ErrReadOnly), errors.Is(err, store.ErrConflict):
+	case errors.Is(err, service.ErrReadOnly), errors.Is(err, store.ErrConflict), errors.Is(err, service.ErrLimit):
 		return http.StatusConflict
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable
@@ -202,7 +205,13 @@ func ErrorOf(err error) Error {
 }
 
 // decode reads a JSON body into v, refusing unknown fields and trailing data.
+// The body must be declared as JSON: a form or text/plain POST, which a page
+// of another site can send without asking, is refused with 415.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		WriteError(w, http.StatusUnsupportedMediaType, "the request body must be JSON, sent with Content-Type: application/json")
+		return false
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -391,11 +391,33 @@ func TestAlertsAndRetry(t *testing.T) {
 	if code := e.do("POST", fmt.Sprintf("/api/v1/alerts/%d/retry", failed.ID), nil, &rr); code != 200 || rr.Status != "pending" {
 		t.Fatalf("retry: %d %+v", code, rr)
 	}
-	if code := e.do("POST", fmt.Sprintf("/api/v1/alerts/%d/retry", failed.ID), nil, &apiErr); code != 409 {
-		t.Fatalf("retry again: %d %+v", code, apiErr)
+	// Pending now: "retry" sends it now (200, not 409: issue 12, item 3),
+	// and it can be cancelled, once.
+	if code := e.do("POST", fmt.Sprintf("/api/v1/alerts/%d/retry", failed.ID), nil, &rr); code != 200 || rr.Status != "pending" {
+		t.Fatalf("retry a pending alert: %d %+v", code, rr)
 	}
-	if code := e.do("POST", "/api/v1/alerts/99999/retry", nil, &apiErr); code != 404 {
-		t.Fatalf("retry missing: %d %+v", code, apiErr)
+	if code := e.do("POST", fmt.Sprintf("/api/v1/alerts/%d/cancel", failed.ID), nil, &rr); code != 200 || rr.Status != "failed" {
+		t.Fatalf("cancel: %d %+v", code, rr)
+	}
+	var one api.Alert
+	if code := e.do("GET", "/api/v1/alerts?status=failed", nil, &list); code != 200 {
+		t.Fatal(code)
+	}
+	for _, a := range list.Alerts {
+		if a.ID == failed.ID {
+			one = a
+		}
+	}
+	if one.LastError != api.CancelReason {
+		t.Errorf("cancelled alert = %+v, want its error to say it was cancelled", one)
+	}
+	if code := e.do("POST", fmt.Sprintf("/api/v1/alerts/%d/cancel", failed.ID), nil, &apiErr); code != 409 || !strings.Contains(apiErr.Error, "only pending alerts") {
+		t.Fatalf("cancel again: %d %+v", code, apiErr)
+	}
+	for _, p := range []string{"/api/v1/alerts/99999/retry", "/api/v1/alerts/99999/cancel"} {
+		if code := e.do("POST", p, nil, &apiErr); code != 404 {
+			t.Fatalf("%s: %d %+v", p, code, apiErr)
+		}
 	}
 }
 
@@ -642,5 +664,45 @@ func TestLargeBodyIsRefused(t *testing.T) {
 	big := `{"query": "` + strings.Repeat("a", api.MaxBody) + `"}`
 	if code := e.do(http.MethodPost, "/api/v1/rules/preview", big, nil); code != 413 {
 		t.Fatalf("big body: %d", code)
+	}
+}
+
+// TestBodiesMustBeJSON: a body declared as a form, as text or not at all
+// is refused with 415 before it is read (issue 12, item 10): a page of
+// another site can send those without a preflight.
+func TestBodiesMustBeJSON(t *testing.T) {
+	e := newEnv(t, envOpt{})
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", "json"} {
+		req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/rules", strings.NewReader(`{"query": "otter", "notify": ["console"]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnsupportedMediaType {
+			t.Errorf("Content-Type %q: %d, want 415", ct, resp.StatusCode)
+		}
+	}
+	var list struct{ Rules []api.Rule }
+	if e.do(http.MethodGet, "/api/v1/rules", nil, &list); len(list.Rules) != 0 {
+		t.Errorf("a refused body made rules: %+v", list.Rules)
+	}
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8", "application/merge-patch+json"} {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/rules/preview", strings.NewReader(`{"query": "otter"}`))
+		req.Header.Set("Content-Type", ct)
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("Content-Type %q: %d, want 200", ct, resp.StatusCode)
+		}
 	}
 }

@@ -14,7 +14,7 @@
 //	GET    /api/v1/sources/{id}             one source (ids are the store's int64 ids)
 //	PATCH  /api/v1/sources/{id}             {"name", "paused"}: renaming a configuration source is 409
 //	DELETE /api/v1/sources/{id}             204; a configuration source is 409
-//	POST   /api/v1/sources/{id}/check       fetch now: 202 {"id", "queued": true}; 503 without a fetcher
+//	POST   /api/v1/sources/{id}/check       fetch now: 202 {"id", "queued": true} (due at once, for whichever process claims it)
 //	GET    /api/v1/sources/{id}/log         ?limit=: its fetch log, newest first: at, status, not_modified, items, fresh, bytes, duration_ms, error
 //	POST   /api/v1/sources/import           OPML body: each outline's xmlUrl added as POST /sources would; a result per outline
 //	GET    /api/v1/sources/export.opml      every source as OPML 2.0

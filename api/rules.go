@@ -32,6 +32,10 @@ type Rule struct {
 	// Alerts7d is set in lists: the rule's alerts in the last 7 days, as
 	// store.AlertDefinition counts them.
 	Alerts7d *int `json:"alerts_7d,omitempty"`
+	// RegexOverBudget is set in lists when the rule's regular expressions
+	// ran out of the time budget per story: how many stories, since this
+	// replica started.
+	RegexOverBudget int `json:"regex_over_budget,omitempty"`
 }
 
 // RuleOf converts a stored rule.
@@ -69,6 +73,7 @@ func (a *API) listRules(w http.ResponseWriter, r *http.Request) {
 		j := RuleOf(ri.Rule)
 		n, a := ri.Matches7d, ri.Alerts7d
 		j.Matches7d, j.Alerts7d = &n, &a
+		j.RegexOverBudget = ri.OverBudget
 		out.Rules = append(out.Rules, j)
 	}
 	WriteJSON(w, http.StatusOK, out)

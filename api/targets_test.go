@@ -31,6 +31,9 @@ func TestRuleTargetsAreCheckedAgainstTheNotifiers(t *testing.T) {
 		"news-telegram":         `needs a channel: write "news-telegram:CHAT_ID"`,
 		"news-telegram:general": `a Telegram chat is a chat id`,
 		"console:#x":            `takes no channel`,
+		// The probe of issue 12 (item 6): 201 before, then every match failed.
+		"nosuch": `target "nosuch": unknown notifier "nosuch"`,
+		"x:y:z":  `target "x:y:z": unknown notifier "x"`,
 	} {
 		var apiErr api.Error
 		code := e.do("POST", "/api/v1/rules", map[string]any{"query": "nvidia", "notify": []string{target}}, &apiErr)

@@ -74,6 +74,8 @@ type Options struct {
 	// RetryBase is the wait before the first retry of a failed send
 	// (0: DefaultRetryBase).
 	RetryBase time.Duration
+	// MaxRetryAfter caps a receiver's Retry-After (0: DefaultMaxRetryAfter).
+	MaxRetryAfter time.Duration
 	// Health says where feed-health alerts go.
 	Health Health
 	// MaxPerHour limits instant alerts per target, by notifier name
@@ -119,14 +121,14 @@ func New(o Options) *Bot {
 	}
 	b.poller = &poller{
 		store: o.Store, fetcher: o.Fetcher, metrics: o.Metrics, logger: o.Logger, now: o.Now,
-		planner:  planner{rules: o.Rules, judge: cluster.NewJudge(cluster.Options{Window: ClusterWindow})},
+		planner:  planner{rules: o.Rules, judge: cluster.NewJudge(cluster.Options{Window: ClusterWindow}), metrics: o.Metrics},
 		guarded:  func(s store.Source) bool { return s.Origin != store.OriginConfig },
 		health:   o.Health,
 		interval: o.Interval,
 	}
 	b.dispatcher = NewDispatcher(DispatcherOptions{
 		Store: o.Store, Notifiers: o.Notifiers, Metrics: o.Metrics, Logger: o.Logger, Now: o.Now,
-		RetryBase: o.RetryBase, MaxPerHour: o.MaxPerHour, Owner: o.Owner, LaneTTL: o.Lease,
+		RetryBase: o.RetryBase, MaxPerHour: o.MaxPerHour, Owner: o.Owner, LaneTTL: o.Lease, MaxRetryAfter: o.MaxRetryAfter,
 	})
 	return b
 }

@@ -44,6 +44,10 @@ type harness struct {
 	maxPerHour map[string]int
 	// extra notifiers beside "hook", by name.
 	extra map[string]notifiers.Notifier
+	// regexBudget is the rule set's regex budget per story (0: the default).
+	regexBudget time.Duration
+	// ruleSet is the bot's live rule set, once started.
+	ruleSet *bot.RuleSet
 
 	st  store.Store
 	bot *bot.Bot
@@ -114,11 +118,13 @@ func (h *harness) start() {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	h.ruleSet = bot.NewRuleSet(st, logger)
+	h.ruleSet.SetRegexBudget(h.regexBudget)
 	h.bot = bot.New(bot.Options{
 		Store:       st,
 		Fetcher:     sources.NewFetcher(sources.Options{Timeout: 5 * time.Second, MaxBody: 64 << 10, PerHost: 4}),
 		Notifiers:   h.notifiers(),
-		Rules:       bot.NewRuleSet(st, logger),
+		Rules:       h.ruleSet,
 		Metrics:     bot.NewMetrics(prometheus.NewRegistry(), st),
 		Logger:      logger,
 		Interval:    time.Minute,
@@ -434,4 +440,27 @@ func TestRunDeliversAndStopsOnCancel(t *testing.T) {
 		t.Fatal("Run did not return within 10 s of cancel")
 	}
 	h.wantAlerts("Nvidia China live")
+}
+
+// TestRegexOverBudgetIsReported: a rule whose regular expressions run out of
+// a story's budget does not match it, is counted per rule (the dashboard and
+// the API show it) and in the metric, and holds up no other rule (issue 12,
+// item 1). A budget of 1ns lets one call run, so this is exact.
+func TestRegexOverBudgetIsReported(t *testing.T) {
+	h := newHarness(t)
+	h.regexBudget = time.Nanosecond
+	h.rules = append(h.rules,
+		store.Rule{Name: "first-slow", Query: `/(x+x+)+y/`, Notify: []string{"hook"}, Origin: store.OriginConfig},
+		store.Rule{Name: "second-slow", Query: `/(z+z+)+y/`, Notify: []string{"hook"}, Origin: store.OriginConfig})
+	h.feeds.set("/a", item{GUID: "1", Title: "Nvidia China xxy zzy", Link: "https://news.example/1", Published: t0})
+	h.source("Feed A", "/a", 1)
+	h.start()
+	h.once()
+	h.wantAlerts("Nvidia China xxy zzy")
+	if got := h.alerts()[0].Rules; len(got) != 2 || got[0] != "nvidia-china" || got[1] != "first-slow" {
+		t.Errorf("alert names %v, want the rule without regex and the first regex rule", got)
+	}
+	if over := h.ruleSet.OverBudget(); over["second-slow"] != 1 || over["first-slow"] != 0 || over["nvidia-china"] != 0 {
+		t.Errorf("over budget = %v, want second-slow once", over)
+	}
 }

@@ -21,10 +21,11 @@ const (
 	// DefaultRetryBase is the wait before the first retry of a failed send.
 	DefaultRetryBase = 2 * time.Second
 	retryCap         = 10 * time.Minute
-	// MaxRetryAfter caps the wait a receiver's Retry-After can ask for: one
-	// answer must not stall a target for days.
-	MaxRetryAfter = time.Hour
-	maxAttempts   = 15
+	// DefaultMaxRetryAfter caps the wait a receiver's Retry-After can ask
+	// for ([alerts] max_retry_after): one answer must not stall a target for
+	// days.
+	DefaultMaxRetryAfter = time.Hour
+	maxAttempts          = 15
 
 	// DefaultMaxPerHour is the number of instant alerts a target gets in an
 	// hour before further ones are gathered into summaries.
@@ -65,6 +66,10 @@ type DispatcherOptions struct {
 	LaneTTL time.Duration
 	// Lanes is how many targets are sent to at once (0: 16).
 	Lanes int
+	// MaxRetryAfter caps a receiver's Retry-After (0:
+	// DefaultMaxRetryAfter); waits already stored past it are brought
+	// forward when the dispatcher starts.
+	MaxRetryAfter time.Duration
 }
 
 // Dispatcher sends due outbox rows through their target's notifier. It
@@ -108,6 +113,9 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 	if o.Lanes <= 0 {
 		o.Lanes = defaultLanes
 	}
+	if o.MaxRetryAfter <= 0 {
+		o.MaxRetryAfter = DefaultMaxRetryAfter
+	}
 	return &Dispatcher{
 		o: o, sendTimeout: o.LaneTTL / 2, margin: o.LaneTTL / 4,
 		kick: make(chan struct{}, 1), slots: make(chan struct{}, o.Lanes),
@@ -149,6 +157,7 @@ func (d *Dispatcher) Kick() {
 // draining takes too long.
 func (d *Dispatcher) Run(ctx, sendCtx context.Context) {
 	defer d.wg.Wait()
+	d.clampWaits(ctx)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -160,6 +169,19 @@ func (d *Dispatcher) Run(ctx, sendCtx context.Context) {
 		}
 		d.dispatchDue(sendCtx)
 		timer.Reset(d.nextWake(sendCtx))
+	}
+}
+
+// clampWaits brings waits stored past the Retry-After ceiling (by an older
+// version, or under a higher setting) forward to it, so that no row and no
+// target stays stuck past it, across restarts too.
+func (d *Dispatcher) clampWaits(ctx context.Context) {
+	n, err := d.o.Store.ClampWaits(ctx, d.o.Now().Add(d.o.MaxRetryAfter))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		d.o.Logger.Error("bringing long waits forward failed", "err", err)
+	case n > 0:
+		d.o.Logger.Info("brought waits past the Retry-After ceiling forward", "changed", n, "max_retry_after", d.o.MaxRetryAfter)
 	}
 }
 
@@ -192,12 +214,17 @@ func (d *Dispatcher) Drain(ctx context.Context, maxWait time.Duration) {
 			}
 			return
 		}
-		if wait := next.Sub(d.o.Now()); wait > 0 {
+		// A lane held by another process comes free when that process
+		// releases it, which no timer here foresees: look again at least
+		// every idlePoll.
+		if wait := min(next.Sub(d.o.Now()), idlePoll); wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
 				t.Stop()
 				return
+			case <-d.kick:
+				t.Stop()
 			case <-t.C:
 			}
 		}
@@ -388,7 +415,7 @@ func (d *Dispatcher) summarise(ctx context.Context, l *lane, rows []store.Delive
 	if ctx.Err() != nil {
 		return store.Hold{}
 	}
-	wait := retryDelay(d.o.RetryBase, 1, notifiers.RetryAfter(err))
+	wait := retryDelay(d.o.RetryBase, 1, notifiers.RetryAfter(err), d.o.MaxRetryAfter)
 	if !retry {
 		wait = SummaryEvery
 	}
@@ -450,9 +477,13 @@ func (d *Dispatcher) send(ctx context.Context, l *lane, r store.Delivery) (o sto
 	}
 	d.noteSend(r.Target, err, false)
 	after := notifiers.RetryAfter(err)
-	next := now.Add(retryDelay(d.o.RetryBase, attempts, after))
+	next := now.Add(retryDelay(d.o.RetryBase, attempts, after, d.o.MaxRetryAfter))
 	reason := fmt.Sprintf("attempt %d failed; trying again at %s", attempts, next.UTC().Format(time.RFC3339))
-	if after > 0 {
+	switch {
+	case after > d.o.MaxRetryAfter:
+		reason = fmt.Sprintf("the receiver asked to wait %s (Retry-After), more than the ceiling of %s (max_retry_after); trying again at %s",
+			after, d.o.MaxRetryAfter, next.UTC().Format(time.RFC3339))
+	case after > 0:
 		reason = fmt.Sprintf("the receiver asked to wait (Retry-After %s); trying again at %s", after, next.UTC().Format(time.RFC3339))
 	}
 	o.Status, o.Next, o.Error, o.At, o.Waiting = store.StatusPending, next, err.Error(), now, reason
@@ -462,10 +493,10 @@ func (d *Dispatcher) send(ctx context.Context, l *lane, r store.Delivery) (o sto
 }
 
 // retryDelay is the wait before attempt n+1: the receiver's Retry-After when it
-// gave one (at most MaxRetryAfter), else exponential backoff with ±20% jitter.
-func retryDelay(base time.Duration, attempts int, retryAfter time.Duration) time.Duration {
+// gave one (at most ceiling), else exponential backoff with ±20% jitter.
+func retryDelay(base time.Duration, attempts int, retryAfter, ceiling time.Duration) time.Duration {
 	if retryAfter > 0 {
-		return min(retryAfter, MaxRetryAfter)
+		return min(retryAfter, ceiling)
 	}
 	d := base << min(attempts-1, 20)
 	d = min(d, retryCap)

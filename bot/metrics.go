@@ -20,6 +20,10 @@ type Metrics struct {
 	// Rules is the number of rules in force in this process: after a change
 	// elsewhere it catches up within seconds.
 	Rules prometheus.Gauge
+	// RegexBudget counts (story, rule) pairs a rule did not match because
+	// the story's regular expression budget ran out (the rule is named in
+	// the log and on the dashboard).
+	RegexBudget prometheus.Counter
 }
 
 // NewMetrics creates the instruments and registers them, with an outbox depth
@@ -45,6 +49,10 @@ func NewMetrics(reg prometheus.Registerer, st store.Store) *Metrics {
 		Rules: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "wirewatch_rules", Help: "Rules in force in this process.",
 		}),
+		RegexBudget: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wirewatch_rule_regex_budget_exceeded_total",
+			Help: "Rule evaluations given up because a story's regular expression budget ran out.",
+		}),
 	}
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "wirewatch_outbox_depth", Help: "Pending deliveries in the outbox.",
@@ -57,6 +65,6 @@ func NewMetrics(reg prometheus.Registerer, st store.Store) *Metrics {
 		}
 		return float64(n)
 	})
-	reg.MustRegister(m.Fetches, m.FetchDuration, m.Stories, m.Matches, m.Deliveries, m.Rules, depth)
+	reg.MustRegister(m.Fetches, m.FetchDuration, m.Stories, m.Matches, m.Deliveries, m.Rules, m.RegexBudget, depth)
 	return m
 }

@@ -20,8 +20,9 @@ const defaultSurgeWindow = 2 * time.Hour
 // deliveries. It runs inside the store's ingest transaction, so it is quick:
 // its only I/O is the transaction's own lookups of cluster candidates.
 type planner struct {
-	rules *RuleSet
-	judge *cluster.Judge
+	rules   *RuleSet
+	judge   *cluster.Judge
+	metrics *Metrics
 }
 
 // plan returns the PlanFunc for one ingest. alertable limits which fresh stories
@@ -70,6 +71,12 @@ func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool, sigs
 				continue // backlog of a first fetch: stored, not acted on
 			}
 			found := matcher.Match(s)
+			if over := matcher.OverBudget(); len(over) > 0 {
+				p.rules.noteOverBudget(over, s.ID)
+				if p.metrics != nil {
+					p.metrics.RegexBudget.Add(float64(len(over)))
+				}
+			}
 			if len(found) == 0 {
 				continue
 			}

@@ -61,7 +61,11 @@ func (p *poller) poll(ctx context.Context, c store.ClaimedSource) (queued bool) 
 	st.LastStatus = res.Status
 	entry := store.FetchLogEntry{
 		SourceID: src.ID, At: started, Status: res.Status, NotModified: res.NotModified,
-		Items: len(res.Stories), Bytes: res.Bytes, Duration: elapsed,
+		Items: max(res.Items, len(res.Stories)), Bytes: res.Bytes, Duration: elapsed,
+	}
+	if res.Items > len(res.Stories) {
+		log.Warn("feed holds more items than one fetch reads; only the newest are read",
+			"items", res.Items, "read", len(res.Stories))
 	}
 	if err != nil {
 		if ctx.Err() != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/store"
@@ -28,6 +29,9 @@ type RuleSet struct {
 	// matchers are reused across ingests: each holds scratch space sized to
 	// the rule set, and reads the engine's current rules on every Match.
 	matchers sync.Pool
+
+	budgetMu sync.Mutex
+	budget   map[string]*budgetNote // by rule name
 }
 
 // NewRuleSet returns an empty rule set backed by st.
@@ -129,6 +133,10 @@ func (rs *RuleSet) Digests() []store.Rule {
 	return out
 }
 
+// SetRegexBudget sets how long the regular expressions of all rules together
+// may run on one story (rules.DefaultRegexBudget; d <= 0 restores it).
+func (rs *RuleSet) SetRegexBudget(d time.Duration) { rs.engine.SetRegexBudget(d) }
+
 // NewMatcher returns a matcher over the live engine, for one goroutine.
 func (rs *RuleSet) NewMatcher() *rules.Matcher { return rs.engine.NewMatcher() }
 
@@ -145,4 +153,55 @@ func appliesTo(r store.Rule, source string) bool {
 		return false
 	}
 	return len(r.Sources) == 0 || slices.Contains(r.Sources, source)
+}
+
+// overBudgetLogEvery is the least time between two log lines about one rule
+// running out of regular expression budget.
+const overBudgetLogEvery = 10 * time.Minute
+
+// noteOverBudget logs the rules that did not match a story because its
+// regular expression budget ran out: once per rule per overBudgetLogEvery,
+// with how often it happened since the last line.
+func (rs *RuleSet) noteOverBudget(names []string, storyID string) {
+	now := time.Now()
+	rs.budgetMu.Lock()
+	defer rs.budgetMu.Unlock()
+	if rs.budget == nil {
+		rs.budget = map[string]*budgetNote{}
+	}
+	for _, name := range names {
+		n := rs.budget[name]
+		if n == nil {
+			n = &budgetNote{}
+			rs.budget[name] = n
+		}
+		n.count++
+		n.total++
+		if !n.logged.IsZero() && now.Sub(n.logged) < overBudgetLogEvery {
+			continue
+		}
+		rs.logger.Warn("rule's regular expressions ran out of the per-story time budget; it did not match the story",
+			"rule", name, "story", storyID, "times", n.count, "budget", rs.engine.RegexBudget())
+		n.logged, n.count = now, 0
+	}
+}
+
+// budgetNote is what noteOverBudget remembers of one rule.
+type budgetNote struct {
+	logged time.Time
+	count  int // since the last log line
+	total  int // since the process started
+}
+
+// OverBudget returns, per rule name, how many stories the rule did not match
+// because their regular expression budget ran out, since this process
+// started (the dashboard shows it; each replica counts its own).
+func (rs *RuleSet) OverBudget() map[string]int {
+	rs.budgetMu.Lock()
+	defer rs.budgetMu.Unlock()
+	out := make(map[string]int, len(rs.budget))
+	for name, n := range rs.budget {
+		out[name] = n.total
+	}
+	return out
 }

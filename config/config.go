@@ -21,6 +21,7 @@ type Config struct {
 	Rules     []Rule
 	Alerts    Alerts
 	Health    Health
+	Chat      Chat
 }
 
 // Storage is the [storage] table.
@@ -50,6 +51,10 @@ type HTTP struct {
 	// Hosts are extra Host header values the dashboard and API answer to
 	// (host or host:port), such as a reverse proxy's public name.
 	Hosts []string
+	// MetricsToken, when set, is a bearer token that opens /metrics (and
+	// nothing else), for a Prometheus scraper. With tokens set, /metrics
+	// needs one of them or this one.
+	MetricsToken Secret
 }
 
 // Source is one [[sources]] entry.
@@ -111,6 +116,19 @@ func (t Target) String() string {
 // Alerts is the [alerts] table.
 type Alerts struct {
 	Timezone string // default "UTC"
+	// MaxRetryAfter caps the wait a receiver's Retry-After can ask for
+	// (default 1h); longer asks wait this long, and the row says so.
+	MaxRetryAfter time.Duration
+}
+
+// Chat is the [chat] table: limits on what people do with chat commands.
+type Chat struct {
+	// MaxRulesPerUser is the most rules one person may have made with
+	// /watch add (default 100).
+	MaxRulesPerUser int
+	// MaxRulesPerChannel is the most chat rules one channel may have
+	// (default 500).
+	MaxRulesPerChannel int
 }
 
 // Health is the [health] table.

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -37,6 +38,13 @@ const (
 	DefaultFollowUps          = FollowUpsThread
 	DefaultMinSources         = 1
 	DefaultSurgeWindow        = 2 * time.Hour
+	// DefaultMaxRetryAfter caps the wait a receiver's Retry-After can ask
+	// for, so that one answer cannot stall a target for days.
+	DefaultMaxRetryAfter = time.Hour
+	// DefaultMaxRulesPerUser and DefaultMaxRulesPerChannel cap the rules
+	// one person, and one channel, may make with /watch add.
+	DefaultMaxRulesPerUser    = 100
+	DefaultMaxRulesPerChannel = 500
 )
 
 // Values of Rule.FollowUps.
@@ -47,13 +55,14 @@ const (
 
 // Keys each table may hold.
 var (
-	rootKeys    = []string{"storage", "fetch", "http", "sources", "notifiers", "rules", "alerts", "health"}
+	rootKeys    = []string{"storage", "fetch", "http", "sources", "notifiers", "rules", "alerts", "health", "chat"}
 	storageKeys = []string{"path", "url", "retention", "lease"}
 	fetchKeys   = []string{"interval", "concurrency", "per_host", "timeout", "max_body"}
-	httpKeys    = []string{"listen", "tokens", "hosts"}
+	httpKeys    = []string{"listen", "tokens", "hosts", "metrics_token"}
 	sourceKeys  = []string{"name", "url", "interval", "schedule", "backfill"}
 	ruleKeys    = []string{"name", "query", "notify", "digest", "timezone", "sources", "follow_ups", "min_sources", "window"}
-	alertsKeys  = []string{"timezone"}
+	alertsKeys  = []string{"timezone", "max_retry_after"}
+	chatKeys    = []string{"max_rules_per_user", "max_rules_per_channel"}
 	healthKeys  = []string{"notify", "alert_after_failures"}
 )
 
@@ -134,6 +143,7 @@ func (d *decoder) config(doc map[string]any) *Config {
 	c.Fetch = d.fetch(root)
 	c.HTTP = d.http(root)
 	c.Alerts = d.alerts(root)
+	c.Chat = d.chat(root)
 	c.Sources = d.sources(root)
 	c.Notifiers = d.notifiers(root)
 	c.Rules = d.rules(root, c)
@@ -227,11 +237,18 @@ func (d *decoder) http(root *table) HTTP {
 	}
 	tokens, _ := t.strs("tokens")
 	for _, e := range tokens {
-		if e.value == "" {
-			d.errorf(e.path, "must not be empty")
+		if err := checkToken(e.value); err != nil {
+			d.errorf(e.path, "%v", err)
 			continue
 		}
 		h.Tokens = append(h.Tokens, Secret(e.value))
+	}
+	if mt, ok := t.str("metrics_token"); ok {
+		if err := checkToken(mt); err != nil {
+			d.errorf(t.at("metrics_token"), "%v", err)
+		} else {
+			h.MetricsToken = Secret(mt)
+		}
 	}
 	hosts, _ := t.strs("hosts")
 	for _, e := range hosts {
@@ -242,6 +259,22 @@ func (d *decoder) http(root *table) HTTP {
 		h.Hosts = append(h.Hosts, e.value)
 	}
 	return h
+}
+
+// MinTokenLength is the shortest token [http] accepts: a token is the only
+// thing between the network and the dashboard, so it must not be guessable.
+const MinTokenLength = 16
+
+// checkToken refuses an empty or short token; the message never shows the
+// token.
+func checkToken(tok string) error {
+	if tok == "" {
+		return fmt.Errorf("must not be empty")
+	}
+	if n := utf8.RuneCountInString(tok); n < MinTokenLength {
+		return fmt.Errorf("too short (%d characters): a token needs at least %d, e.g. from `openssl rand -hex 24`", n, MinTokenLength)
+	}
+	return nil
 }
 
 // checkHost checks a Host header value to allow: a host name or an IP
@@ -281,11 +314,26 @@ func checkHost(h string) error {
 
 func (d *decoder) alerts(root *table) Alerts {
 	t := d.table(root.at("alerts"), root.m["alerts"], alertsKeys)
-	a := Alerts{Timezone: DefaultTimezone}
+	a := Alerts{Timezone: DefaultTimezone, MaxRetryAfter: DefaultMaxRetryAfter}
 	if tz, ok := t.timezone("timezone"); ok {
 		a.Timezone = tz
 	}
+	if v, ok := t.duration("max_retry_after"); ok {
+		a.MaxRetryAfter = v
+	}
 	return a
+}
+
+func (d *decoder) chat(root *table) Chat {
+	t := d.table(root.at("chat"), root.m["chat"], chatKeys)
+	c := Chat{MaxRulesPerUser: DefaultMaxRulesPerUser, MaxRulesPerChannel: DefaultMaxRulesPerChannel}
+	if v, ok := t.int("max_rules_per_user", 1); ok {
+		c.MaxRulesPerUser = v
+	}
+	if v, ok := t.int("max_rules_per_channel", 1); ok {
+		c.MaxRulesPerChannel = v
+	}
+	return c
 }
 
 // timezone returns the IANA time zone name at key; empty means unset.

@@ -3,6 +3,7 @@ package config_test
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -112,7 +113,8 @@ func TestDefaults(t *testing.T) {
 		Notifiers: []config.Notifier{{Name: "console", Type: "console", MaxPerHour: 30, Line: 1, Settings: &console.Config{}}},
 		Rules: []config.Rule{{Name: "r", Query: "nvidia", Notify: []config.Target{{Notifier: "console"}}, Timezone: "UTC",
 			FollowUps: "thread", MinSources: 1, Line: 4, QueryLine: 6}},
-		Alerts: config.Alerts{Timezone: "UTC"},
+		Alerts: config.Alerts{Timezone: "UTC", MaxRetryAfter: time.Hour},
+		Chat:   config.Chat{MaxRulesPerUser: 100, MaxRulesPerChannel: 500},
 		Health: config.Health{AlertAfterFailures: 5},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -143,7 +145,7 @@ func TestFullConfig(t *testing.T) {
 		`max_body = "512KiB"`,
 		`[http]`,
 		`listen = ""`,
-		`tokens = ["${API_TOKEN}", "static-token"]`,
+		`tokens = ["${API_TOKEN}", "static-token-0123456"]`,
 		`[alerts]`,
 		`timezone = "Europe/Berlin"`,
 		`[health]`,
@@ -206,7 +208,7 @@ func TestFullConfig(t *testing.T) {
 	)
 	env := envOf(map[string]string{
 		"DB":                "postgres://u:p@db/wirewatch",
-		"API_TOKEN":         "tok-1",
+		"API_TOKEN":         "tok-1-0123456789abcdef",
 		"SLACK_BOT_TOKEN":   "xoxb-1",
 		"SLACK_APP_TOKEN":   "xapp-1",
 		"DISCORD_BOT_TOKEN": "d-1",
@@ -219,7 +221,7 @@ func TestFullConfig(t *testing.T) {
 		File:    "full.toml",
 		Storage: config.Storage{URL: "postgres://u:p@db/wirewatch", Retention: 48 * time.Hour, Lease: 90 * time.Second},
 		Fetch:   config.Fetch{Interval: 90 * time.Second, Concurrency: 4, PerHost: 1, Timeout: 10 * time.Second, MaxBody: 512 << 10},
-		HTTP:    config.HTTP{Listen: "", Tokens: []config.Secret{"tok-1", "static-token"}},
+		HTTP:    config.HTTP{Listen: "", Tokens: []config.Secret{"tok-1-0123456789abcdef", "static-token-0123456"}},
 		Sources: []config.Source{
 			{Name: "Google News: NVIDIA China", URL: "https://news.google.com/rss/search?q=nvidia+china&hl=en-US&gl=US&ceid=US:en",
 				Interval: 10 * time.Minute, Backfill: 3, Line: 18},
@@ -244,7 +246,8 @@ func TestFullConfig(t *testing.T) {
 			{Name: "daily", Query: "tsmc", Notify: []config.Target{{"console", ""}}, Digest: "daily", Timezone: "Asia/Taipei",
 				FollowUps: "thread", MinSources: 3, Window: 6 * time.Hour, Line: 64, QueryLine: 66},
 		},
-		Alerts: config.Alerts{Timezone: "Europe/Berlin"},
+		Alerts: config.Alerts{Timezone: "Europe/Berlin", MaxRetryAfter: config.DefaultMaxRetryAfter},
+		Chat:   config.Chat{MaxRulesPerUser: config.DefaultMaxRulesPerUser, MaxRulesPerChannel: config.DefaultMaxRulesPerChannel},
 		Health: config.Health{Notify: []config.Target{{"team-slack", "#wirewatch-ops"}}, AlertAfterFailures: 3},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -344,7 +347,7 @@ func TestErrors(t *testing.T) {
 			[]string{`t.toml:2: http.listen: "0.0.0.0:80" is not a loopback address`}},
 		{"listen with bad tokens reports only the tokens", doc(`[http]`, `listen = "0.0.0.0:80"`, `tokens = ["${T}"]`), nil,
 			[]string{`t.toml:3: http.tokens[0]: environment variable "T" is not set`}},
-		{"empty http token", doc(`[http]`, `tokens = ["a", "${EMPTY}"]`), map[string]string{"EMPTY": ""},
+		{"empty http token", doc(`[http]`, `tokens = ["aaaaaaaaaaaaaaaa", "${EMPTY}"]`), map[string]string{"EMPTY": ""},
 			[]string{`t.toml:2: http.tokens[1]: must not be empty`}},
 		{"http hosts", doc(`[http]`, `hosts = [`, `  "ok.example.com",`, `  "https://wirewatch.example.com",`,
 			`  "wirewatch.example.com/dash",`, `  "proxy.example:0",`, `  "",`, `  "*",`, `  "-bad.example",`, `]`), nil,
@@ -496,7 +499,7 @@ func TestErrors(t *testing.T) {
 				`t.toml:9: storage.path: environment variable "DIR" is not set`,
 				`t.toml:9: storage.path: environment variable "FILE" is not set`,
 			}},
-		{"missing variable in array", with(`[http]`, `tokens = [`, `  "${A}",`, `  "${B}",`, `]`), map[string]string{"A": "a"},
+		{"missing variable in array", with(`[http]`, `tokens = [`, `  "${A}",`, `  "${B}",`, `]`), map[string]string{"A": "aaaaaaaaaaaaaaaa"},
 			[]string{`t.toml:11: http.tokens[1]: environment variable "B" is not set`}},
 		{"unterminated variable", with(`[storage]`, `path = "${DIR"`), nil,
 			[]string{`t.toml:9: storage.path: "${" without a closing "}"`}},
@@ -548,12 +551,12 @@ func TestListenLoopback(t *testing.T) {
 		{[]string{`[http]`, `listen = "[::1]:8080"`}, "[::1]:8080"},
 		{[]string{`[http]`, `listen = "localhost:8080"`}, "localhost:8080"},
 		{[]string{`[http]`, `listen = ""`}, ""},
-		{[]string{`[http]`, `listen = "0.0.0.0:18082"`, `tokens = ["t"]`}, "0.0.0.0:18082"},
+		{[]string{`[http]`, `listen = "0.0.0.0:18082"`, `tokens = ["tttttttttttttttt"]`}, "0.0.0.0:18082"},
 		{[]string{`[http]`, `listen = ":18082"`, `tokens = ["${TOKEN}"]`}, ":18082"},
-		{[]string{`[http]`, `listen = "[::]:18082"`, `tokens = ["a", "b"]`}, "[::]:18082"},
+		{[]string{`[http]`, `listen = "[::]:18082"`, `tokens = ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"]`}, "[::]:18082"},
 	}
 	for _, tt := range tests {
-		c, err := config.Parse("t.toml", with(tt.lines...), envOf(map[string]string{"TOKEN": "secret"}), types)
+		c, err := config.Parse("t.toml", with(tt.lines...), envOf(map[string]string{"TOKEN": "secret-0123456789"}), types)
 		if err != nil {
 			t.Errorf("%q: %v", tt.lines, err)
 			continue
@@ -732,5 +735,40 @@ func TestStorageLease(t *testing.T) {
 	}
 	if c.Storage.Lease != 30*time.Second {
 		t.Errorf("lease = %v, want 30s", c.Storage.Lease)
+	}
+}
+
+// TestShortTokensAreRefused: a token is all that stands between the network
+// and the dashboard, so a one-character one fails check (issue 12, item 10),
+// without the message showing it.
+func TestShortTokensAreRefused(t *testing.T) {
+	for _, key := range []string{"tokens = [%q]", "metrics_token = %q"} {
+		_, err := config.Parse("t.toml", with(`[http]`, fmt.Sprintf(key, "x")), nil, types)
+		if err == nil || !strings.Contains(err.Error(), "too short (1 characters): a token needs at least 16") {
+			t.Errorf("%s: err = %v", key, err)
+		}
+		c, err := config.Parse("t.toml", with(`[http]`, fmt.Sprintf(key, "0123456789abcdef")), nil, types)
+		if err != nil {
+			t.Errorf("%s: 16 characters: %v", key, err)
+		} else if key[0] == 'm' && c.HTTP.MetricsToken.Reveal() != "0123456789abcdef" {
+			t.Errorf("metrics_token = %q", c.HTTP.MetricsToken.Reveal())
+		}
+	}
+}
+
+// TestRetryAfterCeilingAndChatLimits: the ceiling on Retry-After and the
+// chat rule limits are settings (issue 12, items 3 and 5).
+func TestRetryAfterCeilingAndChatLimits(t *testing.T) {
+	c, err := config.Parse("t.toml", with(`[alerts]`, `max_retry_after = "10m"`, `[chat]`, `max_rules_per_user = 3`, `max_rules_per_channel = 7`), nil, types)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Alerts.MaxRetryAfter != 10*time.Minute || c.Chat != (config.Chat{MaxRulesPerUser: 3, MaxRulesPerChannel: 7}) {
+		t.Errorf("alerts %+v, chat %+v", c.Alerts, c.Chat)
+	}
+	for _, lines := range [][]string{{`[alerts]`, `max_retry_after = "0s"`}, {`[chat]`, `max_rules_per_user = 0`}, {`[chat]`, `max_rules = 1`}} {
+		if _, err := config.Parse("t.toml", with(lines...), nil, types); err == nil {
+			t.Errorf("%q: no error", lines)
+		}
 	}
 }

@@ -75,7 +75,7 @@ func TestErrorsLeakNoSecret(t *testing.T) {
 // printed: fmt verbs, JSON, slog and Summary.
 func TestConfigLeaksNoSecret(t *testing.T) {
 	secrets := map[string]string{
-		"DB": "postgres://u:db-password-1@db/w", "API": "api-token-2", "BOT": "xoxb-bot-token-3",
+		"DB": "postgres://u:db-password-1@db/w", "API": "api-token-2-0123456789", "BOT": "xoxb-bot-token-3",
 		"APP": "xapp-app-token-4", "SIGN": "signing-secret-5", "DBOT": "discord-bot-token-6",
 		"PUB": strings.Repeat("c7", 32), "HOOK": "https://hooks.example/T000/B000/webhook-secret-8",
 	}

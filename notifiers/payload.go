@@ -38,7 +38,8 @@ type Payload struct {
 type PayloadStory struct {
 	// ID is the story's stable id.
 	ID string `json:"id"`
-	// Title is the headline.
+	// Title is the headline, held again to story.TitleMax characters and
+	// cleaned as story.Line does (no control or bidirectional characters).
 	Title string `json:"title"`
 	// URL is the story's link.
 	URL string `json:"url"`
@@ -94,11 +95,11 @@ func (p Payload) JSONLine() ([]byte, error) {
 func newPayloadStory(s *story.Story) PayloadStory {
 	return PayloadStory{
 		ID:        s.ID,
-		Title:     s.Title,
+		Title:     story.Cut(story.Line(s.Title), story.TitleMax),
 		URL:       s.URL,
-		Source:    s.Source,
+		Source:    story.Line(s.Source),
 		Published: s.Published.UTC().Truncate(time.Second),
-		Summary:   story.Cut(s.Summary, story.SummaryMax),
+		Summary:   story.Cut(story.Line(s.Summary), story.SummaryMax),
 	}
 }
 

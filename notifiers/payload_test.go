@@ -211,3 +211,20 @@ func TestPayloadSummaryCut(t *testing.T) {
 		})
 	}
 }
+
+// TestPayloadTitleIsHeldAndClean: a webhook never posts a title longer than
+// story.TitleMax or one with bidirectional controls, even for a story stored
+// before ingest capped them (issue 12, items 2 and 10).
+func TestPayloadTitleIsHeldAndClean(t *testing.T) {
+	a := notifiertest.Alert(func(a *notifiers.Alert) {
+		a.Story.Title = "evil\u202etxt.exe " + strings.Repeat("walrus ", 200_000)
+		a.Story.Summary = "summary\u2066 here"
+	})
+	p := notifiers.NewPayload(a)
+	if n := utf8.RuneCountInString(p.Story.Title); n > story.TitleMax || !strings.HasPrefix(p.Story.Title, "eviltxt.exe walrus") || !strings.HasSuffix(p.Story.Title, "…") {
+		t.Errorf("title of %d characters: %.40q", n, p.Story.Title)
+	}
+	if p.Story.Summary != "summary here" {
+		t.Errorf("summary = %q", p.Story.Summary)
+	}
+}

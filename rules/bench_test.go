@@ -189,7 +189,7 @@ func ruleSet(b testing.TB, stories []story.Story, n int) ([]string, []*Query) {
 }
 
 func newLoadedEngine(qs []*Query) *Engine {
-	e := NewEngine()
+	e := newTestEngine()
 	for i, q := range qs {
 		e.Set(fmt.Sprintf("rule-%d", i), q)
 	}
@@ -296,7 +296,7 @@ func BenchmarkBuild(b *testing.B) {
 		b.StartTimer()
 		cpu0 := cpuTime()
 		n++
-		e := NewEngine()
+		e := newTestEngine()
 		for i, src := range srcs {
 			q, err := Parse(src)
 			if err != nil {

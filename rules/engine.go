@@ -35,6 +35,10 @@ type Engine struct {
 	baseDead []uint64 // base slots out of force, in the writer's working copy
 	numDead  int
 	delta    map[string]*entry
+
+	// regexBudget is the regular expression time per story, in
+	// nanoseconds (0: DefaultRegexBudget).
+	regexBudget atomic.Int64
 }
 
 // entry is the writer's record of one rule.

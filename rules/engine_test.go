@@ -135,7 +135,7 @@ func TestEngineAgreesWithEval(t *testing.T) {
 	}
 	matches, verified := 0, 0
 	for round := range rounds {
-		e := NewEngine()
+		e := newTestEngine()
 		queries := map[string]*Query{}
 		var names []string
 		add := func(name string) {
@@ -195,7 +195,7 @@ func TestEngineAgreesWithEval(t *testing.T) {
 // checks each state against the straightforward evaluator.
 func TestEngineChanges(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	e := NewEngine()
+	e := newTestEngine()
 	m := e.NewMatcher()
 	queries := map[string]*Query{}
 	var order []string // names in the order they were first added
@@ -264,7 +264,7 @@ func TestEngineChanges(t *testing.T) {
 }
 
 func TestMatchOrder(t *testing.T) {
-	e := NewEngine()
+	e := newTestEngine()
 	set := func(name, query string) {
 		q, err := Parse(query)
 		if err != nil {
@@ -306,7 +306,7 @@ func TestMatchAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under the race detector")
 	}
-	e := NewEngine()
+	e := newTestEngine()
 	for i, q := range []string{`nvidia AND (china OR beijing) -"stock price"`, `title:(h20 OR h200)`, `huang NEAR/3 china`,
 		`export*`, `site:reuters.com chips`, `/\bh[0-9]{2,3}\b/`, `英伟达`, `category:tech OR source:reuters`, `a b OR c d`} {
 		p, err := Parse(q)
@@ -329,7 +329,7 @@ func TestMatchAllocatesNothing(t *testing.T) {
 // TestConcurrentChanges matches on several goroutines while rules change; run
 // with -race. Every match must be one its rule's query really makes.
 func TestConcurrentChanges(t *testing.T) {
-	e := NewEngine()
+	e := newTestEngine()
 	queries := sync.Map{}
 	set := func(name, src string) {
 		q, err := Parse(src)
@@ -382,7 +382,7 @@ func TestConcurrentChanges(t *testing.T) {
 func TestLargeStory(t *testing.T) {
 	content := strings.Repeat("aa ", story.ContentMax/3)
 	s := story.Story{Title: "aa", Content: content, Categories: slices.Repeat([]string{"aa aa"}, 1000)}
-	e := NewEngine()
+	e := newTestEngine()
 	var qs []*Query
 	for i, src := range []string{`aa NEAR/100 aa`, `"aa aa aa aa aa aa aa aa" b`, `aa* NEAR/50 "aa aa"`, `/(aa )+b/`, `category:(aa NEAR/100 aa)`} {
 		q, err := Parse(src)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/wirewatch/wirewatch/story"
@@ -74,7 +75,7 @@ func FuzzMatch(f *testing.F) {
 		if err != nil {
 			return
 		}
-		e := NewEngine()
+		e := newTestEngine()
 		queries := map[string]*Query{}
 		names := []string{}
 		for i, src := range append(others, "") {
@@ -91,6 +92,40 @@ func FuzzMatch(f *testing.F) {
 		got, want := e.NewMatcher().Match(&s), oracle(names, queries, &s)
 		if !sameMatches(got, want) {
 			t.Fatalf("query %q, story %+v:\n got  %+v\n want %+v", query, s, got, want)
+		}
+	})
+}
+
+// FuzzRegexLimits checks the bounds of issue 12 on any expression and text:
+// an accepted /regex/ has a program within MaxRegexProgram, and a matcher
+// with a spent budget neither panics nor matches a rule it could not decide.
+func FuzzRegexLimits(f *testing.F) {
+	for _, s := range []string{`[\p{L}\p{N}]{1000}x`, `(x+x+)+y`, `.{1000}zz`, `(a{100}){3}`, `[a-z]{190}`, `\bh[0-9]{2,3}\b`, `(?:a|b)*c`} {
+		f.Add(s, "xxxxxxxxxxxxxxxxxxxxy aé 英伟达 "+strings.Repeat("ab", 50))
+	}
+	f.Fuzz(func(t *testing.T, expr, text string) {
+		q, err := Parse("/" + expr + "/")
+		if err != nil {
+			return
+		}
+		for _, l := range q.leaves {
+			if l.t.kind == kRegex {
+				if n := regexProgramSize(l.t.text); n > MaxRegexProgram {
+					t.Fatalf("/%s/ accepted with a program of %d", expr, n)
+				}
+			}
+		}
+		e := NewEngine()
+		e.Set("r", q)
+		e.SetRegexBudget(time.Nanosecond)
+		m := e.NewMatcher()
+		s := &story.Story{ID: "s", Title: text, Summary: text, Content: text}
+		got := m.Match(s)
+		if len(got) > 0 && len(m.OverBudget()) > 0 {
+			t.Fatalf("/%s/ matched and was over budget at once", expr)
+		}
+		if c := capText(text, 7); len(c) > 7 || !strings.HasPrefix(text, c) || utf8.ValidString(text) && !utf8.ValidString(c) {
+			t.Fatalf("capText(%q, 7) = %q", text, c)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	mbits "math/bits"
 	"slices"
+	"time"
 
 	"github.com/wirewatch/wirewatch/story"
 )
@@ -48,6 +49,13 @@ type Matcher struct {
 	terms       []string
 	verified    int // rules verified for the last story, for tests and benchmarks
 	sink        uint32
+
+	// the regular expression budget of the story being matched: what is
+	// left, whether a rule's regex was skipped for want of it, and the
+	// rules given up on
+	regexLeft  time.Duration
+	skipped    bool
+	overBudget []string
 
 	// per-leaf results of the rule being verified
 	res [MaxTerms]bool
@@ -172,13 +180,21 @@ func (m *Matcher) foldedText() []byte {
 // prepare tokenizes every field of the story once, for all rules.
 func (m *Matcher) prepare(s *story.Story) {
 	m.foldedOK = false
+	m.regexLeft = m.e.RegexBudget()
+	m.overBudget = m.overBudget[:0]
 	m.raw = [numFields]string{fTitle: s.Title, fSummary: s.Summary, fContent: s.Content, fSource: s.Source, fAuthor: s.Author, fURL: s.URL}
-	m.cats = s.Categories
+	for f := range m.raw {
+		m.raw[f] = capText(m.raw[f], fieldLimits[f])
+	}
+	m.cats = m.cats[:0]
+	for _, c := range s.Categories {
+		m.cats = append(m.cats, capText(c, fieldLimits[fCategory]))
+	}
 	m.norm, m.toks = m.norm[:0], m.toks[:0]
 	for f := range numFields {
 		if f == fCategory {
 			pos := uint32(0)
-			for _, c := range s.Categories {
+			for _, c := range m.cats {
 				pos = m.addTokens(c, f, pos) + catGap
 			}
 			continue
@@ -359,7 +375,20 @@ func (l *layer) addOcc(k uint32, tok int32, f uint8) {
 
 // verify evaluates rule r of layer l on the prepared story. When it matches,
 // its terms are appended to m.terms and the fields they matched in returned.
+// A rule whose regular expression could not run for want of budget does not
+// match and is recorded in m.overBudget.
 func (m *Matcher) verify(l *layer, r uint32) (bool, fieldMask) {
+	m.skipped = false
+	ok, fields := m.eval(l, r)
+	if m.skipped {
+		m.overBudget = append(m.overBudget, l.ix.names[r])
+		return false, 0
+	}
+	return ok, fields
+}
+
+// eval is verify without the budget's bookkeeping.
+func (m *Matcher) eval(l *layer, r uint32) (bool, fieldMask) {
 	ix := l.ix
 	code := ix.code[ix.codeOff[r]:ix.codeOff[r+1]]
 	hdr := code[0]
@@ -578,7 +607,9 @@ func (m *Matcher) nearFields(l *layer, ka []uint32, pa bool, kb []uint32, pb boo
 	return found
 }
 
-// regexFields returns the fields in mask whose raw text re matches.
+// regexFields returns the fields in mask whose raw text re matches. Each call
+// of re is timed against the story's budget; once it is spent, none is made
+// and m.skipped is set.
 func (m *Matcher) regexFields(re interface{ MatchString(string) bool }, mask fieldMask) fieldMask {
 	var found fieldMask
 	for f := range numFields {
@@ -587,16 +618,31 @@ func (m *Matcher) regexFields(re interface{ MatchString(string) bool }, mask fie
 		}
 		if f == fCategory {
 			for _, c := range m.cats {
-				if re.MatchString(c) {
+				if m.regexMatch(re, c) {
 					found |= 1 << f
 					break
 				}
 			}
 			continue
 		}
-		if re.MatchString(m.raw[f]) {
+		if m.regexMatch(re, m.raw[f]) {
 			found |= 1 << f
 		}
 	}
 	return found
+}
+
+// regexMatch runs re on text when budget is left, and charges the time.
+func (m *Matcher) regexMatch(re interface{ MatchString(string) bool }, text string) bool {
+	if text == "" {
+		return re.MatchString(text)
+	}
+	if m.regexLeft <= 0 {
+		m.skipped = true
+		return false
+	}
+	start := time.Now()
+	ok := re.MatchString(text)
+	m.regexLeft -= time.Since(start)
+	return ok
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"unicode"
@@ -586,6 +587,20 @@ func asciiLower(s string) string {
 	return s
 }
 
+// regexProgramSize is the number of instructions of the compiled program of
+// a regular expression that regexp.Compile accepted, case-insensitive.
+func regexProgramSize(expr string) int {
+	re, err := syntax.Parse("(?i)"+expr, syntax.Perl)
+	if err != nil {
+		return 0
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return 0
+	}
+	return len(prog.Inst)
+}
+
 func (p *parser) parseTerm(t lexTok) (*node, error) {
 	if err := p.countTerm(t.pos); err != nil {
 		return nil, err
@@ -600,6 +615,9 @@ func (p *parser) parseTerm(t lexTok) (*node, error) {
 		if err != nil {
 			reason := strings.TrimPrefix(err.Error(), "error parsing regexp: ")
 			return nil, p.errf(t.pos, "invalid regular expression: %s", reason)
+		}
+		if n := regexProgramSize(t.text); n > MaxRegexProgram {
+			return nil, p.errf(t.pos, "regular expression too complex: %d steps, at most %d (write fewer or smaller repetitions such as {n})", n, MaxRegexProgram)
 		}
 		tm = &term{kind: kRegex, text: t.text, re: re}
 	case lPhrase:

@@ -124,6 +124,18 @@ func (n *node) eval(res []bool) bool {
 	}
 }
 
+// HasRegex reports whether the query has a /regular expression/: its cost
+// per story is then less predictable, and lookups watch their time budget
+// after every story.
+func (q *Query) HasRegex() bool {
+	for _, l := range q.leaves {
+		if l.t.kind == kRegex {
+			return true
+		}
+	}
+	return false
+}
+
 // String returns the query in canonical form: operators spelled out in upper
 // case, words lower-cased, NOT for '-', groups only where they are needed or
 // help reading. Parsing the canonical form gives back the same query, unless
@@ -251,10 +263,12 @@ func newStoryView(s *story.Story) *storyView {
 		text string
 	}{{fTitle, s.Title}, {fSummary, s.Summary}, {fContent, s.Content}, {fSource, s.Source}, {fAuthor, s.Author}, {fURL, s.URL}}
 	for _, x := range single {
-		v.raw[x.f] = []string{x.text}
-		v.toks[x.f] = [][]string{tokens(x.text)}
+		text := capText(x.text, fieldLimits[x.f])
+		v.raw[x.f] = []string{text}
+		v.toks[x.f] = [][]string{tokens(text)}
 	}
 	for _, c := range s.Categories {
+		c = capText(c, fieldLimits[fCategory])
 		v.raw[fCategory] = append(v.raw[fCategory], c)
 		v.toks[fCategory] = append(v.toks[fCategory], tokens(c))
 	}

@@ -147,7 +147,7 @@ func TestSpec(t *testing.T) {
 		{"distinct across NEAR", "(U.S. NEAR/2 china) u.s.", title("U.S. and China"), []string{"u s", "china"}},
 		{"terms in query order", "beijing OR china", title("China, Beijing"), []string{"beijing", "china"}},
 	}
-	e := NewEngine()
+	e := newTestEngine()
 	for _, tt := range tests {
 		q, err := Parse(tt.query)
 		if err != nil {
@@ -196,7 +196,7 @@ func TestMatchFields(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := NewEngine()
+		e := newTestEngine()
 		e.Set("r", q)
 		got := e.NewMatcher().Match(&tt.story)
 		if len(got) != 1 || !slices.Equal(got[0].Fields, tt.fields) {

@@ -30,6 +30,16 @@ type RuleInfo struct {
 	// store.AlertDefinition counts them (an event matched on two days
 	// counts on each).
 	Alerts7d int
+	// OverBudget is how many stories the rule could not be decided on, and
+	// so did not match, because their regular expression budget ran out,
+	// since this process started (0 without a live rule set).
+	OverBudget int
+}
+
+// budgetReporter is a live rule set that counts the rules given up on for
+// want of regular expression budget (*bot.RuleSet).
+type budgetReporter interface {
+	OverBudget() map[string]int
 }
 
 // RulePatch is a change to a rule; nil fields stay as they are.
@@ -162,12 +172,15 @@ func (s *Service) AddRule(ctx context.Context, r store.Rule) (store.Rule, error)
 			return store.Rule{}, err
 		}
 	}
+	if err := s.checkChatLimits(ctx, r); err != nil {
+		return store.Rule{}, err
+	}
 	stored, err := s.o.Store.AddRule(ctx, r)
 	if errors.Is(err, store.ErrExists) {
 		return store.Rule{}, &InvalidError{Field: "name", Reason: fmt.Sprintf("a rule named %q already exists; choose another name", r.Name), Err: err}
 	}
 	if err != nil {
-		return store.Rule{}, fmt.Errorf("add rule: %w", err)
+		return store.Rule{}, err // the store's error already says "add rule: …"
 	}
 	if err := s.reload(ctx); err != nil {
 		return stored, fmt.Errorf("add rule %s: stored, but the live rules did not reload: %w", stored.Name, err)
@@ -247,9 +260,13 @@ func (s *Service) Rules(ctx context.Context) ([]RuleInfo, error) {
 	for _, d := range days {
 		alerts[d.Rule] += d.Alerts
 	}
+	var over map[string]int
+	if br, ok := s.o.Rules.(budgetReporter); ok {
+		over = br.OverBudget()
+	}
 	out := make([]RuleInfo, len(all))
 	for i, r := range all {
-		out[i] = RuleInfo{Rule: r, Matches7d: counts[r.Name], Alerts7d: alerts[r.Name]}
+		out[i] = RuleInfo{Rule: r, Matches7d: counts[r.Name], Alerts7d: alerts[r.Name], OverBudget: over[r.Name]}
 	}
 	return out, nil
 }
@@ -289,4 +306,37 @@ func (s *Service) FindRule(ctx context.Context, ref string) (store.Rule, error) 
 		return found[0], nil
 	}
 	return store.Rule{}, notFound
+}
+
+// checkChatLimits refuses a chat rule past MaxChatRulesPerUser rules of its
+// author or MaxChatRulesPerChannel of its channel, with a message that says
+// which limit and what to do. (Two replicas adding at the same instant may
+// pass it together; it bounds a flood, not the last rule.)
+func (s *Service) checkChatLimits(ctx context.Context, r store.Rule) error {
+	if r.Origin != store.OriginChat || s.o.MaxChatRulesPerUser <= 0 && s.o.MaxChatRulesPerChannel <= 0 {
+		return nil
+	}
+	all, err := s.o.Store.Rules(ctx)
+	if err != nil {
+		return fmt.Errorf("add rule: %w", err)
+	}
+	byUser, byChannel := 0, 0
+	for _, x := range all {
+		if x.Origin != store.OriginChat {
+			continue
+		}
+		if r.Author != "" && x.Author == r.Author {
+			byUser++
+		}
+		if r.Channel != "" && x.Channel == r.Channel {
+			byChannel++
+		}
+	}
+	switch {
+	case s.o.MaxChatRulesPerUser > 0 && byUser >= s.o.MaxChatRulesPerUser:
+		return fmt.Errorf("%w: you have %d rules, the most one person may make in chat; remove one with /watch remove first", ErrLimit, byUser)
+	case s.o.MaxChatRulesPerChannel > 0 && byChannel >= s.o.MaxChatRulesPerChannel:
+		return fmt.Errorf("%w: this channel has %d rules, the most one channel may have; remove one with /watch remove first", ErrLimit, byChannel)
+	}
+	return nil
 }

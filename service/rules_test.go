@@ -259,3 +259,21 @@ func TestAddRuleChecksTargetsAgainstTheNotifiers(t *testing.T) {
 		}
 	}
 }
+
+// TestAddRuleErrorSaysItsPrefixOnce: "add rule: add rule: …" no more
+// (issue 12, item 10).
+func TestAddRuleErrorSaysItsPrefixOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	r := store.Rule{Name: "twice", Query: "nvidia", Notify: []string{"slack:C1"}}
+	if _, err := e.svc.AddRule(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.AddRule(ctx, r)
+	// The taken name is said by its field (issue 13), with no prefix at all.
+	var ie *service.InvalidError
+	if !errors.As(err, &ie) || ie.Field != "name" || strings.Contains(err.Error(), "add rule") ||
+		!strings.Contains(err.Error(), `"twice" already exists`) || !errors.Is(err, store.ErrExists) {
+		t.Errorf("second add: %v", err)
+	}
+}

@@ -185,6 +185,12 @@ func (s *Service) scan(ctx context.Context, q *rules.Query, since time.Time, vis
 	words := q.Words()
 	start := time.Now()
 	over := func() bool { return time.Since(start) > s.o.Budget }
+	every := budgetEvery
+	if q.HasRegex() {
+		// One story may cost up to the regular expression budget: look at
+		// the clock after each, so that the lookup's budget holds.
+		every = 1
+	}
 
 	page := firstPage
 	var before time.Time
@@ -213,7 +219,7 @@ func (s *Service) scan(ctx context.Context, q *rules.Query, since time.Time, vis
 					return scanned, truncated, nil
 				}
 			}
-			if scanned%budgetEvery == 0 && over() {
+			if scanned%every == 0 && over() {
 				return scanned, true, nil
 			}
 		}

@@ -48,6 +48,10 @@ func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 
 func invalid(field, reason string) error { return &InvalidError{Field: field, Reason: reason} }
 
+// ErrLimit marks a change refused because a limit on how much one person or
+// one channel may have was reached.
+var ErrLimit = errors.New("limit reached")
+
 // Reloader brings the live rule set up to date with the store (*bot.RuleSet).
 type Reloader interface {
 	Reload(ctx context.Context) error
@@ -83,6 +87,10 @@ type Options struct {
 	// Targets checks the targets of rules made or changed; nil accepts any
 	// well-formed target.
 	Targets TargetChecker
+	// MaxChatRulesPerUser and MaxChatRulesPerChannel cap the rules made in
+	// chat by one person and for one channel ([chat] max_rules_per_user,
+	// max_rules_per_channel); 0: no cap.
+	MaxChatRulesPerUser, MaxChatRulesPerChannel int
 	// Now is the clock (default time.Now). Lookup budgets use the real
 	// monotonic clock whatever Now says.
 	Now func() time.Time

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -336,5 +338,32 @@ func TestSearchHonoursCancellation(t *testing.T) {
 	cancel()
 	if _, err := e.svc.Search(ctx, "walrus", time.Time{}, 10); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
+	}
+}
+
+// TestRegexLookupsWatchTheBudgetAfterEveryStory: with a /regex/ one story may
+// cost up to the regular expression budget, so a lookup looks at its own
+// budget after each story, not after every 128 (issue 12, item 1).
+func TestRegexLookupsWatchTheBudgetAfterEveryStory(t *testing.T) {
+	e := newEnv(t, nil)
+	var stories []story.Story
+	for i := range 50 {
+		stories = append(stories, story.Story{ID: fmt.Sprintf("x%02d", i), Title: "walrus", Content: strings.Repeat("x", 30_000),
+			Published: now.Add(-time.Duration(i) * time.Minute), Fetched: now})
+	}
+	ingest(t, e.st, stories)
+	res, err := e.svc.WithBudget(time.Nanosecond).SearchResults(context.Background(), `/(x+x+)+y/`, time.Time{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Truncated || res.Scanned != 1 {
+		t.Errorf("regex lookup: scanned %d, truncated %v; want 1, true", res.Scanned, res.Truncated)
+	}
+	res, err = e.svc.WithBudget(time.Nanosecond).SearchResults(context.Background(), `walrus`, time.Time{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Scanned != 50 {
+		t.Errorf("word lookup: scanned %d, want all 50 (the clock is read every 128)", res.Scanned)
 	}
 }

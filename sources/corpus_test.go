@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/wirewatch/wirewatch/story"
@@ -277,7 +278,16 @@ func checkInvariants(t *testing.T, name string, res Result) {
 	if !utf8.ValidString(res.Title) {
 		t.Errorf("%s: feed title not UTF-8", name)
 	}
+	if len(res.Stories) > MaxItems {
+		t.Errorf("%s: %d stories from one fetch, want at most %d", name, len(res.Stories), MaxItems)
+	}
 	for i, s := range res.Stories {
+		if n := utf8.RuneCountInString(s.Title); n > story.TitleMax {
+			t.Errorf("%s: story %d title has %d runes", name, i, n)
+		}
+		if strings.ContainsFunc(s.Title+s.Summary+s.Content, func(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }) {
+			t.Errorf("%s: story %d keeps a bidirectional control character", name, i)
+		}
 		for _, text := range []string{s.ID, s.Title, s.Summary, s.Content, s.URL, s.CanonicalURL, s.Author, s.GUID} {
 			if !utf8.ValidString(text) {
 				t.Errorf("%s: story %d has invalid UTF-8: %q", name, i, text)

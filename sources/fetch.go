@@ -182,8 +182,12 @@ type Result struct {
 	ETag, LastModified string
 	// Title is the feed's own title, as plain text.
 	Title string
-	// Stories are the feed's items, normalised, in feed order.
+	// Stories are the feed's items, normalised, in feed order: the newest
+	// MaxItems when it held more.
 	Stories []story.Story
+	// Items is how many items the feed held; more than len(Stories) when
+	// it held more than MaxItems.
+	Items int
 	// Bytes is the size of the body read (after gzip decoding).
 	Bytes int64
 }
@@ -275,11 +279,11 @@ func (f *Fetcher) Fetch(ctx context.Context, r Request) (Result, error) {
 	if res.NotModified {
 		return res, nil
 	}
-	title, stories, err := parse(body, ct, base, r, f.opts.Now())
+	title, stories, items, err := parse(body, ct, base, r, f.opts.Now())
 	if err != nil {
 		return res, &Error{Op: "parse", Source: r.Name, Status: res.Status, Err: err}
 	}
-	res.Title, res.Stories = title, stories
+	res.Title, res.Stories, res.Items = title, stories, items
 	return res, nil
 }
 

@@ -16,6 +16,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/wirewatch/wirewatch/story"
 )
 
 // fixedNow is the clock of the tests.
@@ -871,4 +874,47 @@ func TestBackoff(t *testing.T) {
 			t.Fatalf("default jitter out of ±20%%: %v", got)
 		}
 	}
+}
+
+// TestHostileFeedIsCapped: a 1 MB title is cut to story.TitleMax characters
+// at a word, visibly ("…"), and of a feed with more than MaxItems items only
+// the newest MaxItems are read, in feed order, while Items counts them all
+// (issue 12, item 2).
+func TestHostileFeedIsCapped(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0"?><rss version="2.0"><channel><title>Flood</title>`)
+	b.WriteString(`<item><title>` + strings.Repeat("walrus ", 150_000) + `</title><guid>big</guid><pubDate>Mon, 02 Jan 2006 15:04:05 GMT</pubDate></item>`)
+	total := MaxItems + 500
+	for i := 1; i < total; i++ {
+		// Oldest first: the newest MaxItems are the last ones.
+		fmt.Fprintf(&b, `<item><title>t%d</title><guid>g%d</guid><pubDate>%s</pubDate></item>`, i, i,
+			fixedNow.Add(-time.Duration(total-i)*time.Minute).Format(time.RFC1123Z))
+	}
+	b.WriteString(`</channel></rss>`)
+	srv := serve(t, feedHandler(b.String()))
+	f := newTestFetcher(t, Options{MaxBody: 16 << 20})
+	res, err := f.Fetch(t.Context(), Request{Name: "Flood", URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Items != total || len(res.Stories) != MaxItems {
+		t.Fatalf("items %d, stories %d; want %d, %d", res.Items, len(res.Stories), total, MaxItems)
+	}
+	if first, last := res.Stories[0].GUID, res.Stories[MaxItems-1].GUID; first != fmt.Sprintf("g%d", total-MaxItems) || last != fmt.Sprintf("g%d", total-1) {
+		t.Errorf("kept %s … %s, want the newest in feed order", first, last)
+	}
+	big := parseOne(t, `<item><title>`+strings.Repeat("walrus ", 150_000)+`</title><guid>big</guid></item>`)
+	if n := utf8.RuneCountInString(big.Title); n > story.TitleMax || n < story.TitleMax/2 || !strings.HasSuffix(big.Title, "walrus…") {
+		t.Errorf("title of %d characters ending %q", n, big.Title[len(big.Title)-20:])
+	}
+}
+
+// parseOne parses a feed of one RSS item.
+func parseOne(t *testing.T, item string) story.Story {
+	t.Helper()
+	_, stories, _, err := parse([]byte(`<rss version="2.0"><channel><title>x</title>`+item+`</channel></rss>`), "", nil, Request{Name: "x"}, fixedNow)
+	if err != nil || len(stories) != 1 {
+		t.Fatalf("parse: %v, %d stories", err, len(stories))
+	}
+	return stories[0]
 }

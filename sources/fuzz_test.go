@@ -32,7 +32,7 @@ func FuzzParse(f *testing.F) {
 	}
 	req := Request{SourceID: 1, Name: "Fuzz", URL: base.String()}
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
-		title, stories, err := parse(body, contentType, base, req, fixedNow)
+		title, stories, _, err := parse(body, contentType, base, req, fixedNow)
 		if errors.Is(err, errParserPanic) {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -24,22 +25,72 @@ import (
 // taken for a wrong clock and replaced by the fetch time.
 const futureSlack = 24 * time.Hour
 
-// parse turns a feed body into its title and normalised stories. base is the
-// URL the body came from (relative links resolve against it), contentType the
-// HTTP Content-Type (its charset is used when the body is not UTF-8).
-func parse(body []byte, contentType string, base *url.URL, r Request, now time.Time) (string, []story.Story, error) {
+// MaxItems is the most items one fetch of a feed reads: of a longer feed
+// only the newest MaxItems (by date, feed order among equal dates) become
+// stories, so that a hostile 100,000-item feed costs what a long real one
+// does. Result.Items still counts them all.
+const MaxItems = 1000
+
+// parse turns a feed body into its title and normalised stories, and the
+// number of items the feed held (more than len(stories) when it had more
+// than MaxItems). base is the URL the body came from (relative links resolve
+// against it), contentType the HTTP Content-Type (its charset is used when
+// the body is not UTF-8).
+func parse(body []byte, contentType string, base *url.URL, r Request, now time.Time) (string, []story.Story, int, error) {
 	feed, err := parseFeed(toUTF8(body, contentType))
 	if err != nil {
-		return "", nil, err
+		return "", nil, 0, err
 	}
-	stories := make([]story.Story, 0, len(feed.Items))
-	for _, it := range feed.Items {
-		if it == nil {
-			continue
-		}
+	items := newestItems(feed.Items, MaxItems)
+	stories := make([]story.Story, 0, len(items))
+	for _, it := range items {
 		stories = append(stories, normalise(it, feed, base, r, now))
 	}
-	return story.PlainText(feed.Title), stories, nil
+	total := 0
+	for _, it := range feed.Items {
+		if it != nil {
+			total++
+		}
+	}
+	return story.PlainText(feed.Title), stories, total, nil
+}
+
+// newestItems returns the non-nil items, at most n of them: the newest by
+// date when there are more, kept in feed order.
+func newestItems(all []*gofeed.Item, n int) []*gofeed.Item {
+	items := make([]*gofeed.Item, 0, min(len(all), n))
+	for _, it := range all {
+		if it != nil {
+			items = append(items, it)
+		}
+	}
+	if len(items) <= n {
+		return items
+	}
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return itemDate(items[b]).Compare(itemDate(items[a])) })
+	keep := order[:n]
+	slices.Sort(keep)
+	out := make([]*gofeed.Item, 0, n)
+	for _, i := range keep {
+		out = append(out, items[i])
+	}
+	return out
+}
+
+// itemDate is an item's published, else updated, date; zero when it has
+// neither.
+func itemDate(it *gofeed.Item) time.Time {
+	switch {
+	case it.PublishedParsed != nil:
+		return *it.PublishedParsed
+	case it.UpdatedParsed != nil:
+		return *it.UpdatedParsed
+	}
+	return time.Time{}
 }
 
 // errParserPanic marks a panic of the feed parser, recovered.
@@ -82,19 +133,13 @@ func normalise(it *gofeed.Item, feed *gofeed.Feed, base *url.URL, r Request, now
 	}
 	link = resolve(base, link)
 
-	var itemDate time.Time
-	switch {
-	case it.PublishedParsed != nil:
-		itemDate = *it.PublishedParsed
-	case it.UpdatedParsed != nil:
-		itemDate = *it.UpdatedParsed
-	}
-	published := itemDate
+	date := itemDate(it)
+	published := date
 	if published.IsZero() || published.After(now.Add(futureSlack)) {
 		published = now
 	}
 
-	title := story.PlainText(it.Title)
+	title := story.Cut(story.PlainText(it.Title), story.TitleMax)
 	description := story.PlainText(it.Description)
 	content := story.PlainText(it.Content)
 	summary := description
@@ -102,7 +147,7 @@ func normalise(it *gofeed.Item, feed *gofeed.Feed, base *url.URL, r Request, now
 		summary = content
 	}
 	s := story.Story{
-		ID:         story.MakeID(r.URL, guid, link, title, itemDate),
+		ID:         story.MakeID(r.URL, guid, link, title, date),
 		SourceID:   r.SourceID,
 		Source:     r.Name,
 		GUID:       guid,

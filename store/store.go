@@ -541,8 +541,18 @@ type Store interface {
 	Targets(ctx context.Context) ([]TargetState, error)
 	// Deliveries lists outbox rows for the delivery log.
 	Deliveries(ctx context.Context, q DeliveryQuery) ([]Delivery, error)
-	// Retry puts a failed delivery back to pending, due now.
+	// Retry makes a failed or pending delivery pending and due now, and
+	// lifts its target's hold (a Retry-After, flood control), so that a
+	// person can say "send it now"; ErrConflict for any other status.
 	Retry(ctx context.Context, id int64) error
+	// Cancel gives a pending delivery up: it becomes failed with reason as
+	// its error; ErrConflict for any other status.
+	Cancel(ctx context.Context, id int64, reason string) error
+	// ClampWaits brings every pending delivery due after latest, and every
+	// target hold that lasts past it, forward to latest, and returns how many
+	// rows and holds it changed: a wait stored before a lower ceiling was
+	// configured must not outlast it.
+	ClampWaits(ctx context.Context, latest time.Time) (int, error)
 	// OutboxDepth counts pending deliveries.
 	OutboxDepth(ctx context.Context) (int, error)
 

@@ -92,7 +92,11 @@ func breaksWords(a atom.Atom) bool {
 // Line makes text one line: it replaces invalid UTF-8 with U+FFFD, turns
 // runs of white space (line breaks included) into one space, drops other
 // control and format characters that carry no text (NUL, zero-width spaces,
-// BOMs), and trims. Notifiers use it on untrusted text before escaping it.
+// BOMs) and the bidirectional controls (U+202A–U+202E, U+2066–U+2069,
+// U+200E, U+200F, U+061C) that can make text read backwards, and trims.
+// Stories are made of its output, so every place that shows one (Slack,
+// Discord, webhooks, the dashboard) gets the same clean text; notifiers use
+// it on untrusted text before escaping it too.
 func Line(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
@@ -107,7 +111,7 @@ func Line(s string) string {
 		case unicode.IsSpace(r):
 			space = true
 			continue
-		case unicode.IsControl(r), r == '\u200b', r == '\ufeff', r == '\u2060':
+		case unicode.IsControl(r), r == '\u200b', r == '\ufeff', r == '\u2060', unicode.Is(unicode.Bidi_Control, r):
 			continue
 		}
 		if space && b.Len() > 0 {

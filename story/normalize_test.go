@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -228,6 +229,43 @@ func FuzzCanonicalURL(f *testing.F) {
 		}
 		if !strings.HasPrefix(c, "http://") && !strings.HasPrefix(c, "https://") {
 			t.Fatalf("CanonicalURL(%q) = %q: not http(s)", s, c)
+		}
+	})
+}
+
+// TestLineDropsBidiControls: the characters that make a title read
+// backwards ("‮gnp.exe") are removed once, for every place a story is
+// shown (issue 12, item 10).
+func TestLineDropsBidiControls(t *testing.T) {
+	for in, want := range map[string]string{
+		"invoice\u202egnp.exe":                  "invoicegnp.exe",
+		"a\u202ab\u202bc\u202cd\u202de":         "abcde",
+		"\u2066isolated\u2069 \u2067x\u2068y":   "isolated xy",
+		"marks\u200e\u200f\u061c kept words":    "marks kept words",
+		"<b>html\u202e</b> too":                 "html too",
+		"عربي and עברית stay as they are\u200b": "عربي and עברית stay as they are",
+	} {
+		if got := PlainText(in); got != want {
+			t.Errorf("PlainText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// FuzzLine checks that no text keeps a control, a bidirectional control or a
+// line break through Line, and that the result is valid UTF-8.
+func FuzzLine(f *testing.F) {
+	for _, s := range []string{"invoice\u202egnp.exe", "a\u2066b\u2069", "\x00\x1b[31mred", "line\nbreak", "\xff\xfe", "عربي\u200f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := Line(s)
+		if !utf8.ValidString(got) {
+			t.Fatalf("Line(%q) = %q: invalid UTF-8", s, got)
+		}
+		for _, r := range got {
+			if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\n' {
+				t.Fatalf("Line(%q) = %q keeps %U", s, got, r)
+			}
 		}
 	})
 }

@@ -17,7 +17,7 @@ type Story struct {
 	Source string `json:"source,omitempty"`
 	// GUID is the item's own identifier as the feed gave it (may be empty).
 	GUID string `json:"guid,omitempty"`
-	// Title is the headline.
+	// Title is the headline, cut to TitleMax characters at a word boundary.
 	Title string `json:"title,omitempty"`
 	// Summary is the item's description, cut to SummaryMax characters at a word boundary.
 	Summary string `json:"summary,omitempty"`
@@ -41,6 +41,10 @@ type Story struct {
 	// the cluster's first story (its own id when it started the cluster).
 	Cluster string `json:"-"`
 }
+
+// TitleMax is the longest Title, in characters: a longer one is cut at a word
+// boundary and ends in "…".
+const TitleMax = 1000
 
 // SummaryMax is the longest Summary, in characters.
 const SummaryMax = 300

@@ -65,11 +65,29 @@ func (d *dashboard) retryAlert(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := d.st.Retry(r.Context(), id); err != nil {
 		if api.Status(err) == http.StatusConflict {
-			d.fail(w, r, http.StatusConflict, "Only a failed alert can be retried; this one has not failed.")
+			d.fail(w, r, http.StatusConflict, "Only a failed or pending alert can be retried; this one is neither.")
 			return
 		}
 		d.failErr(w, r, err)
 		return
 	}
 	done(w, r, "/alerts", "retried")
+}
+
+// cancelAlert gives a pending alert up (kept as failed; it can be retried).
+func (d *dashboard) cancelAlert(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		d.fail(w, r, http.StatusBadRequest, "Bad request.")
+		return
+	}
+	if err := d.st.Cancel(r.Context(), id, api.CancelReason); err != nil {
+		if api.Status(err) == http.StatusConflict {
+			d.fail(w, r, http.StatusConflict, "Only a pending alert can be cancelled; this one is not pending.")
+			return
+		}
+		d.failErr(w, r, err)
+		return
+	}
+	done(w, r, "/alerts", "cancelled")
 }

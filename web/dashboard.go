@@ -86,6 +86,7 @@ func newDashboard(o Options, st store.Store) http.Handler {
 	m.HandleFunc("POST /rules/{id}/delete", d.deleteRule)
 	m.HandleFunc("GET /alerts", d.alerts)
 	m.HandleFunc("POST /alerts/{id}/retry", d.retryAlert)
+	m.HandleFunc("POST /alerts/{id}/cancel", d.cancelAlert)
 	m.HandleFunc("GET /notifiers", d.notifiers)
 	m.HandleFunc("POST /notifiers/test", d.testNotifier)
 	m.HandleFunc("GET /stories", d.stories)
@@ -198,16 +199,17 @@ func (d *dashboard) failErr(w http.ResponseWriter, r *http.Request, err error) {
 // notices are the messages a redirect after an action may show, by key, so
 // that no text of the URL is ever shown.
 var notices = map[string]string{
-	"added":    "Source added; its first fetch is queued.",
-	"checked":  "Fetch queued: the source will be fetched in a moment.",
-	"paused":   "Paused.",
-	"resumed":  "Resumed.",
-	"removed":  "Removed.",
-	"saved":    "Rule saved. It applies to the next story.",
-	"deleted":  "Rule deleted.",
-	"tested":   "Test alert queued: it goes out within a few seconds; this page shows how it went.",
-	"retried":  "Alert queued for another attempt.",
-	"loggedin": "Logged in.",
+	"added":     "Source added; its first fetch is queued.",
+	"checked":   "Fetch queued: the source will be fetched in a moment.",
+	"paused":    "Paused.",
+	"resumed":   "Resumed.",
+	"removed":   "Removed.",
+	"saved":     "Rule saved. It applies to the next story.",
+	"deleted":   "Rule deleted.",
+	"tested":    "Test alert queued: it goes out within a few seconds; this page shows how it went.",
+	"retried":   "Alert queued for another attempt.",
+	"cancelled": "Alert cancelled; it is kept as failed and can still be retried.",
+	"loggedin":  "Logged in.",
 }
 
 // done redirects after a successful action, with a notice key; a fragment

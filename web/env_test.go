@@ -119,6 +119,9 @@ func (e *env) request(method, path, body string, headers ...string) (*http.Respo
 		}
 		req.Header.Set(k, v)
 	}
+	if body != "" && req.Header.Get("Content-Type") == "" && strings.HasPrefix(path, "/api/") {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {

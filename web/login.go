@@ -26,7 +26,15 @@ func (d *dashboard) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
+	addr := clientAddr(r)
+	if wait := d.auth.throttle.wait(addr); wait > 0 {
+		w.Header().Set("Retry-After", retryAfter(wait))
+		d.render(w, r, http.StatusTooManyRequests, "login", page{Title: "Log in",
+			Error: "Too many failed logins from your address; try again in a minute.", Data: loginData{Next: next}})
+		return
+	}
 	if !d.auth.validToken(r.PostFormValue("token")) {
+		d.auth.throttle.failed(addr)
 		d.render(w, r, http.StatusUnauthorized, "login", page{Title: "Log in", Error: "That token is not valid.", Data: loginData{Next: next}})
 		return
 	}

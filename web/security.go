@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/wirewatch/wirewatch/api"
 	"github.com/wirewatch/wirewatch/store"
@@ -127,10 +129,13 @@ type auth struct {
 	st     store.Store
 	log    *slog.Logger
 	now    func() time.Time
+	// throttle limits wrong tokens per client address, at the login form
+	// and in bearer headers alike.
+	throttle *loginThrottle
 }
 
 func newAuth(tokens []string, st store.Store, log *slog.Logger) *auth {
-	a := &auth{st: st, log: log, now: time.Now}
+	a := &auth{st: st, log: log, now: time.Now, throttle: newLoginThrottle(time.Now)}
 	for _, t := range tokens {
 		if t != "" {
 			a.tokens = append(a.tokens, sha256.Sum256([]byte(t)))
@@ -215,6 +220,17 @@ func (a *auth) endSession(r *http.Request) *http.Cookie {
 // API), or, for a page, a redirect to the login form.
 func (a *auth) require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.enabled() && bearer(r) != "" {
+			addr := clientAddr(r)
+			if wait := a.throttle.wait(addr); wait > 0 {
+				w.Header().Set("Retry-After", retryAfter(wait))
+				api.WriteError(w, http.StatusTooManyRequests, "too many wrong tokens from your address; try again in a minute")
+				return
+			}
+			if !a.validToken(bearer(r)) {
+				a.throttle.failed(addr)
+			}
+		}
 		if a.authenticated(r) {
 			next.ServeHTTP(w, r)
 			return
@@ -232,11 +248,37 @@ func (a *auth) require(next http.Handler) http.Handler {
 	})
 }
 
-// localPath returns p when it is a path on this server, else "/": the login
-// form's next= must not send anyone elsewhere.
+// requireBearer lets requests with a valid bearer token through (all, when
+// no token is configured); others get 401. It is /metrics' guard: a scraper
+// sends a header, it has no session.
+func (a *auth) requireBearer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.enabled() && !a.validToken(bearer(r)) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="wirewatch"`)
+			http.Error(w, "401 a valid bearer token is required (Authorization: Bearer TOKEN)", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// localPath returns p when it is a clean path on this server, else "/": the
+// login form's next= must not send anyone elsewhere. Browsers drop tabs and
+// newlines from a Location and read a backslash as a slash, so "/\t/evil"
+// would become "//evil", another host: any control character, space or
+// backslash refuses the path, as does anything url.Parse reads as having a
+// scheme or a host.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") ||
-		strings.ContainsAny(p, "\r\n\\") {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return "/"
+	}
+	for _, r := range p {
+		if r <= ' ' || r == 0x7f || r == '\\' || unicode.IsControl(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) {
+			return "/"
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return p

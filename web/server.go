@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,6 +49,10 @@ type Options struct {
 	// request to / and /api/ then needs one (a bearer token or the session
 	// cookie that the login form gives for one).
 	Tokens []string
+	// MetricsToken, when set, is a bearer token that opens /metrics and
+	// nothing else. With Tokens or MetricsToken set, /metrics needs one of
+	// them; /metrics always has the Host check.
+	MetricsToken string
 	// Logger records errors. Tokens are never logged.
 	Logger *slog.Logger
 
@@ -75,14 +80,23 @@ func Handler(o Options) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		// Open to anyone (container and load-balancer probes): it says ok or
+		// not ok and nothing more; the reason goes to the log.
 		if err := o.Store.Ping(ctx); err != nil {
-			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+			if r.Context().Err() == nil {
+				o.Logger.Error("healthz: store not ok", "err", err)
+			}
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "not ok")
 			return
 		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	metricsTokens := append(slices.Clone(o.Tokens), o.MetricsToken)
+	metrics := newAuth(metricsTokens, nil, o.Logger).requireBearer(promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", newHostCheck(o.Listen, o.AllowedHosts).wrap(metrics))
 	for pattern, h := range o.Routes {
 		mux.Handle(pattern, h)
 	}

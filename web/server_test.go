@@ -20,7 +20,7 @@ func (p pinger) Ping(context.Context) error { return p.err }
 func get(t *testing.T, h http.Handler, path string) (int, string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://127.0.0.1"+path, nil))
 	body, _ := io.ReadAll(rec.Body)
 	return rec.Code, string(body)
 }

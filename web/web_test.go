@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/wirewatch/wirewatch/api"
+	"github.com/wirewatch/wirewatch/bot"
 	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/web"
@@ -52,8 +54,8 @@ func TestTokensGuardPagesAndAPI(t *testing.T) {
 	if resp, _ := e.form("/rules/preview", url.Values{"query": {"nvidia"}}); resp.StatusCode != 401 {
 		t.Fatalf("POST without token: %d", resp.StatusCode)
 	}
-	// Health, metrics, static assets and the chat endpoints need no token.
-	for _, p := range []string{"/healthz", "/metrics", "/static/htmx.min.js", "/static/style.css", "/login"} {
+	// Health, static assets and the chat endpoints need no token.
+	for _, p := range []string{"/healthz", "/static/htmx.min.js", "/static/style.css", "/login"} {
 		if resp, _ := e.request("GET", p, ""); resp.StatusCode != 200 {
 			t.Fatalf("%s: %d", p, resp.StatusCode)
 		}
@@ -403,13 +405,27 @@ func TestPageActions(t *testing.T) {
 	if resp, _ := e.form(fmt.Sprintf("/alerts/%d/retry", id), nil); resp.StatusCode != 303 {
 		t.Fatalf("retry: %d", resp.StatusCode)
 	}
-	if resp, _ := e.form(fmt.Sprintf("/alerts/%d/retry", id), nil); resp.StatusCode != 409 {
-		t.Fatalf("retry again: %d", resp.StatusCode)
+	// Pending now: it can be sent now or cancelled from the delivery log
+	// (issue 12, item 3); a cancelled one cannot be cancelled again.
+	_, body = e.request("GET", "/alerts?status=pending", "")
+	if !strings.Contains(body, fmt.Sprintf(`action="/alerts/%d/retry"`, id)) || !strings.Contains(body, fmt.Sprintf(`action="/alerts/%d/cancel"`, id)) {
+		t.Fatal("pending alert without send-now and cancel buttons")
 	}
 	// Pending rows say when they go.
-	_, body = e.request("GET", "/alerts?status=pending", "")
 	if !strings.Contains(body, `<span class="waiting">next attempt`) {
 		t.Fatal("pending alerts do not say when they are next tried")
+	}
+	if resp, _ := e.form(fmt.Sprintf("/alerts/%d/retry", id), nil); resp.StatusCode != 303 {
+		t.Fatalf("send a pending alert now: %d", resp.StatusCode)
+	}
+	if resp, _ := e.form(fmt.Sprintf("/alerts/%d/cancel", id), nil); resp.StatusCode != 303 {
+		t.Fatalf("cancel: %d", resp.StatusCode)
+	}
+	if e.failedAlert() != id {
+		t.Fatal("the cancelled alert is not failed")
+	}
+	if resp, _ := e.form(fmt.Sprintf("/alerts/%d/cancel", id), nil); resp.StatusCode != 409 {
+		t.Fatalf("cancel again: %d", resp.StatusCode)
 	}
 	// A bad since keeps the page, with the reason by the field.
 	resp, body = e.request("GET", "/alerts?since=yesterdayish", "")
@@ -530,5 +546,127 @@ func TestImportPage(t *testing.T) {
 	resp, body = upload("")
 	if resp.StatusCode != 400 || !strings.Contains(body, "The file is empty or is not an OPML document") || strings.Contains(body, "EOF") {
 		t.Fatalf("empty file: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+// TestMetricsNeedATokenAndTheHost: with tokens, /metrics (which names sources
+// and notifiers) needs one, or the metrics token; it has the Host check;
+// /healthz stays open and says ok and nothing else (issue 12, item 8).
+func TestMetricsNeedATokenAndTheHost(t *testing.T) {
+	const metricsToken = "metrics-only-token-0123"
+	e := newEnvWith(t, func(o *web.Options) { o.Tokens, o.MetricsToken = []string{token}, metricsToken })
+	for _, tt := range []struct {
+		headers []string
+		want    int
+	}{
+		{nil, 401},
+		{[]string{"Authorization: Bearer wrong"}, 401},
+		{[]string{"Authorization: Bearer " + token}, 200},
+		{[]string{"Authorization: Bearer " + metricsToken}, 200},
+		{[]string{"Authorization: Bearer " + token, "Host: evil.example"}, 421},
+	} {
+		if resp, body := e.request("GET", "/metrics", "", tt.headers...); resp.StatusCode != tt.want {
+			t.Errorf("%v: %d %.80s, want %d", tt.headers, resp.StatusCode, body, tt.want)
+		}
+	}
+	// The metrics token opens nothing else.
+	if resp, _ := e.request("GET", "/api/v1/rules", "", "Authorization: Bearer "+metricsToken); resp.StatusCode != 401 {
+		t.Errorf("metrics token on the API: %d", resp.StatusCode)
+	}
+	resp, body := e.request("GET", "/healthz", "", "Host: evil.example")
+	if resp.StatusCode != 200 || body != "ok\n" {
+		t.Errorf("healthz: %d %q", resp.StatusCode, body)
+	}
+	// Without tokens /metrics is open, as the server then only listens on
+	// loopback; the Host check still holds.
+	open := newEnv(t)
+	if resp, _ := open.request("GET", "/metrics", ""); resp.StatusCode != 200 {
+		t.Errorf("no tokens: %d", resp.StatusCode)
+	}
+	if resp, _ := open.request("GET", "/metrics", "", "Host: evil.example"); resp.StatusCode != 421 {
+		t.Errorf("no tokens, foreign Host: %d", resp.StatusCode)
+	}
+}
+
+// TestLoginNextIsALocalPath: next= sends nobody to another site, whatever a
+// browser would make of tabs, newlines, backslashes or an encoded scheme
+// (issue 12, item 7).
+func TestLoginNextIsALocalPath(t *testing.T) {
+	e := newEnv(t, token)
+	for next, want := range map[string]string{
+		"/rules?x=1":            "/rules?x=1",
+		"/\t/evil.example":      "/",
+		"/\n/evil.example":      "/",
+		"/\r\n/evil.example":    "/",
+		"/ /evil.example":       "/",
+		"/\\evil.example":       "/",
+		"//evil.example":        "/",
+		"/\u00a0/evil.example":  "/",
+		"/\u200b/evil.example":  "/",
+		"https://evil.example/": "/",
+		"/%09/evil.example":     "/%09/evil.example",
+		"javascript:alert(1)":   "/",
+		"":                      "/",
+	} {
+		resp, _ := e.form("/login", url.Values{"token": {token}, "next": {next}})
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != want {
+			t.Errorf("next=%q: %d Location %q, want %q", next, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+}
+
+// TestFailedLoginsAreThrottled: after a few wrong tokens from one address,
+// logins from it are refused for a while, the right token too, so guessing
+// is slow (issue 12, item 10).
+func TestFailedLoginsAreThrottled(t *testing.T) {
+	e := newEnv(t, token)
+	for i := range 5 {
+		if resp, _ := e.form("/login", url.Values{"token": {fmt.Sprintf("wrong-%d", i)}}); resp.StatusCode != 401 {
+			t.Fatalf("attempt %d: %d, want 401", i, resp.StatusCode)
+		}
+	}
+	for _, tok := range []string{"wrong-again", token} {
+		resp, body := e.form("/login", url.Values{"token": {tok}})
+		if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "Too many failed logins") {
+			t.Fatalf("after 5 failures: %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		if resp.Header.Get("Set-Cookie") != "" {
+			t.Fatal("a throttled login got a session")
+		}
+	}
+	// Wrong bearer tokens count the same, so the API is no way around it.
+	if resp, _ := e.request("GET", "/api/v1/rules", "", "Authorization: Bearer "+token); resp.StatusCode != 429 {
+		t.Fatalf("API with token from a throttled address: %d", resp.StatusCode)
+	}
+	api := newEnv(t, token)
+	for range 6 {
+		api.request("GET", "/api/v1/rules", "", "Authorization: Bearer wrong")
+	}
+	if resp, _ := api.request("GET", "/api/v1/rules", "", "Authorization: Bearer "+token); resp.StatusCode != 429 {
+		t.Fatalf("API after 6 wrong bearer tokens: %d", resp.StatusCode)
+	}
+}
+
+// overBudgetRules is a live rule set that reports a rule over its regex
+// budget.
+type overBudgetRules struct{ *bot.RuleSet }
+
+func (overBudgetRules) OverBudget() map[string]int { return map[string]int{"nvidia-china": 3} }
+
+// TestRulesPageShowsRegexOverBudget: a rule whose regular expressions keep
+// running out of their budget is marked on the rules page and in the API
+// (issue 12, item 1).
+func TestRulesPageShowsRegexOverBudget(t *testing.T) {
+	e := newEnvWith(t, func(o *web.Options) {
+		o.Service = service.New(service.Options{Store: o.Store.(store.Store), Rules: overBudgetRules{bot.NewRuleSet(o.Store.(store.Store), slog.New(slog.DiscardHandler))}})
+	})
+	e.seed()
+	_, body := e.request("GET", "/rules", "")
+	if !strings.Contains(body, "regex too slow ×3") {
+		t.Error("the rules page does not mark the rule over its regex budget")
+	}
+	_, js := e.request("GET", "/api/v1/rules", "")
+	if !strings.Contains(js, `"regex_over_budget":3`) {
+		t.Errorf("the API does not report it: %s", js)
 	}
 }

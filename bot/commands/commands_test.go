@@ -14,9 +14,11 @@ import (
 
 	"github.com/wirewatch/wirewatch/bot"
 	"github.com/wirewatch/wirewatch/bot/commands"
+	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/sources"
 	"github.com/wirewatch/wirewatch/store"
+	"github.com/wirewatch/wirewatch/store/postgres"
 	"github.com/wirewatch/wirewatch/store/sqlite"
 	"github.com/wirewatch/wirewatch/store/storetest"
 	"github.com/wirewatch/wirewatch/story"
@@ -28,7 +30,7 @@ var now = time.Date(2022, 9, 24, 12, 0, 0, 0, time.UTC)
 // env is the command core over a real SQLite store, the real rules engine
 // and rule set.
 type env struct {
-	st   *sqlite.Store
+	st   store.Store
 	rs   *bot.RuleSet
 	svc  *service.Service
 	core *commands.Core
@@ -38,6 +40,11 @@ type envOptions struct {
 	allowPrivate bool
 	budget       time.Duration // lookup budget (0: service.DefaultBudget)
 	core         []commands.Option
+	// postgres, when set, is the URL of a PostgreSQL database to use
+	// instead of an SQLite file in dir.
+	postgres string
+	// perUser and perChannel cap chat rules (0: no cap)
+	perUser, perChannel int
 }
 
 func newEnv(t testing.TB, eo envOptions) *env {
@@ -56,7 +63,13 @@ func newEnv(t testing.TB, eo envOptions) *env {
 func openEnv(t testing.TB, dir string, eo envOptions) (e *env, closeEnv func()) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "w.db"), sqlite.WithClock(func() time.Time { return now }))
+	var st store.Store
+	var err error
+	if eo.postgres != "" {
+		st, err = postgres.Open(ctx, eo.postgres, postgres.WithNormalizer(rules.Normalize))
+	} else {
+		st, err = sqlite.Open(ctx, filepath.Join(dir, "w.db"), sqlite.WithClock(func() time.Time { return now }))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +78,7 @@ func openEnv(t testing.TB, dir string, eo envOptions) (e *env, closeEnv func()) 
 	e.svc = service.New(service.Options{
 		Store: st, Rules: e.rs, Fetcher: f,
 		Now: func() time.Time { return now }, AllowPrivateAddresses: eo.allowPrivate,
-		Budget: eo.budget,
+		Budget: eo.budget, MaxChatRulesPerUser: eo.perUser, MaxChatRulesPerChannel: eo.perChannel,
 	})
 	e.core = commands.New(e.svc, eo.core...)
 	return e, func() {
@@ -532,5 +545,38 @@ func TestComplete(t *testing.T) {
 	}
 	if got := e.core.Complete(ctx, req("news", "", ""), ""); got != nil {
 		t.Fatalf("news: %v", got)
+	}
+}
+
+// TestWatchAddIsCappedPerUserAndChannel: /watch add stops at the configured
+// number of rules per person and per channel, with a message that says so
+// (issue 12, item 5: 300 adds in 2.4 s all worked).
+func TestWatchAddIsCappedPerUserAndChannel(t *testing.T) {
+	e := newEnv(t, envOptions{perUser: 3, perChannel: 5})
+	for i := range 3 {
+		if r := e.do(t, req("watch", "add", fmt.Sprintf("walrus%d", i))); r.Error {
+			t.Fatalf("add %d: %q", i, r.Text)
+		}
+	}
+	r := e.do(t, req("watch", "add", "walrus9"))
+	wantReply(t, r, true, true, "You have 3 rules, the most one person may make in chat; remove one with /watch remove first")
+	bob := req("watch", "add", "seal")
+	bob.User, bob.UserName = "U2", "bob"
+	for i := range 2 {
+		bob.Args = fmt.Sprintf("seal%d", i)
+		if r := e.do(t, bob); r.Error {
+			t.Fatalf("bob's add %d: %q", i, r.Text)
+		}
+	}
+	bob.Args = "seal9"
+	wantReply(t, e.do(t, bob), true, true, "This channel has 5 rules, the most one channel may have; remove one with /watch remove first")
+	// Another channel is another count.
+	bob.Channel = "C2"
+	if r := e.do(t, bob); r.Error {
+		t.Fatalf("bob in another channel: %q", r.Text)
+	}
+	rules, err := e.st.Rules(context.Background())
+	if err != nil || len(rules) != 6 {
+		t.Errorf("%d rules stored (%v), want 6", len(rules), err)
 	}
 }

@@ -206,6 +206,8 @@ func (c *Core) failure(req Request, err error, query string) Reply {
 		return failReply("That %s cannot be used: %s", ie.Field, ie.Reason)
 	case errors.Is(err, service.ErrReadOnly):
 		return failReply("%s", err.Error())
+	case errors.Is(err, service.ErrLimit):
+		return failReply("%s", upperFirst(strings.TrimPrefix(err.Error(), service.ErrLimit.Error()+": ")))
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return failReply("That took too long; try again, or a narrower query.")
 	}

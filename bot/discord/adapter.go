@@ -57,6 +57,13 @@ type options struct {
 	deferAfter   time.Duration
 	drainTimeout time.Duration
 	client       *http.Client
+
+	leases     Leases
+	owner      string
+	leaseTTL   time.Duration
+	remember   Rememberer
+	firstRetry time.Duration
+	maxRetry   time.Duration
 }
 
 // WithClock replaces the clock the HTTP endpoint checks signature timestamps
@@ -98,6 +105,16 @@ type Adapter struct {
 
 	deferAfter   time.Duration
 	drainTimeout time.Duration
+
+	// leases, when set, give the gateway to one replica at a time.
+	leases   Leases
+	owner    string
+	leaseTTL time.Duration
+	// remember, when set, refuses replayed HTTP interactions across
+	// replicas.
+	remember   Rememberer
+	firstRetry time.Duration
+	maxRetry   time.Duration
 
 	// work is the parent of every command's context: detached from Run's
 	// context so that shutdown lets commands finish, cancelled when the
@@ -149,10 +166,18 @@ func New(name string, cfg *ndiscord.Config, h commands.Handler, logger *slog.Log
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	o := options{now: time.Now, deferAfter: defaultDeferAfter, drainTimeout: defaultDrainTimeout}
+	o := options{now: time.Now, deferAfter: defaultDeferAfter, drainTimeout: defaultDrainTimeout,
+		firstRetry: firstRetry, maxRetry: maxRetry}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.leaseTTL <= 0 {
+		o.leaseTTL = DefaultGatewayLease
+	}
+	if o.firstRetry <= 0 {
+		o.firstRetry = firstRetry
+	}
+	o.maxRetry = max(o.maxRetry, o.firstRetry)
 
 	client := &http.Client{Timeout: restTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	if o.client != nil {
@@ -186,16 +211,26 @@ func New(name string, cfg *ndiscord.Config, h commands.Handler, logger *slog.Log
 		now:          o.now,
 		deferAfter:   o.deferAfter,
 		drainTimeout: o.drainTimeout,
+		leases:       o.leases,
+		owner:        o.owner,
+		leaseTTL:     o.leaseTTL,
+		remember:     o.remember,
+		firstRetry:   o.firstRetry,
+		maxRetry:     o.maxRetry,
 		work:         work,
 		cancelWork:   cancel,
 	}, nil
 }
 
-// Run registers the commands (a bulk overwrite of the guild's commands when
-// guild_id is set, else of the global ones, so renamed and removed commands
-// disappear), opens the gateway and serves interactions until ctx ends. Then
-// it closes the gateway, lets commands in flight finish (cancelling them
-// after the drain timeout), and returns nil. Run may be called once.
+// Run serves interactions until ctx ends. It registers the commands (a bulk
+// overwrite of the guild's commands when guild_id is set, else of the global
+// ones, so renamed and removed commands disappear) and opens the gateway,
+// each retried with backoff until it works: a failure at start disables
+// nothing for good, and the HTTP endpoint answers from the start, whatever
+// the registration and the gateway do. With WithGatewayLease the gateway is
+// open only in the replica that holds the lease. When ctx ends it closes the
+// gateway, lets commands in flight finish (cancelling them after the drain
+// timeout), and returns nil. Run may be called once.
 func (a *Adapter) Run(ctx context.Context) error {
 	a.mu.Lock()
 	if a.started {
@@ -206,28 +241,13 @@ func (a *Adapter) Run(ctx context.Context) error {
 	a.mu.Unlock()
 	defer a.shutdown()
 
-	if err := a.register(ctx); err != nil {
-		return err
-	}
 	remove := a.session.AddHandler(a.onInteraction)
 	defer remove()
-	if err := a.session.Open(); err != nil {
-		return fmt.Errorf("discord commands %q: open gateway: %s", a.name, a.describe(err))
-	}
-	a.logger.Info("discord commands ready", "http_endpoint", a.publicKey != nil)
-	<-ctx.Done()
-	// A heartbeat that fails on the connection Close is closing makes
-	// discordgo reconnect, reviving the session after Run has returned:
-	// turn reconnecting off first. The heartbeat goroutine reads the flag
-	// after taking the session's lock, so setting it under that lock orders
-	// the two. (A reconnect loop already running when ctx ends, during an
-	// outage, is discordgo's and cannot be stopped; it ends when it connects.)
-	a.session.Lock()
-	a.session.ShouldReconnectOnError = false
-	a.session.Unlock()
-	if err := a.session.Close(); err != nil {
-		a.logger.Warn("discord gateway close failed", "err", a.describe(err))
-	}
+	var wg sync.WaitGroup
+	wg.Go(func() { a.keepTrying(ctx, "register commands", a.register) })
+	wg.Go(func() { a.runGateway(ctx) })
+	a.logger.Info("discord commands starting", "http_endpoint", a.publicKey != nil, "gateway_lease", a.leases != nil)
+	wg.Wait()
 	return nil
 }
 

@@ -251,6 +251,13 @@ func newHarness(t *testing.T, s setup) *harness {
 	t.Cleanup(cancel)
 
 	h := &harness{fake: fake, stub: newStub(), ctx: ctx, logs: &syncBuffer{}}
+	h.adapter = newAdapter(t, h, s)
+	return h
+}
+
+// newAdapter builds an adapter for h's fake, stub and logs.
+func newAdapter(t *testing.T, h *harness, s setup) *discord.Adapter {
+	t.Helper()
 	cfg := &ndiscord.Config{
 		Token:         config.Secret(botToken),
 		ApplicationID: discordfake.AppID,
@@ -266,7 +273,7 @@ func newHarness(t *testing.T, s setup) *harness {
 	}
 	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts := append([]discord.Option{discord.WithClock(func() time.Time { return testNow })}, s.options...)
-	h.adapter, err = discord.New(notifier, cfg, h.stub, logger, opts...)
+	a, err := discord.New(notifier, cfg, h.stub, logger, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -275,7 +282,7 @@ func newHarness(t *testing.T, s setup) *harness {
 			t.Errorf("logs hold the bot token:\n%s", h.logs.String())
 		}
 	})
-	return h
+	return a
 }
 
 // run starts Run; the test's cleanup stops it and checks it returned nil.

@@ -66,7 +66,18 @@ func (a *Adapter) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid interaction", http.StatusBadRequest)
 		return
 	}
-	if !a.replays.first(i.ID, now) {
+	fresh := a.replays.first(i.ID, now)
+	if fresh && a.remember != nil {
+		// Another replica may have served it: the store decides.
+		var err error
+		fresh, err = a.remember.Remember(r.Context(), "discord:"+a.appID+":"+i.ID, now.Add(2*maxSkew))
+		if err != nil {
+			a.logger.Error("discord interaction refused: the replay check failed", "interaction", i.ID, "err", err)
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	if !fresh {
 		a.logger.Warn("discord interaction refused: replayed", "interaction", i.ID, "remote", r.RemoteAddr)
 		http.Error(w, "invalid request signature", http.StatusUnauthorized)
 		return

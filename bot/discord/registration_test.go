@@ -13,7 +13,6 @@ import (
 
 	"github.com/wirewatch/wirewatch/bot/discord"
 	"github.com/wirewatch/wirewatch/notifiers/discord/discordfake"
-	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
 )
 
 // registeredOption is an option as the bulk overwrite sends it.
@@ -185,23 +184,6 @@ func TestRegistration(t *testing.T) {
 				t.Errorf("intents = %d, want %d (guilds only)", ids[0].Intents, discordgo.IntentsGuilds)
 			}
 		})
-	}
-}
-
-func TestRegistrationFailureStopsRunWithoutLeakingToken(t *testing.T) {
-	h := newHarness(t, setup{})
-	h.fake.FailNext("/applications/", http.StatusUnauthorized, nil,
-		`{"message":"401: Unauthorized for Bot `+botToken+`","code":0}`)
-	err := h.adapter.Run(h.ctx)
-	notifiertest.AssertNoSecretLeak(t, err, botToken)
-	if !strings.Contains(err.Error(), "status 401") || !strings.Contains(err.Error(), "check the token") {
-		t.Errorf("error = %q, want the status and a hint", err)
-	}
-	if n := len(h.fake.Identifies()); n != 0 {
-		t.Errorf("gateway identified %d times after registration failed", n)
-	}
-	if err := h.adapter.Run(h.ctx); err == nil {
-		t.Error("second Run: want an error")
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	slackgo "github.com/slack-go/slack"
@@ -51,6 +52,24 @@ func WithHTTPClient(c *http.Client) Option {
 	return func(a *Adapter) { a.client = c }
 }
 
+// Rememberer is the part of the store that refuses a replayed command in
+// every replica: it reports whether a key is new.
+type Rememberer interface {
+	Remember(ctx context.Context, key string, until time.Time) (bool, error)
+}
+
+// WithRemember makes the adapter act on each command once across replicas:
+// an HTTP command whose (timestamp, signature) pair was seen, or a Socket
+// Mode command whose envelope id was, is acknowledged and not acted on. Without it
+// the adapter remembers in memory only.
+func WithRemember(r Rememberer) Option {
+	return func(a *Adapter) { a.remember = r }
+}
+
+// replayWindow is how long a command is remembered: past it, its signature's
+// timestamp is too old to pass anyway (5 minutes), with room for clock skew.
+const replayWindow = 10 * time.Minute
+
 // Adapter serves the chat commands of one Slack notifier. It is safe for
 // concurrent use; Run is called at most once at a time.
 type Adapter struct {
@@ -69,6 +88,9 @@ type Adapter struct {
 	retryDelay time.Duration
 
 	http *workers // replies to HTTP-mode commands still being worked on
+
+	remember Rememberer // nil: memory
+	seen     memorySeen
 }
 
 // New builds the adapter for the [[notifiers]] entry named name, of type
@@ -122,7 +144,44 @@ func New(name string, cfg *slacknotify.Config, h commands.Handler, logger *slog.
 	if a.client == nil {
 		a.client = &http.Client{Timeout: defaultTimeout}
 	}
+	if a.remember == nil {
+		a.remember = &a.seen
+	}
 	return a, nil
+}
+
+// first reports whether key is new to every replica; a store error is
+// returned, and the command must then be refused, not acted on twice.
+func (a *Adapter) first(ctx context.Context, key string) (bool, error) {
+	return a.remember.Remember(ctx, "slack:"+a.name+":"+key, time.Now().Add(replayWindow))
+}
+
+// memorySeen remembers keys in this process, for adapters without a store.
+type memorySeen struct {
+	mu   sync.Mutex
+	keys map[string]time.Time
+}
+
+// Remember reports whether key is new, keeping it until until.
+func (m *memorySeen) Remember(_ context.Context, key string, until time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	if m.keys == nil {
+		m.keys = map[string]time.Time{}
+	}
+	if u, ok := m.keys[key]; ok && now.Before(u) {
+		return false, nil
+	}
+	if len(m.keys) >= 4096 {
+		for k, u := range m.keys {
+			if !now.Before(u) {
+				delete(m.keys, k)
+			}
+		}
+	}
+	m.keys[key] = until
+	return true, nil
 }
 
 // Close cancels the replies to HTTP-mode commands still being worked on and
@@ -203,6 +262,19 @@ func (a *Adapter) serveEvents(ctx context.Context, smc *socketmode.Client, work 
 				continue
 			}
 			env := *evt.Request
+			// Slack sends an envelope again, with the same id, when it saw
+			// no ack in time, on this socket or another.
+			if fresh, err := a.first(ctx, "envelope:"+env.EnvelopeID); err != nil || !fresh {
+				// A retry of an envelope, or the same command on a second
+				// socket: acknowledged, so that Slack stops, and not acted on.
+				if err != nil {
+					a.logger.Error("slack command dropped: the replay check failed", "err", err)
+				} else {
+					a.logger.Info("slack command already handled; ignoring the repeat", "envelope", env.EnvelopeID)
+				}
+				a.ack(ctx, smc, env.EnvelopeID, nil)
+				continue
+			}
 			if !work.Go(func(wctx context.Context) { a.serveSocketCommand(wctx, smc, work, env, cmd) }) {
 				return
 			}

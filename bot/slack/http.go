@@ -54,6 +54,19 @@ func (a *Adapter) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
 	}
+	// A signed request is good for five minutes: the same one again is a
+	// replay, refused in every replica.
+	fresh, err := a.first(r.Context(), "sig:"+r.Header.Get("X-Slack-Request-Timestamp")+":"+r.Header.Get("X-Slack-Signature"))
+	if err != nil {
+		a.logger.Error("slack command refused: the replay check failed", "err", err)
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
+	}
+	if !fresh {
+		a.logger.Warn("slack command refused: replayed", "remote", r.RemoteAddr)
+		http.Error(w, "invalid signature: request replayed", http.StatusUnauthorized)
+		return
+	}
 
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	cmd, err := slackgo.SlashCommandParse(r)

@@ -31,10 +31,19 @@ type chatAdapter interface {
 	Close() error
 }
 
+// chatStore is what the chat adapters keep in the store: the one-time keys
+// that refuse replayed commands in every replica, and the lease that gives
+// the Discord gateway to one replica at a time.
+type chatStore interface {
+	botdiscord.Leases
+	botdiscord.Rememberer
+}
+
 // startChat connects every Slack and Discord notifier that can receive
 // commands to the command core. All are built before any starts, so a bad
-// one leaves nothing running. Connections run until ctx is done.
-func startChat(ctx context.Context, cfg *config.Config, core commands.Handler, logger *slog.Logger) (*chatAdapters, error) {
+// one leaves nothing running. Connections run until ctx is done. owner
+// names this process in the Discord gateway lease.
+func startChat(ctx context.Context, cfg *config.Config, core commands.Handler, st chatStore, owner string, logger *slog.Logger) (*chatAdapters, error) {
 	c := &chatAdapters{routes: map[string]http.Handler{}}
 	type started struct {
 		adapter chatAdapter
@@ -56,13 +65,14 @@ func startChat(ctx context.Context, cfg *config.Config, core commands.Handler, l
 		)
 		switch settings := n.Settings.(type) {
 		case *slack.Config:
-			a, err = botslack.New(n.Name, settings, core, log)
+			a, err = botslack.New(n.Name, settings, core, log, botslack.WithRemember(st))
 			if errors.Is(err, botslack.ErrNotConfigured) {
 				continue // post-only: no app token and no signing secret
 			}
 			pattern = "POST " + botslack.CommandsPath
 		case *discord.Config:
-			a, err = botdiscord.New(n.Name, settings, core, log)
+			a, err = botdiscord.New(n.Name, settings, core, log,
+				botdiscord.WithGatewayLease(st, owner, 0), botdiscord.WithRemember(st))
 			pattern = "POST " + botdiscord.InteractionsPath
 		default:
 			continue

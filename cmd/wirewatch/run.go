@@ -116,21 +116,22 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	ruleSet := bot.NewRuleSet(st, logger)
 	owner := bot.NewOwner()
 	b := bot.New(bot.Options{
-		Store:        st,
-		Fetcher:      fetcher,
-		Notifiers:    ns.Notifiers,
-		Rules:        ruleSet,
-		Metrics:      metrics,
-		Logger:       logger,
-		Owner:        owner,
-		Interval:     cfg.Fetch.Interval,
-		Concurrency:  cfg.Fetch.Concurrency,
-		PerHost:      cfg.Fetch.PerHost,
-		FetchTimeout: cfg.Fetch.Timeout,
-		Retention:    cfg.Storage.Retention,
-		Health:       bot.Health{Notify: targets(cfg.Health.Notify), After: cfg.Health.AlertAfterFailures},
-		MaxPerHour:   maxPerHour(cfg),
-		Lease:        cfg.Storage.Lease,
+		Store:         st,
+		Fetcher:       fetcher,
+		Notifiers:     ns.Notifiers,
+		Rules:         ruleSet,
+		Metrics:       metrics,
+		Logger:        logger,
+		Owner:         owner,
+		Interval:      cfg.Fetch.Interval,
+		Concurrency:   cfg.Fetch.Concurrency,
+		PerHost:       cfg.Fetch.PerHost,
+		FetchTimeout:  cfg.Fetch.Timeout,
+		Retention:     cfg.Storage.Retention,
+		Health:        bot.Health{Notify: targets(cfg.Health.Notify), After: cfg.Health.AlertAfterFailures},
+		MaxPerHour:    maxPerHour(cfg),
+		Lease:         cfg.Storage.Lease,
+		MaxRetryAfter: cfg.Alerts.MaxRetryAfter,
 	})
 	logger.Info("wirewatch starting", "version", buildVersion(), "config", cfg.File,
 		"sources", len(cfg.Sources), "rules", len(cfg.Rules), "notifiers", len(cfg.Notifiers),
@@ -140,11 +141,12 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		return b.RunOnce(ctx, onceMaxWait)
 	}
 
-	svc := service.New(service.Options{Store: st, Rules: ruleSet, Fetcher: fetcher, Targets: registry.Targets(cfg)})
+	svc := service.New(service.Options{Store: st, Rules: ruleSet, Fetcher: fetcher, Targets: registry.Targets(cfg),
+		MaxChatRulesPerUser: cfg.Chat.MaxRulesPerUser, MaxChatRulesPerChannel: cfg.Chat.MaxRulesPerChannel})
 	core := commands.New(svc, commands.WithLogger(logger))
 	chatCtx, cancelChat := context.WithCancel(ctx)
 	defer cancelChat()
-	chat, err := startChat(chatCtx, cfg, core, logger)
+	chat, err := startChat(chatCtx, cfg, core, st, owner, logger)
 	if err != nil {
 		return err
 	}
@@ -157,7 +159,7 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if cfg.HTTP.Listen != "" {
 		srv, err := web.Listen(web.Options{
 			Listen: cfg.HTTP.Listen, Store: st, Gatherer: reg, Routes: chat.routes,
-			Tokens: revealAll(cfg.HTTP.Tokens), Logger: logger,
+			Tokens: revealAll(cfg.HTTP.Tokens), MetricsToken: cfg.HTTP.MetricsToken.Reveal(), Logger: logger,
 			Service: svc, FetchInterval: cfg.Fetch.Interval, AllowedHosts: cfg.HTTP.Hosts,
 		})
 		if err != nil {

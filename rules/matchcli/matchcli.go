@@ -52,7 +52,8 @@ type output struct {
 // Run reads stories as JSON Lines from in and writes {"story":ID,"rule":NAME,"terms":[...]}
 // lines to out, stories in input order, then rules in the order given. A line
 // that is not valid JSON is reported on errOut with its line number ("line 3:
-// invalid JSON: ...") and skipped, as is a story without an id. Returns an
+// invalid JSON: ...") and skipped, as is a story without an id; so is a rule
+// that did not match a story because the regular expression budget ran out. Returns an
 // error only for I/O failure (or when ctx is done).
 func Run(ctx context.Context, named []NamedQuery, in io.Reader, out, errOut io.Writer) error {
 	e := rules.NewEngine()
@@ -154,6 +155,12 @@ func matchLine(m *rules.Matcher, named []NamedQuery, line int, data []byte, enc 
 		}
 		if err := enc.Encode(output{Story: s.ID, Rule: named[i].Name, Terms: terms}); err != nil {
 			return fmt.Errorf("write matches: %w", err)
+		}
+	}
+	for _, r := range m.OverBudget() {
+		i, _ := strconv.Atoi(r)
+		if err := report(line, "story %q: rule %q not decided: its regular expressions ran out of the %v budget per story", s.ID, named[i].Name, rules.DefaultRegexBudget); err != nil {
+			return err
 		}
 	}
 	return nil

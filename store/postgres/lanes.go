@@ -27,9 +27,9 @@ func (s *Store) ClaimLanes(ctx context.Context, c store.LaneClaim) ([]store.Lane
 		out = nil
 		rows, err := tx.Query(ctx, `
 SELECT l.target, l.last_summary FROM lanes l
-WHERE l.lease_until <= now_ms() AND l.hold_until <= now_ms()
+WHERE l.lease_until <= (SELECT now_ms()) AND l.hold_until <= (SELECT now_ms())
   AND EXISTS (SELECT 1 FROM deliveries d
-              WHERE d.status = 'pending' AND d.target = l.target AND d.next_attempt <= now_ms())
+              WHERE d.status = 'pending' AND d.target = l.target AND d.next_attempt <= (SELECT now_ms()))
 ORDER BY l.lease_until, l.target LIMIT $1 FOR UPDATE SKIP LOCKED`, c.Lanes)
 		if err != nil {
 			return err
@@ -230,9 +230,9 @@ ORDER BY l.target`)
 // have not ended.
 func (s *Store) LeaseOwners(ctx context.Context) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `
-SELECT lease_owner FROM sources WHERE lease_until > now_ms() AND lease_owner <> ''
+SELECT lease_owner FROM sources WHERE lease_until > (SELECT now_ms()) AND lease_owner <> ''
 UNION
-SELECT lease_owner FROM lanes WHERE lease_until > now_ms() AND lease_owner <> ''`)
+SELECT lease_owner FROM lanes WHERE lease_until > (SELECT now_ms()) AND lease_owner <> ''`)
 	if err != nil {
 		return nil, fmt.Errorf("lease owners: %w", err)
 	}

@@ -267,14 +267,15 @@ func (s *Store) Retry(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		if status != store.StatusFailed {
+		if status != store.StatusFailed && status != store.StatusPending {
 			return fmt.Errorf("status %s: %w", status, store.ErrConflict)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'pending', next_attempt = $1, waiting = '' WHERE id = $2`,
 			now.UnixMilli(), id); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO lanes (target) VALUES ($1) ON CONFLICT (target) DO NOTHING`, target)
+		_, err = tx.Exec(ctx, `
+INSERT INTO lanes (target) VALUES ($1) ON CONFLICT (target) DO UPDATE SET hold_until = 0, hold_reason = ''`, target)
 		return err
 	})
 	if err != nil {
@@ -282,4 +283,53 @@ func (s *Store) Retry(ctx context.Context, id int64) error {
 	}
 	_ = s.notify(ctx, topicOutbox)
 	return nil
+}
+
+// Cancel gives a pending delivery up, as failed with reason.
+func (s *Store) Cancel(ctx context.Context, id int64, reason string) error {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var status string
+		err := tx.QueryRow(ctx, `SELECT status FROM deliveries WHERE id = $1 FOR UPDATE`, id).Scan(&status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if status != store.StatusPending {
+			return fmt.Errorf("status %s: %w", status, store.ErrConflict)
+		}
+		_, err = tx.Exec(ctx,
+			`UPDATE deliveries SET status = 'failed', next_attempt = NULL, waiting = '', last_error = $1 WHERE id = $2`, reason, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("cancel %d: %w", id, err)
+	}
+	return nil
+}
+
+// ClampWaits brings waits past latest forward to it.
+func (s *Store) ClampWaits(ctx context.Context, latest time.Time) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		ms := latest.UnixMilli()
+		tag, err := tx.Exec(ctx, `UPDATE deliveries SET next_attempt = $1 WHERE status = 'pending' AND next_attempt > $1`, ms)
+		if err != nil {
+			return err
+		}
+		holds, err := tx.Exec(ctx, `UPDATE lanes SET hold_until = $1 WHERE hold_until > $1`, ms)
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected() + holds.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("clamp waits: %w", err)
+	}
+	if n > 0 {
+		_ = s.notify(ctx, topicOutbox)
+	}
+	return int(n), nil
 }

@@ -45,7 +45,15 @@ type Store struct {
 type options struct {
 	normalize func(string) string
 	maxConns  int32
+	stuck     time.Duration
 }
+
+// DefaultStuckTransaction is how long the server lets a session of this
+// store sit idle inside a transaction before it ends the session. Every
+// transaction here runs its statements back to back, so one left idle
+// belongs to a replica that froze (SIGSTOP, a paused VM) while holding row
+// and advisory locks the other replicas wait for.
+const DefaultStuckTransaction = 30 * time.Second
 
 // Option changes how Open sets up a Store.
 type Option func(*options)
@@ -63,12 +71,19 @@ func WithMaxConns(n int) Option {
 	return func(o *options) { o.maxConns = int32(n) }
 }
 
+// WithStuckTransaction sets idle_in_transaction_session_timeout for the
+// store's sessions (default DefaultStuckTransaction; a URL that sets it
+// wins).
+func WithStuckTransaction(d time.Duration) Option {
+	return func(o *options) { o.stuck = d }
+}
+
 // Open connects to the database at url (postgres://…), applies the embedded
 // migrations under a transaction-scoped advisory lock (so replicas starting
 // together apply them once), and refuses a database whose schema is newer
 // than this wirewatch knows. The URL's password never appears in an error.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
-	o := options{normalize: strings.ToLower}
+	o := options{normalize: strings.ToLower, stuck: DefaultStuckTransaction}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -78,6 +93,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	}
 	if o.maxConns > 0 {
 		cfg.MaxConns = o.maxConns
+	}
+	if _, set := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set && o.stuck > 0 {
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(o.stuck.Milliseconds(), 10)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -115,6 +116,55 @@ func TestURLSecretNotInErrors(t *testing.T) {
 		_, err := postgres.Open(context.Background(), u)
 		if err == nil || strings.Contains(err.Error(), "s3cretpw") {
 			t.Errorf("Open(%q) = %v; want an error without the password", strings.Replace(u, "s3cretpw", "…", 1), err)
+		}
+	}
+}
+
+// TestFrozenReplicaReleasesItsLocks: a session left idle inside a
+// transaction (a replica stopped while holding locks) is ended by the
+// server, so the locks it held come free for the other replicas.
+func TestFrozenReplicaReleasesItsLocks(t *testing.T) {
+	u := pgtest.URL(t)
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, u, postgres.WithStuckTransaction(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cfg, err := pgx.ParseConfig(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The frozen replica: a session with the store's settings that takes a
+	// lock inside a transaction and then does nothing.
+	frozen, err := postgres.Conn(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer frozen.Release()
+	if _, err := frozen.Exec(ctx, `BEGIN; SELECT pg_advisory_xact_lock(4242)`); err != nil {
+		t.Fatal(err)
+	}
+	other, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
+	for {
+		var got bool
+		if err := other.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(4242)`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("the lock of a session idle in its transaction was still held after 30 s")
 		}
 	}
 }

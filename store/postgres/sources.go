@@ -238,7 +238,7 @@ func (s *Store) ClaimSources(ctx context.Context, c store.SourceClaim) ([]store.
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(sourceClaimLock)); err != nil {
 				return err
 			}
-			rows, err := tx.Query(ctx, `SELECT host, COUNT(*) FROM sources WHERE lease_until > now_ms() GROUP BY host`)
+			rows, err := tx.Query(ctx, `SELECT host, COUNT(*) FROM sources WHERE lease_until > (SELECT now_ms()) GROUP BY host`)
 			if err != nil {
 				return err
 			}
@@ -258,7 +258,7 @@ func (s *Store) ClaimSources(ctx context.Context, c store.SourceClaim) ([]store.
 		}
 		rows, err := tx.Query(ctx, `
 SELECT id, host FROM sources
-WHERE NOT paused AND COALESCE(next_fetch, 0) <= now_ms() AND lease_until <= now_ms()
+WHERE NOT paused AND COALESCE(next_fetch, 0) <= (SELECT now_ms()) AND lease_until <= (SELECT now_ms())
   AND COALESCE(last_fetch, 0) < $1
 ORDER BY COALESCE(next_fetch, 0), id
 LIMIT $2 FOR UPDATE SKIP LOCKED`, fetchedBefore, max(c.Limit*8, 64))

@@ -303,15 +303,15 @@ func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
 func (s *Store) Retry(ctx context.Context, id int64) error {
 	now := s.now()
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		var status string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM deliveries WHERE id = ?`, id).Scan(&status)
+		var status, target string
+		err := tx.QueryRowContext(ctx, `SELECT status, target FROM deliveries WHERE id = ?`, id).Scan(&status, &target)
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if status != store.StatusFailed {
+		if status != store.StatusFailed && status != store.StatusPending {
 			return fmt.Errorf("status %s: %w", status, store.ErrConflict)
 		}
 		_, err = tx.ExecContext(ctx,
@@ -320,13 +320,61 @@ func (s *Store) Retry(ctx context.Context, id int64) error {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `
-INSERT INTO lanes (target) SELECT target FROM deliveries WHERE id = ? ON CONFLICT (target) DO NOTHING`, id)
+INSERT INTO lanes (target) VALUES (?) ON CONFLICT (target) DO UPDATE SET hold_until = 0, hold_reason = ''`, target)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("retry %d: %w", id, err)
 	}
 	return nil
+}
+
+// Cancel gives a pending delivery up, as failed with reason.
+func (s *Store) Cancel(ctx context.Context, id int64, reason string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM deliveries WHERE id = ?`, id).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if status != store.StatusPending {
+			return fmt.Errorf("status %s: %w", status, store.ErrConflict)
+		}
+		_, err = tx.ExecContext(ctx,
+			`UPDATE deliveries SET status = 'failed', next_attempt = NULL, waiting = '', last_error = ? WHERE id = ?`, reason, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("cancel %d: %w", id, err)
+	}
+	return nil
+}
+
+// ClampWaits brings waits past latest forward to it.
+func (s *Store) ClampWaits(ctx context.Context, latest time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE deliveries SET next_attempt = ? WHERE status = 'pending' AND next_attempt > ?`, millis(latest), millis(latest))
+		if err != nil {
+			return err
+		}
+		rows, _ := res.RowsAffected()
+		res, err = tx.ExecContext(ctx, `UPDATE lanes SET hold_until = ? WHERE hold_until > ?`, millis(latest), millis(latest))
+		if err != nil {
+			return err
+		}
+		holds, _ := res.RowsAffected()
+		n = rows + holds
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("clamp waits: %w", err)
+	}
+	return int(n), nil
 }
 
 // jsonIDs encodes ids as a JSON array for json_each.

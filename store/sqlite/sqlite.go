@@ -39,14 +39,19 @@ type Store struct {
 	ingestQueue []*ingestJob
 	ingesting   bool
 
+	// health is the last integrity check, for Ping.
+	health *health
+
 	closeOnce sync.Once
 	closeErr  error
 }
 
 type options struct {
-	busyTimeout time.Duration
-	readConns   int
-	now         func() time.Time
+	busyTimeout   time.Duration
+	readConns     int
+	now           func() time.Time
+	checkEvery    time.Duration
+	checkEverySet bool
 }
 
 // Option changes how Open sets up a Store.
@@ -83,6 +88,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if o.readConns < 1 {
 		o.readConns = 1
 	}
+	if !o.checkEverySet {
+		o.checkEvery = DefaultCheckEvery
+	}
+	if err := checkExisting(path); err != nil {
+		return nil, fmt.Errorf("open sqlite %q: %w", path, err)
+	}
 
 	w, err := sql.Open("sqlite", dsn(path, o.busyTimeout, false))
 	if err != nil {
@@ -92,6 +103,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
+	// A damaged file is refused before anything is written to it.
+	if err := quickCheck(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %q: %w", path, err)
+	}
 	if err := migrate(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %q: %w", path, err)
@@ -114,7 +130,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %q: %w", path, err)
 	}
-	return &Store{w: w, r: r, now: o.now}, nil
+	h := &health{every: o.checkEvery, dsn: dsn(path, o.busyTimeout, true), at: time.Now()}
+	return &Store{w: w, r: r, now: o.now, health: h}, nil
 }
 
 // dsn builds a modernc.org/sqlite data source name whose pragmas run on every
@@ -134,12 +151,21 @@ func dsn(path string, busy time.Duration, readOnly bool) string {
 	return path + "?" + q.Encode()
 }
 
-// Ping reports whether both the writer and the read pool answer.
+// Ping reports whether both the writer and the read pool answer, the file
+// still reads as a database, and its integrity check (run again at most
+// every WithCheckEvery) passed.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.r.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping: %w", err)
 	}
 	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	var v int
+	if err := s.r.QueryRowContext(ctx, `PRAGMA schema_version`).Scan(&v); err != nil {
+		return fmt.Errorf("ping: %w", classify(err))
+	}
+	if err := s.health.check(ctx); err != nil {
 		return fmt.Errorf("ping: %w", err)
 	}
 	return nil

@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RuleNamesNotReused", testRuleNamesNotReused},
 		{"FetchLog", testFetchLog},
 		{"DashboardCounts", testDashboardCounts},
+		{"Waits", testWaits},
 	}
 	tests = append(tests, claimTests...)
 	for _, tt := range tests {

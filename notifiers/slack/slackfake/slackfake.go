@@ -288,13 +288,22 @@ func (s *Slack) SendSlashCommand(ctx context.Context, payload any) (json.RawMess
 // newest Socket Mode connection, and waits for the client's ack; it returns
 // the ack's payload.
 func (s *Slack) SendEnvelope(ctx context.Context, typ string, payload any) (json.RawMessage, error) {
+	s.mu.Lock()
+	s.seq++
+	id := fmt.Sprintf("env-%d", s.seq)
+	s.mu.Unlock()
+	return s.SendEnvelopeAgain(ctx, typ, id, 0, payload)
+}
+
+// SendEnvelopeAgain sends an envelope with a given envelope_id and
+// retry_attempt, as Slack does when it saw no ack in time, and waits for the
+// client's ack; it returns the ack's payload.
+func (s *Slack) SendEnvelopeAgain(ctx context.Context, typ, id string, retryAttempt int, payload any) (json.RawMessage, error) {
 	c, err := s.waitConn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	s.seq++
-	id := fmt.Sprintf("env-%d", s.seq)
 	ack := make(chan json.RawMessage, 1)
 	s.acks[id] = ack
 	s.mu.Unlock()
@@ -309,8 +318,8 @@ func (s *Slack) SendEnvelope(ctx context.Context, typ string, payload any) (json
 		"envelope_id":              id,
 		"accepts_response_payload": typ != "events_api",
 		"payload":                  payload,
-		"retry_attempt":            0,
-		"retry_reason":             "",
+		"retry_attempt":            retryAttempt,
+		"retry_reason":             map[bool]string{true: "timeout"}[retryAttempt > 0],
 	}
 	if err := c.writeJSON(env); err != nil {
 		return nil, fmt.Errorf("fake slack: send %s envelope: %w", typ, err)

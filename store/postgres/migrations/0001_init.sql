@@ -59,7 +59,7 @@ CREATE TABLE stories (
 	words         tsvector NOT NULL DEFAULT ''
 );
 CREATE INDEX stories_canonical_url ON stories (canonical_url);
-CREATE INDEX stories_published ON stories (published DESC, rid DESC);
+CREATE INDEX stories_published ON stories (published DESC NULLS LAST, rid DESC);
 CREATE INDEX stories_source_published ON stories (source_id, published);
 CREATE INDEX stories_fetched ON stories (fetched, source_id);
 CREATE INDEX stories_cluster ON stories (cluster) WHERE cluster <> '';
