@@ -13,12 +13,14 @@ import (
 
 // Alert is one row of the delivery log.
 type Alert struct {
-	ID          int64      `json:"id"`
-	Target      string     `json:"target"`
-	Kind        string     `json:"kind"`
-	Status      string     `json:"status"`
-	Story       *Story     `json:"story"`
-	StoryIDs    []string   `json:"story_ids,omitempty"`
+	ID       int64    `json:"id"`
+	Target   string   `json:"target"`
+	Kind     string   `json:"kind"`
+	Status   string   `json:"status"`
+	Story    *Story   `json:"story"`
+	StoryIDs []string `json:"story_ids,omitempty"`
+	// Stories are the stories a digest or summary carries, where stored.
+	Stories     []Story    `json:"stories,omitempty"`
 	Rules       []string   `json:"rules"`
 	Terms       []string   `json:"terms"`
 	Cluster     string     `json:"cluster,omitempty"`
@@ -26,8 +28,9 @@ type Alert struct {
 	Text        string     `json:"text,omitempty"`
 	Attempts    int        `json:"attempts"`
 	NextAttempt *time.Time `json:"next_attempt"`
-	// Waiting says why a pending alert is not due yet (a receiver's
-	// Retry-After, backoff after an error, flood control).
+	// Waiting says why a pending row is not sent yet: a receiver's
+	// Retry-After, backoff after an error, flood control, or "due" when it
+	// goes out at the next look.
 	Waiting   string     `json:"waiting,omitempty"`
 	LastError string     `json:"last_error"`
 	Created   *time.Time `json:"created"`
@@ -119,7 +122,7 @@ func AlertOf(d store.Delivery) Alert {
 	a := Alert{
 		ID: d.ID, Target: d.Target, Kind: d.Kind, Status: d.Status, StoryIDs: d.StoryIDs, Rules: d.Rules,
 		Terms: d.Terms, Cluster: d.Cluster, ParentID: d.ParentID, Text: d.Text, Attempts: d.Attempts,
-		NextAttempt: timePtr(d.NextAttempt), Waiting: d.Waiting, LastError: d.LastError, Created: timePtr(d.Created), Sent: timePtr(d.Sent),
+		NextAttempt: timePtr(d.NextAttempt), LastError: d.LastError, Created: timePtr(d.Created), Sent: timePtr(d.Sent),
 	}
 	if a.Kind == "" {
 		a.Kind = "alert"
@@ -132,6 +135,14 @@ func AlertOf(d store.Delivery) Alert {
 	}
 	if d.Status != store.StatusPending {
 		a.NextAttempt = nil
+	} else {
+		a.Waiting = d.Waiting
+		if a.Waiting == "" {
+			a.Waiting = "due"
+		}
+	}
+	for _, st := range d.Stories {
+		a.Stories = append(a.Stories, StoryOf(st, nil))
 	}
 	return a
 }

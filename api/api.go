@@ -124,6 +124,9 @@ func (a *API) routes() {
 	m.HandleFunc("POST /api/v1/alerts/{id}/retry", a.retryAlert)
 	m.HandleFunc("POST /api/v1/alerts/{id}/cancel", a.cancelAlert)
 
+	m.HandleFunc("GET /api/v1/notifiers", a.listNotifiers)
+	m.HandleFunc("POST /api/v1/notifiers/test", a.testNotifier)
+
 	m.HandleFunc("GET /api/v1/stories", a.listStories)
 	m.HandleFunc("GET /api/v1/stories/{id}", a.getStory)
 	m.HandleFunc("GET /api/v1/stories/{id}/explain", a.explainStory)
@@ -159,12 +162,13 @@ func WriteError(w http.ResponseWriter, code int, msg string) {
 // thing's state or origin refuses, else 500.
 func Status(err error) int {
 	switch {
+	case errors.Is(err, store.ErrExists):
+		return http.StatusConflict
 	case errors.Is(err, service.ErrInvalid):
 		return http.StatusBadRequest
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, service.ErrReadOnly), errors.Is(err, store.ErrExists), errors.Is(err, store.ErrConflict),
-		errors.Is(err, service.ErrLimit):
+	case errors.Is(err, service.ErrReadOnly), errors.Is(err, store.ErrConflict), errors.Is(err, service.ErrLimit):
 		return http.StatusConflict
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable

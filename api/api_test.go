@@ -135,21 +135,30 @@ func TestOPMLImportAndExport(t *testing.T) {
 <outline text="Gone" type="rss" xmlUrl="%[1]s/missing.xml"/></outline>
 <outline text="Again" type="rss" xmlUrl="%[1]s/feed.xml"/>
 <outline title="Other &amp; more" text="x" type="rss" xmlUrl="%[1]s/other.xml"/>
+<outline text="Not a feed URL" type="rss" xmlUrl="ftp://example.com/feed"/>
 </body></opml>`, feeds.URL)
 	var rep api.ImportReport
 	if code := e.do("POST", "/api/v1/sources/import", doc, &rep); code != 200 {
 		t.Fatalf("import: %d", code)
 	}
-	if rep.Added != 2 || rep.Exists != 1 || rep.Failed != 1 || len(rep.Results) != 4 {
+	// Nothing is fetched: a feed that is not there now is imported, and
+	// fails on its first fetch; only a malformed address is refused.
+	if rep.Added != 3 || rep.Exists != 1 || rep.Failed != 1 || len(rep.Results) != 5 {
 		t.Fatalf("import report %+v", rep)
 	}
 	if r := rep.Results[0]; r.Status != "added" || r.Name != "Walruses" || r.ID == 0 {
 		t.Fatalf("first outline %+v", r)
 	}
-	if r := rep.Results[1]; r.Status != "error" || r.Error == "" {
-		t.Fatalf("missing feed %+v", r)
+	if r := rep.Results[1]; r.Status != "added" || r.Name != "Gone" {
+		t.Fatalf("unreachable feed %+v", r)
 	}
 	var apiErr api.Error
+	if r := rep.Results[4]; r.Status != "error" || !strings.Contains(r.Error, `unsupported scheme "ftp"`) {
+		t.Fatalf("ftp outline %+v", r)
+	}
+	if code := e.do("POST", "/api/v1/sources/import", "", &apiErr); code != 400 || strings.Contains(apiErr.Error, "EOF") {
+		t.Fatalf("empty OPML: %d %+v", code, apiErr)
+	}
 	if code := e.do("POST", "/api/v1/sources/import", "not xml at all", &apiErr); code != 400 || apiErr.Field != "opml" {
 		t.Fatalf("bad OPML: %d %+v", code, apiErr)
 	}
@@ -171,7 +180,7 @@ func TestOPMLImportAndExport(t *testing.T) {
 		t.Fatalf("export:\n%s", out)
 	}
 	// What is exported imports again: every feed is already there.
-	if code := e.do("POST", "/api/v1/sources/import", out, &rep); code != 200 || rep.Exists != 2 || rep.Added != 0 {
+	if code := e.do("POST", "/api/v1/sources/import", out, &rep); code != 200 || rep.Exists != 3 || rep.Added != 0 {
 		t.Fatalf("re-import: %d %+v", code, rep)
 	}
 }
@@ -219,7 +228,7 @@ func TestRules(t *testing.T) {
 	if code := e.do("GET", "/api/v1/rules", nil, &list); code != 200 || len(list.Rules) != 2 {
 		t.Fatalf("list: %d %+v", code, list)
 	}
-	if list.Rules[0].Origin != "config" || list.Rules[1].Origin != "api" || list.Rules[0].Matches7d == nil {
+	if list.Rules[0].Origin != "config" || list.Rules[1].Origin != "api" || list.Rules[0].Matches7d == nil || list.Rules[0].Alerts7d == nil {
 		t.Fatalf("list: %+v", list.Rules)
 	}
 	cfgID := list.Rules[0].ID
@@ -274,6 +283,11 @@ func TestPreview(t *testing.T) {
 	if len(p.Stories) != api.PreviewSample || !slices.Equal(p.Stories[0].Terms, []string{"nvidia", "china"}) || p.Stories[0].ID != "a-000" {
 		t.Fatalf("stories %+v", p.Stories[0])
 	}
+	// Every story stands for its own event here; the store holds one day
+	// of fetches (all fetched now), so the rate is over that day.
+	if p.Alerts != 30 || p.More != 30-api.PreviewSample || p.CoveredDays != 1 || p.AlertsPerDay != float64(p.PerDay[29].Count) || p.Definition == "" {
+		t.Fatalf("preview alerts %d, more %d, covered %d, rate %v", p.Alerts, p.More, p.CoveredDays, p.AlertsPerDay)
+	}
 	if code := e.do("POST", "/api/v1/rules/preview", map[string]any{"query": "nvidia", "days": 60, "limit": 2}, &p); code != 200 || p.Total != 36 || len(p.Stories) != 2 {
 		t.Fatalf("60 days: %d %d %d", code, p.Total, len(p.Stories))
 	}
@@ -323,7 +337,7 @@ func TestAlertsAndRetry(t *testing.T) {
 	if code := e.do("GET", "/api/v1/alerts", nil, &list); code != 200 || len(list.Alerts) != 9 || list.NextBefore != nil {
 		t.Fatalf("all: %d %d %v", code, len(list.Alerts), list.NextBefore)
 	}
-	if a := list.Alerts[0]; a.Story == nil || a.Story.Title != "A seal appears" || a.Status != "pending" || a.Kind != "alert" {
+	if a := list.Alerts[0]; a.Story == nil || a.Story.Title != "A seal appears" || a.Status != "pending" || a.Kind != "alert" || a.Waiting != "due" {
 		t.Fatalf("newest %+v", a)
 	}
 	if code := e.do("GET", "/api/v1/alerts?status=failed", nil, &list); code != 200 || len(list.Alerts) != 3 {
@@ -596,6 +610,16 @@ func TestExplain(t *testing.T) {
 	}
 	if v := byName["other-source"]; v.Matched || len(v.Reasons) != 1 || !strings.Contains(v.Reasons[0], `only listens to "Elsewhere"`) {
 		t.Fatalf("other-source: %+v", v)
+	}
+
+	// Where it went: reuters matched as the story came in and queued an
+	// alert to console, naming the rules that matched.
+	if len(ex.Deliveries) == 0 || ex.Deliveries[0].Target != "console" || ex.Deliveries[0].Status != "pending" ||
+		rt.Recorded == nil || !slices.Equal(rt.Outcome, []string{"An alert waits to go to console."}) || ex.Cluster != "" || len(ex.AlsoReportedBy) != 0 {
+		t.Fatalf("where it went: %+v, reuters %+v", ex.Deliveries, rt)
+	}
+	if v := byName["exports"]; v.Recorded != nil || len(v.Outcome) != 0 {
+		t.Fatalf("exports outcome: %+v", v)
 	}
 
 	var apiErr api.Error

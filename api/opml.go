@@ -56,10 +56,11 @@ type ImportReport struct {
 }
 
 // ImportOPML adds every outline's xmlUrl of an OPML document as a source,
-// each through service.AddSource (and so through the private-address guard
-// and a test fetch), one after another, and reports each outcome. Nested
-// outlines (folders) are walked. An error means the document itself could
-// not be read.
+// each through service.ImportSource (the address is checked, nothing is
+// fetched: a feed that cannot be fetched becomes a failing source on its
+// first fetch, so that a list imports whole, offline too), and reports each
+// outcome. Nested outlines (folders) are walked. An error means the
+// document itself could not be read; it says so in plain words.
 func ImportOPML(ctx context.Context, svc *service.Service, r io.Reader, addedBy string) (ImportReport, error) {
 	var doc opml
 	dec := xml.NewDecoder(r)
@@ -69,7 +70,10 @@ func ImportOPML(ctx context.Context, svc *service.Service, r io.Reader, addedBy 
 		if errors.As(err, &mbe) {
 			return ImportReport{}, fmt.Errorf("OPML body is larger than %d bytes", MaxOPML)
 		}
-		return ImportReport{}, fmt.Errorf("not an OPML document: %w", err)
+		if errors.Is(err, io.EOF) {
+			return ImportReport{}, errors.New("the file is empty or is not an OPML document (the XML file a feed reader exports)")
+		}
+		return ImportReport{}, errors.New("the file is not an OPML document (the XML file a feed reader exports): it does not read as XML with an <opml> element")
 	}
 	var feeds []outline
 	var walk func(os []outline, depth int)
@@ -98,28 +102,36 @@ func ImportOPML(ctx context.Context, svc *service.Service, r io.Reader, addedBy 
 			name = strings.TrimSpace(o.Text)
 		}
 		res := ImportResult{URL: strings.TrimSpace(o.XMLURL), Name: name}
-		src, err := svc.AddSource(ctx, res.URL, name, addedBy, store.OriginAPI)
-		if err != nil && name != "" && errors.Is(err, store.ErrExists) && !strings.Contains(err.Error(), "URL") {
-			// The name is taken by another feed: let the service pick one.
-			src, err = svc.AddSource(ctx, res.URL, "", addedBy, store.OriginAPI)
-		}
+		src, err := svc.ImportSource(ctx, res.URL, name, addedBy)
 		switch {
 		case err == nil:
 			res.Status, res.ID, res.Name = "added", src.ID, src.Name
 			rep.Added++
 		case errors.Is(err, store.ErrExists):
-			res.Status, res.Error = "exists", err.Error()
+			res.Status, res.Error = "exists", plainError(err)
 			rep.Exists++
 		default:
 			if ctx.Err() != nil {
 				return rep, ctx.Err()
 			}
-			res.Status, res.Error = "error", err.Error()
+			if !errors.Is(err, service.ErrInvalid) {
+				return rep, err
+			}
+			res.Status, res.Error = "error", plainError(err)
 			rep.Failed++
 		}
 		rep.Results = append(rep.Results, res)
 	}
 	return rep, nil
+}
+
+// plainError is the reason of an *service.InvalidError, else the error's text.
+func plainError(err error) string {
+	var ie *service.InvalidError
+	if errors.As(err, &ie) {
+		return ie.Reason
+	}
+	return err.Error()
 }
 
 // WriteOPML writes the sources as an OPML 2.0 document.

@@ -29,6 +29,9 @@ type Rule struct {
 	Created    *time.Time `json:"created"`
 	// Matches7d is set in lists: the rule's matches in the last 7 days.
 	Matches7d *int `json:"matches_7d,omitempty"`
+	// Alerts7d is set in lists: the rule's alerts in the last 7 days, as
+	// store.AlertDefinition counts them.
+	Alerts7d *int `json:"alerts_7d,omitempty"`
 	// RegexOverBudget is set in lists when the rule's regular expressions
 	// ran out of the time budget per story: how many stories, since this
 	// replica started.
@@ -68,8 +71,8 @@ func (a *API) listRules(w http.ResponseWriter, r *http.Request) {
 	out := RuleList{Rules: make([]Rule, 0, len(all))}
 	for _, ri := range all {
 		j := RuleOf(ri.Rule)
-		n := ri.Matches7d
-		j.Matches7d = &n
+		n, a := ri.Matches7d, ri.Alerts7d
+		j.Matches7d, j.Alerts7d = &n, &a
 		j.RegexOverBudget = ri.OverBudget
 		out.Rules = append(out.Rules, j)
 	}
@@ -208,15 +211,29 @@ func StoryOf(s story.Story, terms []string) Story {
 
 // PreviewResult is the answer of POST /api/v1/rules/preview.
 type PreviewResult struct {
+	// Total is the number of matching stories.
 	Total int `json:"total"`
-	// PerDay is every day of the window, oldest first (UTC days).
+	// Alerts is the number of alerts they would have made, as the rules
+	// list and the overview count them (Definition): syndicated copies of
+	// one event once.
+	Alerts int `json:"alerts"`
+	// Definition says what an alert is, as every count of alerts uses it.
+	Definition string `json:"definition"`
+	// PerDay is the alerts of every day of the window, oldest first (UTC
+	// days).
 	PerDay []DayCount `json:"per_day"`
-	// AlertsPerDay is Total spread over the days counted: the whole window,
-	// or, when Truncated, the days from the oldest day with a match to today.
+	// AlertsPerDay is the alerts of the last CoveredDays days over them.
 	AlertsPerDay float64 `json:"alerts_per_day"`
-	// CoveredDays is how many days AlertsPerDay is over.
-	CoveredDays int     `json:"covered_days"`
-	Stories     []Story `json:"stories"`
+	// CoveredDays is how many days AlertsPerDay is over: the window, or
+	// the days since the store's oldest story was fetched when that is
+	// fewer (older stories of a first fetch's backlog are a partial
+	// sample), or, when Truncated, the days from the oldest day with a
+	// match to today.
+	CoveredDays int `json:"covered_days"`
+	// Stories are the newest matches, as many as were asked for.
+	Stories []Story `json:"stories"`
+	// More is how many matching stories there are beyond Stories.
+	More int `json:"more"`
 	// Scanned is how many stored stories were looked at.
 	Scanned int `json:"scanned"`
 	// Truncated means a bound stopped the count: Total covers the newest
@@ -224,30 +241,44 @@ type PreviewResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-// PreviewOf converts a service preview.
-func PreviewOf(p service.Preview) PreviewResult {
-	out := PreviewResult{Total: p.Total, Scanned: p.Scanned, Truncated: p.Truncated,
-		PerDay: make([]DayCount, 0, len(p.PerDay)), Stories: make([]Story, 0, len(p.Stories))}
+// PreviewOf converts a service preview made at now.
+func PreviewOf(p service.Preview, now time.Time) PreviewResult {
+	out := PreviewResult{Total: p.Total, Alerts: p.Alerts, Definition: store.AlertDefinition, Scanned: p.Scanned,
+		Truncated: p.Truncated, PerDay: make([]DayCount, 0, len(p.PerDay)), Stories: make([]Story, 0, len(p.Stories))}
 	for _, d := range p.PerDay {
 		out.PerDay = append(out.PerDay, DayCount{Day: d.Day, Count: d.Count})
 	}
-	out.CoveredDays = len(p.PerDay)
+	// The rate is over the days the store has been fetching (not those of
+	// a first fetch's backlog) and, when the scan stopped early, the days
+	// from the oldest match it saw: the alerts of those days over them.
+	start := 0
+	if !p.HeldSince.IsZero() {
+		held := p.HeldSince.UTC().Format(time.DateOnly)
+		for start < len(p.PerDay) && p.PerDay[start].Day < held {
+			start++
+		}
+	}
 	if p.Truncated {
-		// The scan stopped at some story, newest first: the days before
-		// the oldest match were not (all) seen.
 		for i, d := range p.PerDay {
 			if d.Count > 0 {
-				out.CoveredDays = len(p.PerDay) - i
+				start = max(start, i)
 				break
 			}
 		}
 	}
+	start = min(start, max(len(p.PerDay)-1, 0))
+	alerts := 0
+	for _, d := range p.PerDay[start:] {
+		alerts += d.Count
+	}
+	out.CoveredDays = len(p.PerDay) - start
 	if out.CoveredDays > 0 {
-		out.AlertsPerDay = float64(int(float64(p.Total)/float64(out.CoveredDays)*10+0.5)) / 10
+		out.AlertsPerDay = float64(int(float64(alerts)/float64(out.CoveredDays)*10+0.5)) / 10
 	}
 	for _, h := range p.Stories {
 		out.Stories = append(out.Stories, StoryOf(h.Story, h.Terms))
 	}
+	out.More = max(p.Total-len(out.Stories), 0)
 	return out
 }
 
@@ -286,5 +317,5 @@ func (a *API) previewRule(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, PreviewOf(p))
+	WriteJSON(w, http.StatusOK, PreviewOf(p, a.o.Service.Now()))
 }

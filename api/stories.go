@@ -156,20 +156,42 @@ type RuleVerdict struct {
 	Terms   []string    `json:"terms"`
 	Checks  []TermCheck `json:"checks"`
 	Reasons []string    `json:"reasons"`
+	// Recorded is when the match was recorded as the story came in (null:
+	// it did not match then).
+	Recorded *time.Time `json:"recorded"`
+	// Outcome says what became of the match: where it went, or why not.
+	Outcome []string `json:"outcome"`
 }
 
 // Explanation is the answer of GET /api/v1/stories/{id}/explain.
 type Explanation struct {
 	Story Story         `json:"story"`
 	Rules []RuleVerdict `json:"rules"`
+	// Deliveries are the outbox rows about the story, oldest first.
+	Deliveries []Alert `json:"deliveries"`
+	// Cluster is the story's cluster, "" when it has none.
+	Cluster string `json:"cluster"`
+	// AlsoReportedBy are the other stories of its cluster, newest first.
+	AlsoReportedBy []Story `json:"also_reported_by"`
 }
 
 // ExplanationOf converts a service explanation.
 func ExplanationOf(ex service.Explanation) Explanation {
-	out := Explanation{Story: StoryOf(ex.Story, nil), Rules: make([]RuleVerdict, 0, len(ex.Rules))}
+	out := Explanation{Story: StoryOf(ex.Story, nil), Rules: make([]RuleVerdict, 0, len(ex.Rules)),
+		Deliveries: make([]Alert, 0, len(ex.Deliveries)), Cluster: ex.Cluster, AlsoReportedBy: make([]Story, 0, len(ex.AlsoReportedBy))}
+	for _, d := range ex.Deliveries {
+		out.Deliveries = append(out.Deliveries, AlertOf(d))
+	}
+	for _, st := range ex.AlsoReportedBy {
+		out.AlsoReportedBy = append(out.AlsoReportedBy, StoryOf(st, nil))
+	}
 	for _, r := range ex.Rules {
 		v := RuleVerdict{ID: r.Rule.ID, Name: r.Rule.Name, Query: r.Rule.Query, Origin: r.Rule.Origin,
-			Paused: r.Rule.Paused, Matched: r.Matched, Terms: r.Terms, Checks: []TermCheck{}, Reasons: r.Reasons}
+			Paused: r.Rule.Paused, Matched: r.Matched, Terms: r.Terms, Checks: []TermCheck{}, Reasons: r.Reasons,
+			Recorded: timePtr(r.Recorded), Outcome: r.Outcome}
+		if v.Outcome == nil {
+			v.Outcome = []string{}
+		}
 		if v.Terms == nil {
 			v.Terms = []string{}
 		}

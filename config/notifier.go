@@ -300,6 +300,30 @@ func (ts Targets) Check(target string) error {
 	return checkTarget(tg, ts.Notifiers, ts.Types)
 }
 
+// TargetChoice is a configured notifier as a rule editor offers it.
+type TargetChoice struct {
+	// Notifier is the notifier's name, Type its type.
+	Notifier, Type string
+	// Channel says whether targets of it name a channel.
+	Channel ChannelUse
+	// Example is a channel as people write it ("#channel"), when it takes one.
+	Example string
+}
+
+// Choices returns the configured notifiers, in file order, for people to
+// pick targets from.
+func (ts Targets) Choices() []TargetChoice {
+	out := make([]TargetChoice, 0, len(ts.Notifiers))
+	for _, n := range ts.Notifiers {
+		c := TargetChoice{Notifier: n.Name, Type: n.Type}
+		if j := slices.IndexFunc(ts.Types, func(t NotifierType) bool { return t.Name == n.Type }); j >= 0 {
+			c.Channel, c.Example = ts.Types[j].Channel.Use, ts.Types[j].Channel.Example
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // checkTarget checks that tg names a configured notifier and that its
 // channel fits the notifier's type.
 func checkTarget(tg Target, notifiers []Notifier, types []NotifierType) error {

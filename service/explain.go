@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wirewatch/wirewatch/rules"
 	"github.com/wirewatch/wirewatch/store"
@@ -18,7 +19,18 @@ type Explanation struct {
 	Story story.Story
 	// Rules are every rule, by id.
 	Rules []RuleExplanation
+	// Deliveries are the outbox rows about the story (not digests), oldest
+	// first: where it went, or why not.
+	Deliveries []store.Delivery
+	// Cluster is the story's cluster ("" when it started none of its own
+	// and joined none).
+	Cluster string
+	// AlsoReportedBy are the other stories of its cluster, newest first.
+	AlsoReportedBy []story.Story
 }
+
+// maxClusterStories bounds the "also reported by" list.
+const maxClusterStories = 50
 
 // RuleExplanation is one rule's verdict on a story.
 type RuleExplanation struct {
@@ -34,6 +46,12 @@ type RuleExplanation struct {
 	Checks []rules.Check
 	// Reasons say, in words, why the rule does not match (empty when it does).
 	Reasons []string
+	// Recorded is when the bot recorded the match as the story came in
+	// (zero: it did not match then).
+	Recorded time.Time
+	// Outcome says, in words, what became of the match: where it was
+	// sent, or why nothing was.
+	Outcome []string
 }
 
 // Explain loads a stored story and every rule and says, for each rule,
@@ -47,11 +65,90 @@ func (s *Service) Explain(ctx context.Context, storyID string) (Explanation, err
 	if err != nil {
 		return Explanation{}, err
 	}
-	out := Explanation{Story: st, Rules: make([]RuleExplanation, 0, len(all))}
+	matches, err := s.o.Store.StoryMatches(ctx, storyID)
+	if err != nil {
+		return Explanation{}, err
+	}
+	ds, err := s.o.Store.Deliveries(ctx, store.DeliveryQuery{StoryID: storyID, Limit: 500})
+	if err != nil {
+		return Explanation{}, err
+	}
+	slices.Reverse(ds)
+	out := Explanation{Story: st, Rules: make([]RuleExplanation, 0, len(all)), Deliveries: ds, Cluster: st.Cluster}
+	if st.Cluster != "" {
+		others, err := s.o.Store.Stories(ctx, store.StoryQuery{Cluster: st.Cluster, Limit: maxClusterStories + 1})
+		if err != nil {
+			return Explanation{}, err
+		}
+		for _, o := range others {
+			if o.ID != st.ID && len(out.AlsoReportedBy) < maxClusterStories {
+				out.AlsoReportedBy = append(out.AlsoReportedBy, o)
+			}
+		}
+	}
 	for _, r := range all {
-		out.Rules = append(out.Rules, ExplainRule(r, &st))
+		ex := ExplainRule(r, &st)
+		if i := slices.IndexFunc(matches, func(m store.Match) bool { return m.Rule == r.Name }); i >= 0 {
+			ex.Recorded = matches[i].At
+		}
+		ex.Outcome = outcome(r, &st, ex, ds)
+		out.Rules = append(out.Rules, ex)
 	}
 	return out, nil
+}
+
+// outcome says what became of a rule's verdict on a story: the deliveries
+// that name the rule, or why there are none.
+func outcome(r store.Rule, st *story.Story, ex RuleExplanation, ds []store.Delivery) []string {
+	var out []string
+	for _, d := range ds {
+		if !slices.Contains(d.Rules, r.Name) {
+			continue
+		}
+		out = append(out, deliveryOutcome(d))
+	}
+	if len(out) > 0 {
+		return out
+	}
+	switch {
+	case ex.Recorded.IsZero() && ex.Matched && !r.Created.IsZero() && r.Created.After(st.Fetched):
+		return []string{"The rule was made after the story came in, so it sent nothing about it."}
+	case ex.Recorded.IsZero() && ex.Matched:
+		return []string{"The rule matches now but did not when the story came in (it was changed since), so it sent nothing about it."}
+	case ex.Recorded.IsZero():
+		return nil
+	case r.Digest != "":
+		return []string{fmt.Sprintf("Matched as the story came in; it goes out in the rule's %s digest.", r.Digest)}
+	case r.MinSources > 1:
+		return []string{fmt.Sprintf("Matched, but this surge rule alerts only once %d sources carry the story within %s.", r.MinSources, r.Window)}
+	}
+	return []string{"Matched as the story came in, but no alert was queued: on a source's first fetch only its backfill newest items alert, and a paused rule sends nothing."}
+}
+
+// deliveryOutcome says in words what became of one delivery.
+func deliveryOutcome(d store.Delivery) string {
+	what := "An alert"
+	if d.Kind == store.KindFollowUp {
+		what = "A follow-up, threaded under the first alert of its event,"
+	}
+	switch d.Status {
+	case store.StatusSent:
+		return fmt.Sprintf("%s went to %s.", what, d.Target)
+	case store.StatusPending:
+		if d.Waiting != "" {
+			return fmt.Sprintf("%s waits to go to %s: %s.", what, d.Target, d.Waiting)
+		}
+		return fmt.Sprintf("%s waits to go to %s.", what, d.Target)
+	case store.StatusFailed:
+		return fmt.Sprintf("%s to %s failed after %d attempts: %s.", what, d.Target, d.Attempts, d.LastError)
+	case store.StatusDuplicate:
+		return fmt.Sprintf("Not sent to %s again: it already had this story (from another source or an earlier fetch).", d.Target)
+	case store.StatusFolded:
+		return fmt.Sprintf("Folded: %s already had an alert about this event, so this copy was not posted.", d.Target)
+	case store.StatusSummarised:
+		return fmt.Sprintf("Held back by flood control and sent to %s inside a summary.", d.Target)
+	}
+	return fmt.Sprintf("%s to %s: %s.", what, d.Target, d.Status)
 }
 
 // ExplainRule says whether rule r matches story st and why or why not: the

@@ -26,6 +26,10 @@ type RuleInfo struct {
 	store.Rule
 	// Matches7d is how many stories the rule matched in the last 7 days.
 	Matches7d int
+	// Alerts7d is how many alerts it made in the last 7 days, as
+	// store.AlertDefinition counts them (an event matched on two days
+	// counts on each).
+	Alerts7d int
 	// OverBudget is how many stories the rule could not be decided on, and
 	// so did not match, because their regular expression budget ran out,
 	// since this process started (0 without a live rule set).
@@ -172,6 +176,9 @@ func (s *Service) AddRule(ctx context.Context, r store.Rule) (store.Rule, error)
 		return store.Rule{}, err
 	}
 	stored, err := s.o.Store.AddRule(ctx, r)
+	if errors.Is(err, store.ErrExists) {
+		return store.Rule{}, &InvalidError{Field: "name", Reason: fmt.Sprintf("a rule named %q already exists; choose another name", r.Name), Err: err}
+	}
 	if err != nil {
 		return store.Rule{}, err // the store's error already says "add rule: …"
 	}
@@ -240,9 +247,18 @@ func (s *Service) Rules(ctx context.Context) ([]RuleInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	counts, err := s.o.Store.MatchCounts(ctx, s.o.Now().Add(-7*24*time.Hour))
+	since := s.o.Now().Add(-7 * 24 * time.Hour)
+	counts, err := s.o.Store.MatchCounts(ctx, since)
 	if err != nil {
 		return nil, err
+	}
+	days, err := s.o.Store.MatchDays(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	alerts := map[string]int{}
+	for _, d := range days {
+		alerts[d.Rule] += d.Alerts
 	}
 	var over map[string]int
 	if br, ok := s.o.Rules.(budgetReporter); ok {
@@ -250,7 +266,7 @@ func (s *Service) Rules(ctx context.Context) ([]RuleInfo, error) {
 	}
 	out := make([]RuleInfo, len(all))
 	for i, r := range all {
-		out[i] = RuleInfo{Rule: r, Matches7d: counts[r.Name], OverBudget: over[r.Name]}
+		out[i] = RuleInfo{Rule: r, Matches7d: counts[r.Name], Alerts7d: alerts[r.Name], OverBudget: over[r.Name]}
 	}
 	return out, nil
 }

@@ -270,7 +270,10 @@ func TestAddRuleErrorSaysItsPrefixOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := e.svc.AddRule(ctx, r)
-	if err == nil || strings.Count(err.Error(), "add rule") != 1 || !errors.Is(err, store.ErrExists) {
+	// The taken name is said by its field (issue 13), with no prefix at all.
+	var ie *service.InvalidError
+	if !errors.As(err, &ie) || ie.Field != "name" || strings.Contains(err.Error(), "add rule") ||
+		!strings.Contains(err.Error(), `"twice" already exists`) || !errors.Is(err, store.ErrExists) {
 		t.Errorf("second add: %v", err)
 	}
 }

@@ -54,9 +54,17 @@ type DayCount struct {
 type Preview struct {
 	// Total is the number of matching stories.
 	Total int
-	// PerDay counts the matches per UTC day, oldest first; every day from
-	// since to now is listed, with 0 where nothing matched.
+	// Alerts is the number of alerts they would have made, as
+	// store.AlertDefinition counts them: copies of one event (one cluster)
+	// once.
+	Alerts int
+	// PerDay counts the alerts per UTC day (of the event's first published
+	// copy), oldest first; every day from since to now is listed, with 0
+	// where nothing matched.
 	PerDay []DayCount
+	// HeldSince is when the oldest stored story was fetched (zero: none):
+	// a rate is over the days from then, when the window reaches further.
+	HeldSince time.Time
 	// Stories are the newest matches, as many as were asked for.
 	Stories []Hit
 	// Scanned is how many candidate stories were evaluated.
@@ -106,10 +114,16 @@ func (s *Service) Preview(ctx context.Context, query string, since time.Time, sa
 		return Preview{}, err
 	}
 	var p Preview
-	perDay := map[string]int{}
+	// The scan goes newest first: the last day seen for an event is that
+	// of its first copy, the one that alerts.
+	eventDay := map[string]string{}
 	p.Scanned, p.Truncated, err = s.scan(ctx, q, since, func(h Hit) bool {
 		p.Total++
-		perDay[h.Story.Published.UTC().Format(time.DateOnly)]++
+		key := h.Story.Cluster
+		if key == "" {
+			key = h.Story.ID
+		}
+		eventDay[key] = h.Story.Published.UTC().Format(time.DateOnly)
 		if len(p.Stories) < sample {
 			p.Stories = append(p.Stories, h)
 		}
@@ -118,7 +132,15 @@ func (s *Service) Preview(ctx context.Context, query string, since time.Time, sa
 	if err != nil {
 		return Preview{}, err
 	}
+	perDay := map[string]int{}
+	for _, day := range eventDay {
+		perDay[day]++
+	}
+	p.Alerts = len(eventDay)
 	p.PerDay = dayCounts(perDay, since, s.o.Now())
+	if p.HeldSince, err = s.o.Store.OldestFetch(ctx); err != nil {
+		return Preview{}, err
+	}
 	return p, nil
 }
 

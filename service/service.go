@@ -13,6 +13,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/sources"
 	"github.com/wirewatch/wirewatch/store"
 )
@@ -61,7 +62,10 @@ type Reloader interface {
 // it), so a rule made in chat, on the dashboard or through the API is held to
 // the configuration file's rules.
 type TargetChecker interface {
+	// Check returns why target cannot be used, or nil.
 	Check(target string) error
+	// Choices returns the configured notifiers, for people to pick from.
+	Choices() []config.TargetChoice
 }
 
 // Default bounds of a story lookup.

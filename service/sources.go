@@ -92,12 +92,12 @@ func (s *Service) AddSource(ctx context.Context, rawURL, name, addedBy, origin s
 	taken := map[string]bool{}
 	for _, src := range all {
 		if src.URL == rawURL {
-			return store.Source{}, fmt.Errorf("source %q already fetches that URL: %w", src.Name, store.ErrExists)
+			return store.Source{}, &InvalidError{Field: "url", Reason: fmt.Sprintf("the source %q already fetches that URL", src.Name), Err: store.ErrExists}
 		}
 		taken[strings.ToLower(src.Name)] = true
 	}
 	if name != "" && taken[strings.ToLower(name)] {
-		return store.Source{}, fmt.Errorf("a source named %q: %w", name, store.ErrExists)
+		return store.Source{}, &InvalidError{Field: "name", Reason: fmt.Sprintf("a source is already named %q; choose another name", name), Err: store.ErrExists}
 	}
 
 	if s.o.Fetcher == nil {
@@ -115,7 +115,7 @@ func (s *Service) AddSource(ctx context.Context, rawURL, name, addedBy, origin s
 		if ctx.Err() != nil {
 			return store.Source{}, ctx.Err()
 		}
-		return store.Source{}, &InvalidError{Field: "url", Reason: "the test fetch failed: " + err.Error(), Err: err}
+		return store.Source{}, &InvalidError{Field: "url", Reason: "the test fetch failed: " + PlainFetchError(err), Err: err}
 	}
 
 	if name == "" {
@@ -126,6 +126,40 @@ func (s *Service) AddSource(ctx context.Context, rawURL, name, addedBy, origin s
 		if errors.Is(err, store.ErrExists) {
 			return store.Source{}, fmt.Errorf("a source named %q or with that URL: %w", name, store.ErrExists)
 		}
+		return store.Source{}, fmt.Errorf("add source %q: %w", name, err)
+	}
+	return src, nil
+}
+
+// ImportSource adds a source from an OPML outline: the URL must pass
+// sources.CheckURL, but nothing is fetched now, so that a list imports whole
+// when the network is down; a feed that cannot be fetched becomes a failing
+// source on its first fetch. The name is the given one, else the URL's
+// host, made unique with " (2)", " (3)", …. A URL already stored is an
+// *InvalidError wrapping store.ErrExists.
+func (s *Service) ImportSource(ctx context.Context, rawURL, name, addedBy string) (store.Source, error) {
+	rawURL = strings.TrimSpace(rawURL)
+	name = strings.Join(strings.Fields(name), " ")
+	if err := s.checkURL(rawURL); err != nil {
+		return store.Source{}, err
+	}
+	if r := []rune(name); len(r) > maxSourceName-8 {
+		name = strings.TrimSpace(string(r[:maxSourceName-8]))
+	}
+	all, err := s.o.Store.Sources(ctx)
+	if err != nil {
+		return store.Source{}, err
+	}
+	taken := map[string]bool{}
+	for _, src := range all {
+		if src.URL == rawURL {
+			return store.Source{}, &InvalidError{Field: "url", Reason: fmt.Sprintf("the source %q already fetches that URL", src.Name), Err: store.ErrExists}
+		}
+		taken[strings.ToLower(src.Name)] = true
+	}
+	name = uniqueName(derivedName(name, rawURL), taken)
+	src, err := s.o.Store.AddSource(ctx, store.Source{Name: name, URL: rawURL, Origin: store.OriginAPI, AddedBy: addedBy})
+	if err != nil {
 		return store.Source{}, fmt.Errorf("add source %q: %w", name, err)
 	}
 	return src, nil

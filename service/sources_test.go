@@ -90,8 +90,8 @@ func TestAddSourceReportsBadFeeds(t *testing.T) {
 	e := newEnv(t, allowPrivate)
 	srv := feedServer(t)
 	tests := []struct{ url, name, want string }{
-		{srv.URL + "/gone", "", `the test fetch failed: fetch "new source": status 404`},
-		{srv.URL + "/broken", "Broken", `the test fetch failed: parse "Broken"`},
+		{srv.URL + "/gone", "", `the test fetch failed: the server has no page at that address (HTTP 404 Not Found)`},
+		{srv.URL + "/broken", "Broken", `the test fetch failed: what is at that address is not a feed wirewatch can read`},
 		{"ftp://example.com/feed", "", `unsupported scheme "ftp"`},
 		{"example.com/feed", "", "not an absolute URL"},
 		{"file:///etc/passwd", "", "file URLs are not allowed"},

@@ -144,6 +144,25 @@ type Match struct {
 	StoryID string
 	Rule    string // rule name
 	Terms   []string
+	// At is when the match was recorded (filled by StoryMatches; Ingest
+	// records the ingest time).
+	At time.Time
+}
+
+// AlertDefinition says in words what MatchDays counts as an alert; pages
+// that show those counts state it.
+const AlertDefinition = "An alert is a story a rule matched that went, or is waiting to go, " +
+	"to at least one target: syndicated copies of one event (one cluster), threaded or folded " +
+	"under the first alert, count once; stories whose every delivery failed, or that sent nothing " +
+	"(held back on a source's first fetch, rule paused), do not count. A digest rule counts " +
+	"each story its digests carry."
+
+// AlertDay is how many alerts (see AlertDefinition) one rule made on one
+// UTC day, by the day the match was recorded.
+type AlertDay struct {
+	Rule   string
+	Day    string // "2026-11-28"
+	Alerts int
 }
 
 // Delivery is one outbox row: one alert to one target.
@@ -250,7 +269,9 @@ type StoryQuery struct {
 	// FetchedSince selects stories first seen at or after it (zero: any).
 	FetchedSince time.Time
 	SourceID     int64 // 0: all sources
-	Limit        int   // 0: 100
+	// Cluster selects the stories of one cluster (""; any).
+	Cluster string
+	Limit   int // 0: 100
 }
 
 // DeliveryQuery selects outbox rows, newest first.
@@ -258,7 +279,9 @@ type DeliveryQuery struct {
 	Rule   string
 	Status string
 	Target string // "": any target
-	Since  time.Time
+	// StoryID selects rows about one story (as StoryID, not in StoryIDs).
+	StoryID string
+	Since   time.Time
 	// Before selects rows whose id is below it, for paging (0: no bound).
 	Before int64
 	Limit  int // 0: 100
@@ -391,6 +414,12 @@ type TargetState struct {
 	Lease Lease
 }
 
+// EpochDay formats day n after 1970-01-01 (UTC) as "2026-11-28", as
+// AlertDay.Day has it.
+func EpochDay(n int64) string {
+	return time.UnixMilli(n * 24 * int64(time.Hour/time.Millisecond)).UTC().Format(time.DateOnly)
+}
+
 // Store is the persistence wirewatch needs. Every method is safe for
 // concurrent use, by several goroutines and by several processes on one
 // database: every decision that more than one worker could make at once (a
@@ -459,6 +488,16 @@ type Store interface {
 	Story(ctx context.Context, id string) (story.Story, error)
 	// MatchCounts returns, per rule name, the matches recorded since a time.
 	MatchCounts(ctx context.Context, since time.Time) (map[string]int, error)
+	// MatchDays counts the alerts (AlertDefinition) per rule and UTC day of
+	// the matches recorded since a time, by rule name and then day; days
+	// without alerts are left out.
+	MatchDays(ctx context.Context, since time.Time) ([]AlertDay, error)
+	// StoryMatches returns the matches recorded for one story, with At, by
+	// rule name.
+	StoryMatches(ctx context.Context, storyID string) ([]Match, error)
+	// OldestFetch returns when the oldest stored story was fetched (zero:
+	// no stories), so that rates divide by the days the store holds.
+	OldestFetch(ctx context.Context) (time.Time, error)
 	// Prune deletes stories (and their matches) fetched before a time, keeping any
 	// that a pending delivery still needs. It returns how many stories went.
 	Prune(ctx context.Context, before time.Time) (int64, error)

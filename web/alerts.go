@@ -18,13 +18,19 @@ type alertsData struct {
 	Rules    []string
 	// Next is the URL of the next (older) page, "" on the last.
 	Next string
+	// FilterError says what is wrong with a filter value.
+	FilterError string
 }
 
 func (d *dashboard) alerts(w http.ResponseWriter, r *http.Request) {
+	code := http.StatusOK
+	var filterErr string
 	q, err := api.ParseAlertQuery(r, d.svc.Now())
 	if err != nil {
-		d.fail(w, r, http.StatusBadRequest, err.Error())
-		return
+		// Show the log unfiltered by the bad value, with the reason next
+		// to the filters.
+		code, filterErr = http.StatusBadRequest, sentence(err.Error())
+		q = api.AlertQuery{Rule: r.URL.Query().Get("rule"), Target: r.URL.Query().Get("target"), Limit: api.DefaultLimit}
 	}
 	alerts, next, err := api.Alerts(r.Context(), d.st, q)
 	if err != nil {
@@ -32,7 +38,7 @@ func (d *dashboard) alerts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := alertsData{Alerts: alerts, Rule: q.Rule, Status: q.Status, Target: q.Target,
-		Since: r.URL.Query().Get("since"), Statuses: api.Statuses}
+		Since: r.URL.Query().Get("since"), Statuses: api.Statuses, FilterError: filterErr}
 	if rules, err := d.st.Rules(r.Context()); err == nil {
 		for _, rule := range rules {
 			data.Rules = append(data.Rules, rule.Name)
@@ -48,7 +54,7 @@ func (d *dashboard) alerts(w http.ResponseWriter, r *http.Request) {
 		v.Set("before", strconv.FormatInt(next, 10))
 		data.Next = "/alerts?" + v.Encode()
 	}
-	d.render(w, r, http.StatusOK, "alerts", page{Title: "Alerts", Nav: "alerts", Data: data})
+	d.render(w, r, code, "alerts", page{Title: "Alerts", Nav: "alerts", Data: data})
 }
 
 func (d *dashboard) retryAlert(w http.ResponseWriter, r *http.Request) {

@@ -195,7 +195,8 @@ func TestBrowser(t *testing.T) {
 	}
 	b.do(chromedp.SendKeys(chromedp.ID("query"), " -stock"))
 	b.waitFor("16 matches", `document.querySelector('#preview-total')?.textContent === '16'`)
-	if rate := eval[string](b, `document.querySelector('#preview-rate').textContent`); rate != "0.5" {
+	// 16 alerts over the 29 days since the oldest stored story was fetched.
+	if rate := eval[string](b, `document.querySelector('#preview-rate').textContent`); rate != "0.6" {
 		t.Fatalf("alerts a day %q", rate)
 	}
 	// An unbalanced quote: the caret points at it.

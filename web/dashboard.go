@@ -26,7 +26,8 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // pageNames are the templates that are whole pages (each with the layout).
-var pageNames = []string{"overview", "sources", "source", "import", "rules", "rule", "alerts", "stories", "story", "login", "error"}
+var pageNames = []string{"overview", "sources", "source", "import", "rules", "rule", "alerts", "stories", "story", "login", "error",
+	"notifiers", "confirm"}
 
 // dashboard serves the pages, the static assets and the API.
 type dashboard struct {
@@ -72,6 +73,7 @@ func newDashboard(o Options, st store.Store) http.Handler {
 	m.HandleFunc("GET /sources/{id}", d.source)
 	m.HandleFunc("POST /sources/{id}/check", d.checkSource)
 	m.HandleFunc("POST /sources/{id}/pause", d.pauseSource)
+	m.HandleFunc("GET /sources/{id}/delete", d.confirmDeleteSource)
 	m.HandleFunc("POST /sources/{id}/delete", d.deleteSource)
 	m.HandleFunc("GET /rules", d.rules)
 	m.HandleFunc("GET /rules/new", d.newRule)
@@ -80,10 +82,13 @@ func newDashboard(o Options, st store.Store) http.Handler {
 	m.HandleFunc("GET /rules/{id}", d.editRule)
 	m.HandleFunc("POST /rules/{id}", d.saveRule)
 	m.HandleFunc("POST /rules/{id}/pause", d.pauseRule)
+	m.HandleFunc("GET /rules/{id}/delete", d.confirmDeleteRule)
 	m.HandleFunc("POST /rules/{id}/delete", d.deleteRule)
 	m.HandleFunc("GET /alerts", d.alerts)
 	m.HandleFunc("POST /alerts/{id}/retry", d.retryAlert)
 	m.HandleFunc("POST /alerts/{id}/cancel", d.cancelAlert)
+	m.HandleFunc("GET /notifiers", d.notifiers)
+	m.HandleFunc("POST /notifiers/test", d.testNotifier)
 	m.HandleFunc("GET /stories", d.stories)
 	m.HandleFunc("GET /stories/{id}", d.story)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -114,6 +119,7 @@ func (d *dashboard) parseTemplates() {
 		"add":       func(a, b int) int { return a + b },
 		"size":      byteSize,
 		"took":      took,
+		"alertDef":  func() string { return store.AlertDefinition },
 	}
 	base := template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html"))
 	d.pages = map[string]*template.Template{}
@@ -128,8 +134,11 @@ func (d *dashboard) parseTemplates() {
 type page struct {
 	Title string
 	Nav   string
-	// Auth is true when tokens are configured (the layout shows "log out").
+	// Auth is true when tokens are configured and the page is not the
+	// login form (the layout shows "log out").
 	Auth bool
+	// LoggedOut is true on the login form: the layout shows no navigation.
+	LoggedOut bool
 	// Notice is a message about what the last action did.
 	Notice string
 	// Error is a message about what went wrong.
@@ -140,7 +149,8 @@ type page struct {
 // render writes a page; the template runs into a buffer first, so that a
 // failing template gives a clean 500 and not half a page.
 func (d *dashboard) render(w http.ResponseWriter, r *http.Request, code int, name string, p page) {
-	p.Auth = d.auth.enabled()
+	p.LoggedOut = name == "login"
+	p.Auth = d.auth.enabled() && !p.LoggedOut
 	if p.Notice == "" {
 		p.Notice = notices[r.URL.Query().Get("done")]
 	}
@@ -196,18 +206,30 @@ var notices = map[string]string{
 	"removed":   "Removed.",
 	"saved":     "Rule saved. It applies to the next story.",
 	"deleted":   "Rule deleted.",
+	"tested":    "Test alert queued: it goes out within a few seconds; this page shows how it went.",
 	"retried":   "Alert queued for another attempt.",
 	"cancelled": "Alert cancelled; it is kept as failed and can still be retried.",
 	"loggedin":  "Logged in.",
 }
 
-// done redirects after a successful action, with a notice key.
+// done redirects after a successful action, with a notice key; a fragment
+// of path stays at the end ("/rules?done=saved#rule-3").
 func done(w http.ResponseWriter, r *http.Request, path, notice string) {
+	http.Redirect(w, r, doneURL(path, notice), http.StatusSeeOther)
+}
+
+// doneURL puts done=notice into the query of path, before any fragment.
+func doneURL(path, notice string) string {
+	path, frag, hasFrag := strings.Cut(path, "#")
 	sep := "?"
 	if strings.Contains(path, "?") {
 		sep = "&"
 	}
-	http.Redirect(w, r, path+sep+"done="+notice, http.StatusSeeOther)
+	out := path + sep + "done=" + notice
+	if hasFrag {
+		out += "#" + frag
+	}
+	return out
 }
 
 // pathID reads the {id} path value.
@@ -255,6 +277,30 @@ func short(d time.Duration) string {
 		return fmt.Sprintf("%dh", int(d/time.Hour))
 	}
 	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+}
+
+// humanDuration writes a duration as people do: "90s", "5m", "1h30m", "2d".
+func humanDuration(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	if days := d / (24 * time.Hour); days > 0 && d%(time.Hour) == 0 {
+		fmt.Fprintf(&b, "%dd", days)
+		d -= days * 24 * time.Hour
+	}
+	if h := d / time.Hour; h > 0 {
+		fmt.Fprintf(&b, "%dh", h)
+		d -= h * time.Hour
+	}
+	if m := d / time.Minute; m > 0 {
+		fmt.Fprintf(&b, "%dm", m)
+		d -= m * time.Minute
+	}
+	if d >= time.Second || b.Len() == 0 {
+		fmt.Fprintf(&b, "%ds", d/time.Second)
+	}
+	return b.String()
 }
 
 // asTime reads a time.Time or a *time.Time (nil: zero).

@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wirewatch/wirewatch/bot"
+	"github.com/wirewatch/wirewatch/config"
+	"github.com/wirewatch/wirewatch/notifiers/registry"
 	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/sources"
 	"github.com/wirewatch/wirewatch/store"
@@ -59,7 +61,7 @@ func newEnvWith(t testing.TB, mod func(*web.Options)) *env {
 	f := sources.NewFetcher(sources.Options{Timeout: 5 * time.Second})
 	t.Cleanup(f.Close)
 	e := &env{t: t, st: st, rs: bot.NewRuleSet(st, slog.New(slog.DiscardHandler))}
-	e.svc = service.New(service.Options{Store: st, Rules: e.rs, Fetcher: f,
+	e.svc = service.New(service.Options{Store: st, Rules: e.rs, Fetcher: f, Targets: testTargets(t),
 		Now: func() time.Time { return now }, AllowPrivateAddresses: true})
 	o := web.Options{Listen: "127.0.0.1:0", Store: st, Gatherer: prometheus.NewRegistry(),
 		Service: e.svc, Logger: slog.New(slog.DiscardHandler),
@@ -81,6 +83,21 @@ func newEnvWith(t testing.TB, mod func(*web.Options)) *env {
 	}))
 	t.Cleanup(e.feeds.Close)
 	return e
+}
+
+// testTargets are the notifiers of the test configuration: a console, a
+// webhook and a Slack bot whose targets need a channel.
+func testTargets(t testing.TB) config.Targets {
+	t.Helper()
+	cfg, err := config.Parse("test.toml", []byte(strings.Join([]string{
+		`[[notifiers]]`, `name = "console"`, `type = "console"`,
+		`[[notifiers]]`, `name = "hook"`, `type = "webhook"`, `url = "https://hook.example/"`,
+		`[[notifiers]]`, `name = "team-slack"`, `type = "slack"`, `token = "xoxb-1"`,
+	}, "\n")), nil, registry.ConfigTypes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return registry.Targets(cfg)
 }
 
 // request sends a request; headers are "Name: value" strings.
@@ -187,7 +204,8 @@ func (e *env) seed() {
 	for i := range 40 {
 		stories = append(stories, story.Story{ID: fmt.Sprintf("s%02d", i), SourceID: wire.ID, Source: "Wire",
 			Title: titles[i%len(titles)], Summary: "Analysts in China and Beijing watch the chip trade.",
-			URL: fmt.Sprintf("https://wire.example/%d", i), Published: now.Add(-time.Duration(i*17) * time.Hour)})
+			URL: fmt.Sprintf("https://wire.example/%d", i), Published: now.Add(-time.Duration(i*17) * time.Hour),
+			Fetched: now.Add(-time.Duration(i*17) * time.Hour)})
 	}
 	stories = append(stories, story.Story{ID: "evil", SourceID: wire.ID, Source: "Wire", Title: hostile,
 		Summary: `<b>bold</b> walrus summary`, URL: "javascript:alert(1)", Published: now.Add(-10 * time.Minute)})

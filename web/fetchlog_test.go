@@ -103,7 +103,7 @@ func TestAlertsPagesKeepTheirFilters(t *testing.T) {
 		}
 		rows := strings.Split(between(t, body, "<tbody>", "</tbody>"), `<tr id="alert-`)[1:]
 		for _, row := range rows {
-			if !strings.Contains(row, "<td>ops</td>") {
+			if !strings.Contains(row, `<td data-label="Target">ops</td>`) {
 				t.Fatalf("%s shows a row of another target: %s", path, row)
 			}
 			id, _, _ := strings.Cut(row, `"`)

@@ -15,18 +15,20 @@ import (
 // chartDays is how many days the overview's chart shows.
 const chartDays = 14
 
-// maxChartRows bounds the delivery rows the chart counts.
-const maxChartRows = 20_000
-
 type overviewData struct {
-	Failing     []store.Source
-	SourceN     int
-	RuleN       int
-	Outbox      int
-	Recent      []api.Alert
-	NextRuns    []nextRun
-	Chart       chart
-	ChartCapped bool
+	Failing  []store.Source
+	SourceN  int
+	RuleN    int
+	Outbox   int
+	Recent   []api.Alert
+	NextRuns []nextRun
+	Chart    chart
+	// FailingTargets are targets whose last attempt failed; Targets
+	// counts the targets that have had deliveries.
+	FailingTargets []store.TargetState
+	Targets        int
+	// Notifiers counts the configured notifiers (-1: not known).
+	Notifiers int
 }
 
 // nextRun is one scheduled job: a source fetch or a rule's digest.
@@ -67,20 +69,36 @@ func (d *dashboard) overview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data.NextRuns = nextRuns(sources, rules, d.o.FetchInterval, d.scheduled, now, 8)
-	if data.Chart, data.ChartCapped, err = d.alertChart(ctx, rules, now); err != nil {
+	if data.Chart, err = d.alertChart(ctx, rules, now); err != nil {
 		d.failErr(w, r, err)
 		return
+	}
+	targets, err := d.st.Targets(ctx)
+	if err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	data.Targets = len(targets)
+	for _, t := range targets {
+		if t.LastError != "" && t.LastErrorAt.After(t.LastSent) {
+			data.FailingTargets = append(data.FailingTargets, t)
+		}
+	}
+	data.Notifiers = -1
+	if choices, _, err := d.svc.TargetChoices(ctx); err == nil && choices != nil {
+		data.Notifiers = len(choices)
 	}
 	d.render(w, r, http.StatusOK, "overview", page{Title: "Overview", Nav: "overview", Data: data})
 }
 
-// alertChart counts the alerts (instant and surge rows that were not
-// duplicates) per rule per day over the last chartDays days.
-func (d *dashboard) alertChart(ctx context.Context, rules []store.Rule, now time.Time) (chart, bool, error) {
+// alertChart counts the alerts per rule per day over the last chartDays
+// days, as store.AlertDefinition says (the rules list and the preview count
+// the same way).
+func (d *dashboard) alertChart(ctx context.Context, rules []store.Rule, now time.Time) (chart, error) {
 	first := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(chartDays - 1))
-	rows, err := d.st.Deliveries(ctx, store.DeliveryQuery{Since: first, Limit: maxChartRows})
+	rows, err := d.st.MatchDays(ctx, first)
 	if err != nil {
-		return chart{}, false, err
+		return chart{}, err
 	}
 	days := make([]string, chartDays)
 	index := map[string]int{}
@@ -90,24 +108,14 @@ func (d *dashboard) alertChart(ctx context.Context, rules []store.Rule, now time
 	}
 	counts := map[string][]int{}
 	for _, row := range rows {
-		if row.Status == store.StatusDuplicate {
-			continue
-		}
-		switch row.Kind {
-		case "", "alert", "surge":
-		default:
-			continue
-		}
-		i, ok := index[row.Created.UTC().Format(time.DateOnly)]
+		i, ok := index[row.Day]
 		if !ok {
 			continue
 		}
-		for _, rule := range row.Rules {
-			if counts[rule] == nil {
-				counts[rule] = make([]int, chartDays)
-			}
-			counts[rule][i]++
+		if counts[row.Rule] == nil {
+			counts[row.Rule] = make([]int, chartDays)
 		}
+		counts[row.Rule][i] += row.Alerts
 	}
 	var names []string
 	for _, r := range rules {
@@ -124,7 +132,7 @@ func (d *dashboard) alertChart(ctx context.Context, rules []store.Rule, now time
 	for _, n := range names {
 		series = append(series, seriesOf(n, counts[n]))
 	}
-	return stackedChart(days, series), len(rows) >= maxChartRows, nil
+	return stackedChart(days, series), nil
 }
 
 // scheduled returns when a source is due next, as the store says (ok false:
@@ -164,7 +172,7 @@ func nextRuns(sources []store.Source, rules []store.Rule, interval time.Duration
 			if every <= 0 {
 				every = interval
 			}
-			run.At, run.Note = s.State.LastFetch.Add(every), "every "+every.String()
+			run.At, run.Note = s.State.LastFetch.Add(every), "every "+humanDuration(every)
 			if s.State.LastFetch.IsZero() {
 				run.Note = "first fetch"
 			}

@@ -22,9 +22,11 @@ const fetchLogRows = 50
 
 type sourcesData struct {
 	Sources []store.Source
-	// Form is the add form as it was sent, shown again with its error.
-	URL, Name  string
-	FieldError string
+	// Form is the add form as it was sent, shown again with its error:
+	// Errs by field ("url", "name"), Err for neither.
+	URL, Name string
+	Errs      map[string]string
+	Err       string
 }
 
 type sourceData struct {
@@ -74,7 +76,15 @@ func (d *dashboard) addSource(w http.ResponseWriter, r *http.Request) {
 			d.failErr(w, r, err)
 			return
 		}
-		data.FieldError = err.Error()
+		var ie *service.InvalidError
+		switch {
+		case errors.As(err, &ie) && (ie.Field == "url" || ie.Field == "name"):
+			data.Errs = map[string]string{ie.Field: sentence(ie.Reason)}
+		case errors.As(err, &ie):
+			data.Err = sentence(ie.Reason)
+		default:
+			data.Err = err.Error()
+		}
 		d.renderSources(w, r, code, data)
 		return
 	}
@@ -107,9 +117,9 @@ func (d *dashboard) source(w http.ResponseWriter, r *http.Request) {
 	case src.Schedule != "":
 		data.Interval = "schedule " + src.Schedule
 	case src.Interval > 0:
-		data.Interval = "every " + src.Interval.String()
+		data.Interval = "every " + humanDuration(src.Interval)
 	default:
-		data.Interval = "every " + d.o.FetchInterval.String() + " (the [fetch] default)"
+		data.Interval = "every " + humanDuration(d.o.FetchInterval) + " (the [fetch] default)"
 	}
 	d.render(w, r, http.StatusOK, "source", page{Title: src.Name, Nav: "sources", Data: data})
 }
@@ -167,6 +177,23 @@ func (d *dashboard) pauseSource(w http.ResponseWriter, r *http.Request) {
 	}, func(id int64) string { return back(r, id) })
 }
 
+func (d *dashboard) confirmDeleteSource(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		d.fail(w, r, http.StatusNotFound, "No such source.")
+		return
+	}
+	src, err := d.st.Source(r.Context(), id)
+	if err != nil {
+		d.failErr(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "confirm", page{Title: "Remove source " + src.Name, Nav: "sources", Data: confirmData{
+		Question: "Remove the source " + src.Name + "?",
+		Detail:   "It is no longer fetched; its stories stay until they are pruned. To fetch it again, add its URL again (" + src.URL + ").",
+		Action:   "/sources/" + itoa(id) + "/delete", Button: "Remove source", Cancel: "/sources/" + itoa(id)}})
+}
+
 func (d *dashboard) deleteSource(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
 	if !ok {
@@ -199,7 +226,7 @@ func (d *dashboard) importSources(w http.ResponseWriter, r *http.Request) {
 	defer file.Close()
 	rep, err := api.ImportOPML(r.Context(), d.svc, file, "dashboard")
 	if err != nil {
-		d.render(w, r, http.StatusBadRequest, "import", page{Title: "Import", Nav: "sources", Error: err.Error()})
+		d.render(w, r, http.StatusBadRequest, "import", page{Title: "Import", Nav: "sources", Error: sentence(err.Error())})
 		return
 	}
 	d.render(w, r, http.StatusOK, "import", page{Title: "Import", Nav: "sources", Data: rep})

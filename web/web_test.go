@@ -1,9 +1,11 @@
 package web_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -297,7 +299,7 @@ func TestPreviewFragment(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, `<strong id="preview-total">16</strong>`) {
 		t.Fatalf("preview: %d\n%s", resp.StatusCode, body)
 	}
-	if !strings.Contains(body, "<mark>Nvidia</mark>") || !strings.Contains(body, "<svg") || !strings.Contains(body, "alerts a day") {
+	if !strings.Contains(body, "<mark>Nvidia</mark>") || !strings.Contains(body, "<svg") || !strings.Contains(body, `id="preview-alerts"`) {
 		t.Fatalf("preview parts missing:\n%s", body)
 	}
 	resp, body = e.form("/rules/preview", url.Values{"query": {`nvidia "china`}})
@@ -322,8 +324,15 @@ func TestPageActions(t *testing.T) {
 		t.Fatalf("source page: %d", resp.StatusCode)
 	}
 	resp, body = e.form("/sources", url.Values{"url": {"ftp://nope"}})
-	if resp.StatusCode != 400 || !strings.Contains(body, `id="add-error"`) || !strings.Contains(body, "ftp://nope") {
-		t.Fatalf("bad source: %d", resp.StatusCode)
+	if resp.StatusCode != 400 || !strings.Contains(body, `id="url-error"`) || !strings.Contains(body, "ftp://nope") ||
+		!strings.Contains(body, `aria-invalid="true" autofocus`) {
+		t.Fatalf("bad source: %d\n%s", resp.StatusCode, body)
+	}
+	// A feed that is not there says so in words, next to the field.
+	resp, body = e.form("/sources", url.Values{"url": {e.feeds.URL + "/missing.xml"}})
+	if resp.StatusCode != 400 || !strings.Contains(body, "the server has no page at that address (HTTP 404 Not Found)") ||
+		strings.Contains(body, "status 404") {
+		t.Fatalf("missing feed: %d\n%s", resp.StatusCode, body)
 	}
 
 	// Check now and pause.
@@ -346,13 +355,39 @@ func TestPageActions(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(body, `id="caret"`) {
 		t.Fatalf("bad rule: %d", resp.StatusCode)
 	}
-	resp, _ = e.form("/rules", url.Values{"name": {"walruses"}, "query": {"walrus colony"}, "notify": {"console, hook:#ops"}, "digest": {""}})
+	// A target the configuration does not allow: the reason next to the
+	// targets, in words.
+	resp, body = e.form("/rules", url.Values{"query": {"walrus"}, "notify": {"team-slack"}})
+	if resp.StatusCode != 400 || !strings.Contains(body, `id="notify-error"`) ||
+		!strings.Contains(body, `needs a channel: write &#34;team-slack:#channel&#34;`) {
+		t.Fatalf("bad target: %d\n%s", resp.StatusCode, body)
+	}
+	// Check boxes and typed targets are one list.
+	resp, _ = e.form("/rules", url.Values{"name": {"walruses"}, "query": {"walrus colony"}, "notify": {"console", "team-slack:#ops"}, "digest": {""}})
 	if resp.StatusCode != 303 {
 		t.Fatalf("save rule: %d", resp.StatusCode)
 	}
-	_, body = e.request("GET", "/rules", "")
-	if !strings.Contains(body, ">walruses</a>") || !strings.Contains(body, "console, hook:#ops") {
-		t.Fatal("saved rule not listed")
+	saved, err := e.svc.FindRule(ctx, "walruses")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc, want := resp.Header.Get("Location"), fmt.Sprintf("/rules?rule=%d&done=saved#rule-%d", saved.ID, saved.ID); loc != want {
+		t.Fatalf("after saving: %q, want %q", loc, want)
+	}
+	_, body = e.request("GET", fmt.Sprintf("/rules?rule=%d&done=saved", saved.ID), "")
+	if !strings.Contains(body, ">walruses</a>") || !strings.Contains(body, "console, team-slack:#ops") || !strings.Contains(body, `id="saved-badge"`) {
+		t.Fatal("saved rule not listed, or not marked")
+	}
+	// The same name again: said next to the name, once.
+	resp, body = e.form("/rules", url.Values{"name": {"walruses"}, "query": {"walrus"}, "notify": {"console"}})
+	if resp.StatusCode != 409 || !strings.Contains(body, `id="name-error"`) || strings.Contains(body, "add rule") ||
+		!strings.Contains(body, "A rule named &#34;walruses&#34; already exists") {
+		t.Fatalf("taken name: %d\n%s", resp.StatusCode, body)
+	}
+	// Delete asks first.
+	resp, body = e.request("GET", fmt.Sprintf("/rules/%d/delete", saved.ID), "")
+	if resp.StatusCode != 200 || !strings.Contains(body, "Delete the rule walruses?") || !strings.Contains(body, `id="confirm-button"`) {
+		t.Fatalf("delete confirmation: %d", resp.StatusCode)
 	}
 	rules, _ := e.st.Rules(ctx)
 	cfg := rules[0]
@@ -376,6 +411,10 @@ func TestPageActions(t *testing.T) {
 	if !strings.Contains(body, fmt.Sprintf(`action="/alerts/%d/retry"`, id)) || !strings.Contains(body, fmt.Sprintf(`action="/alerts/%d/cancel"`, id)) {
 		t.Fatal("pending alert without send-now and cancel buttons")
 	}
+	// Pending rows say when they go.
+	if !strings.Contains(body, `<span class="waiting">next attempt`) {
+		t.Fatal("pending alerts do not say when they are next tried")
+	}
 	if resp, _ := e.form(fmt.Sprintf("/alerts/%d/retry", id), nil); resp.StatusCode != 303 {
 		t.Fatalf("send a pending alert now: %d", resp.StatusCode)
 	}
@@ -387,6 +426,61 @@ func TestPageActions(t *testing.T) {
 	}
 	if resp, _ := e.form(fmt.Sprintf("/alerts/%d/cancel", id), nil); resp.StatusCode != 409 {
 		t.Fatalf("cancel again: %d", resp.StatusCode)
+	}
+	// A bad since keeps the page, with the reason by the field.
+	resp, body = e.request("GET", "/alerts?since=yesterdayish", "")
+	if resp.StatusCode != 400 || !strings.Contains(body, `id="filter-error"`) || !strings.Contains(body, `<table class="alerts">`) {
+		t.Fatalf("bad since: %d", resp.StatusCode)
+	}
+}
+
+// TestNotifiersPage: the configured notifiers with their targets' health,
+// and a test alert queued as a health message, not deduplicated.
+func TestNotifiersPage(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	ctx := t.Context()
+	resp, body := e.request("GET", "/notifiers", "")
+	if resp.StatusCode != 200 || !strings.Contains(body, `id="n-team-slack"`) || !strings.Contains(body, `<a href="/alerts?target=console">console</a>`) {
+		t.Fatalf("notifiers page: %d\n%s", resp.StatusCode, body)
+	}
+	for range 2 {
+		resp, _ = e.form("/notifiers/test", url.Values{"target": {"team-slack:#ops"}})
+		if loc := resp.Header.Get("Location"); resp.StatusCode != 303 || loc != "/notifiers?target=team-slack%3A%23ops&done=tested#test-result" {
+			t.Fatalf("test alert: %d %q", resp.StatusCode, loc)
+		}
+	}
+	ds, err := e.st.Deliveries(ctx, store.DeliveryQuery{Target: "team-slack:#ops"})
+	if err != nil || len(ds) != 2 || ds[0].Kind != store.KindHealth || ds[0].Status != store.StatusPending || ds[0].Text != service.TestAlertText {
+		t.Fatalf("test alerts: %+v, %v", ds, err)
+	}
+	_, body = e.request("GET", "/notifiers?target=team-slack%3A%23ops&done=tested", "")
+	if !strings.Contains(body, `id="test-status"`) || !strings.Contains(body, "Test alert queued") {
+		t.Fatal("the test alert's state is not shown")
+	}
+	resp, body = e.form("/notifiers/test", url.Values{"target": {"team-slak:#ops"}})
+	if resp.StatusCode != 400 || !strings.Contains(body, `id="test-error"`) || !strings.Contains(body, "did you mean &#34;team-slack&#34;?</p>") {
+		t.Fatalf("bad test target: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+// TestFirstRun: an empty store says how to start, not that all is well.
+func TestFirstRun(t *testing.T) {
+	e := newEnv(t)
+	_, body := e.request("GET", "/", "")
+	if !strings.Contains(body, `id="first-run"`) || strings.Contains(body, "Every source fetched fine") ||
+		!strings.Contains(body, "[[notifiers]]") {
+		t.Fatalf("first run:\n%s", body)
+	}
+}
+
+func TestDoneKeepsTheFragmentLast(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	resp, _ := e.form("/rules", url.Values{"query": {"seal"}, "notify": {"console"}})
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != 303 || !strings.Contains(loc, "done=saved#rule-") || strings.Contains(loc, "#rule-") && strings.Index(loc, "?") > strings.Index(loc, "#") {
+		t.Fatalf("redirect %q", loc)
 	}
 }
 
@@ -413,6 +507,45 @@ func TestNotFoundPages(t *testing.T) {
 		if resp, _ := e.request("GET", p, ""); resp.StatusCode != 404 {
 			t.Errorf("%s: %d", p, resp.StatusCode)
 		}
+	}
+}
+
+// TestStoryPageSaysWhereItWent: the "why / why not" page names the
+// deliveries of a matched story and what each rule's match became.
+func TestStoryPageSaysWhereItWent(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	_, body := e.request("GET", "/stories/s01", "")
+	for _, want := range []string{`id="story-deliveries"`, `<ul class="outcome"><li>An alert `, " console.</li>", `id="cluster-h"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("story page lacks %q", want)
+		}
+	}
+}
+
+// TestImportPage: OPML entries are imported without a fetch (a feed that is
+// not there yet is added), and a file that is not OPML is said so in words.
+func TestImportPage(t *testing.T) {
+	e := newEnv(t)
+	upload := func(doc string) (*http.Response, string) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		fw, err := mw.CreateFormFile("opml", "feeds.opml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprint(fw, doc)
+		mw.Close()
+		return e.request("POST", "/sources/import", buf.String(), "Content-Type: "+mw.FormDataContentType(), "Sec-Fetch-Site: same-origin")
+	}
+	resp, body := upload(`<opml version="2.0"><body><outline text="Gone" xmlUrl="https://gone.example.invalid/rss"/>` +
+		`<outline text="Bad" xmlUrl="ftp://x.example/feed"/></body></opml>`)
+	if resp.StatusCode != 200 || !strings.Contains(body, "1 added, 0 already there, 1 refused.") || !strings.Contains(body, `unsupported scheme &#34;ftp&#34;`) {
+		t.Fatalf("import: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = upload("")
+	if resp.StatusCode != 400 || !strings.Contains(body, "The file is empty or is not an OPML document") || strings.Contains(body, "EOF") {
+		t.Fatalf("empty file: %d\n%s", resp.StatusCode, body)
 	}
 }
 

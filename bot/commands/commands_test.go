@@ -416,8 +416,8 @@ func TestSourcesAddIsForAdminsAndChecksTheFeed(t *testing.T) {
 	if err != nil || len(due) != 2 || due[0].ID != 1 || due[1].ID != 2 {
 		t.Fatalf("sources due for their first fetch: %+v, %v; want 1 and 2", due, err)
 	}
-	wantReply(t, e.do(t, admin(srv.URL+"/feed.xml")), true, true, `Cannot add that source: source "Walrus Watch" already fetches that URL`)
-	wantReply(t, e.do(t, admin(srv.URL+"/missing.xml")), true, true, `Cannot add that source: the test fetch failed: fetch "new source": status 404`)
+	wantReply(t, e.do(t, admin(srv.URL+"/feed.xml")), true, true, `Cannot add that source: the source "Walrus Watch" already fetches that URL`)
+	wantReply(t, e.do(t, admin(srv.URL+"/missing.xml")), true, true, `Cannot add that source: the test fetch failed: the server has no page at that address (HTTP 404 Not Found)`)
 	wantReply(t, e.do(t, admin("")), true, true, "Give one feed URL")
 	wantReply(t, e.do(t, admin("two words")), true, true, "Give one feed URL")
 }

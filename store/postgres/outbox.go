@@ -220,6 +220,9 @@ func (s *Store) Deliveries(ctx context.Context, q store.DeliveryQuery) ([]store.
 	if q.Target != "" {
 		where = append(where, `d.target = `+arg(q.Target))
 	}
+	if q.StoryID != "" {
+		where = append(where, `d.story_id = `+arg(q.StoryID))
+	}
 	if q.Before > 0 {
 		where = append(where, `d.id < `+arg(q.Before))
 	}

@@ -272,6 +272,9 @@ func (s *Store) Stories(ctx context.Context, q store.StoryQuery) ([]story.Story,
 	if q.SourceID != 0 {
 		where = append(where, `st.source_id = `+arg(q.SourceID))
 	}
+	if q.Cluster != "" {
+		where = append(where, `st.cluster = `+arg(q.Cluster))
+	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 100

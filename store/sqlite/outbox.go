@@ -249,6 +249,10 @@ func (s *Store) Deliveries(ctx context.Context, q store.DeliveryQuery) ([]store.
 		where = append(where, `d.target = ?`)
 		args = append(args, q.Target)
 	}
+	if q.StoryID != "" {
+		where = append(where, `d.story_id = ? AND d.story_id <> ''`)
+		args = append(args, q.StoryID)
+	}
 	if q.Before > 0 {
 		where = append(where, `d.id < ?`)
 		args = append(args, q.Before)
@@ -262,6 +266,11 @@ func (s *Store) Deliveries(ctx context.Context, q store.DeliveryQuery) ([]store.
 		limit = 100
 	}
 	query := deliverySelect
+	if q.StoryID != "" {
+		// A story's few rows by the index, not a walk of the log newest
+		// first to find them.
+		query = strings.Replace(query, "FROM deliveries d\n", "FROM deliveries d INDEXED BY deliveries_story\n", 1)
+	}
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}

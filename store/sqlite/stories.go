@@ -438,12 +438,18 @@ func (s *Store) Stories(ctx context.Context, q store.StoryQuery) ([]story.Story,
 		where = append(where, `st.source_id = ?`)
 		args = append(args, q.SourceID)
 	}
+	if q.Cluster != "" {
+		// The cluster's few stories by its index, not a walk of every
+		// story newest first to find them.
+		where = append(where, `st.cluster = ? AND st.cluster <> ''`)
+		args = append(args, q.Cluster)
+	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 100
 	}
 	query := `SELECT ` + storyColumns + ` FROM stories st`
-	if text != "" && q.SourceID == 0 {
+	if text != "" && q.SourceID == 0 && q.Cluster == "" {
 		many, err := s.manyHits(ctx, text, limit)
 		if err != nil {
 			return nil, fmt.Errorf("stories %q: %w", text, err)
@@ -457,6 +463,8 @@ func (s *Store) Stories(ctx context.Context, q store.StoryQuery) ([]story.Story,
 			// stands (docs/PERFORMANCE.md).
 			query += ` INDEXED BY stories_published`
 		}
+	} else if q.Cluster != "" {
+		query += ` INDEXED BY stories_cluster`
 	}
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)

@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Digests", testDigests},
 		{"RuleNamesNotReused", testRuleNamesNotReused},
 		{"FetchLog", testFetchLog},
+		{"DashboardCounts", testDashboardCounts},
 		{"Waits", testWaits},
 	}
 	tests = append(tests, claimTests...)

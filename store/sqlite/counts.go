@@ -1,0 +1,92 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/wirewatch/wirewatch/store"
+)
+
+// matchDays counts alerts as store.AlertDefinition says: distinct clusters
+// (a story without one stands for itself) of matched stories that have a
+// delivery sent, summarised or waiting, or whose rule is a digest rule.
+// Days are numbered from the Unix epoch (UTC): grouping by a number is
+// cheaper than by a formatted date.
+const matchDays = `
+SELECT m.rule, m.at / 86400000 AS day,
+       COUNT(DISTINCT CASE WHEN st.cluster <> '' THEN st.cluster ELSE st.id END)
+FROM matches m
+JOIN stories st ON st.id = m.story_id
+LEFT JOIN rules r ON r.name = m.rule
+WHERE m.at >= ?
+  AND (COALESCE(r.digest, '') <> ''
+       OR EXISTS (SELECT 1 FROM deliveries d
+                  WHERE d.story_id = m.story_id AND d.story_id <> ''
+                    AND d.status IN ('pending', 'sent', 'summarised')))
+GROUP BY m.rule, day
+ORDER BY m.rule, day`
+
+// MatchDays counts the alerts per rule and UTC day since a time.
+func (s *Store) MatchDays(ctx context.Context, since time.Time) ([]store.AlertDay, error) {
+	rows, err := s.r.QueryContext(ctx, matchDays, since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("alert counts: %w", err)
+	}
+	defer rows.Close()
+	var out []store.AlertDay
+	for rows.Next() {
+		var d store.AlertDay
+		var day int64
+		if err := rows.Scan(&d.Rule, &day, &d.Alerts); err != nil {
+			return nil, fmt.Errorf("alert counts: %w", err)
+		}
+		d.Day = store.EpochDay(day)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("alert counts: %w", err)
+	}
+	return out, nil
+}
+
+// StoryMatches returns the matches recorded for one story, by rule name.
+func (s *Store) StoryMatches(ctx context.Context, storyID string) ([]store.Match, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT rule, terms, at FROM matches WHERE story_id = ? ORDER BY rule`, storyID)
+	if err != nil {
+		return nil, fmt.Errorf("story matches %q: %w", storyID, err)
+	}
+	defer rows.Close()
+	var out []store.Match
+	for rows.Next() {
+		m := store.Match{StoryID: storyID}
+		var terms string
+		var at int64
+		if err := rows.Scan(&m.Rule, &terms, &at); err != nil {
+			return nil, fmt.Errorf("story matches %q: %w", storyID, err)
+		}
+		if err := json.Unmarshal([]byte(terms), &m.Terms); err != nil {
+			return nil, fmt.Errorf("story matches %q: terms: %w", storyID, err)
+		}
+		m.At = time.UnixMilli(at).UTC()
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("story matches %q: %w", storyID, err)
+	}
+	return out, nil
+}
+
+// OldestFetch returns when the oldest stored story was fetched.
+func (s *Store) OldestFetch(ctx context.Context) (time.Time, error) {
+	var at sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT MIN(fetched) FROM stories`).Scan(&at); err != nil {
+		return time.Time{}, fmt.Errorf("oldest fetch: %w", err)
+	}
+	if !at.Valid {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(at.Int64).UTC(), nil
+}
