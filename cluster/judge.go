@@ -182,14 +182,16 @@ func (j *Judge) factScore(a, b *Facts, d time.Duration) float64 {
 	if strong < minStrong {
 		return 0
 	}
-	s := float64(shared) / math.Sqrt(float64(a.norm)*float64(b.norm))
+	gap := math.Abs(d.Hours())
+	s := float64(shared) / math.Sqrt(float64(a.norm)*float64(b.norm)) / (1 + gap/j.halving)
+	if s < j.facts {
+		return s // a headline's conflicts only take away
+	}
 	conflict := 0.0
 	for _, p := range [2][2]*Facts{{a, b}, {b, a}} {
 		if miss, total := titleMissing(p[0], p[1]); total > 0 {
 			conflict = max(conflict, float64(miss)/float64(total))
 		}
 	}
-	s *= 1 - conflictWeight*conflict
-	gap := math.Abs(d.Hours())
-	return s / (1 + gap/j.halving)
+	return s * (1 - conflictWeight*conflict)
 }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -49,6 +50,8 @@ type pool struct {
 	df      map[uint32]int64
 	n       int64
 	why     map[string][]string // story id → the shared terms that joined it by its facts
+	// lastCandidates is the number of candidates the last assignment judged.
+	lastCandidates int
 }
 
 func newPool(o Options) *pool {
@@ -65,8 +68,16 @@ func (p *pool) add(sig Signature, cluster string, at time.Time) {
 	p.addFacts(sig, Facts{}, cluster, at)
 }
 
-// addFacts files a story with weighed facts, and counts its terms.
+// addFacts files a story with weighed facts, and counts its terms. The
+// facts are filed as a store keeps them: through bytes, without texts.
 func (p *pool) addFacts(sig Signature, facts Facts, cluster string, at time.Time) {
+	if facts.Weighed() && facts.Len() > 0 {
+		b, _ := facts.MarshalBinary()
+		facts = Facts{}
+		if err := facts.UnmarshalBinary(b); err != nil {
+			panic(err)
+		}
+	}
 	for _, k := range append(sig.Keys(), facts.Keys()...) {
 		p.byKey[k] = append(p.byKey[k], len(p.filed))
 	}
@@ -97,23 +108,22 @@ func (p *pool) assignStory(id, title, summary string, at time.Time) (cluster str
 // assignFacts finds the cluster of a new story by its signature and weighed
 // facts, and files it.
 func (p *pool) assignFacts(id string, sig Signature, facts Facts, at time.Time) (string, Verdict) {
-	var cands []Candidate
-	var clusters []string
-	seen := map[int]bool{}
+	var idx []int
 	for _, k := range append(sig.Keys(), facts.Keys()...) {
 		list := p.byKey[k]
-		for _, i := range list[max(len(list)-PerKey, 0):] {
-			if !seen[i] {
-				seen[i] = true
-				cands = append(cands, p.filed[i])
-				clusters = append(clusters, p.cluster[i])
-			}
-		}
+		idx = append(idx, list[max(len(list)-PerKey, 0):]...)
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	cands := make([]Candidate, len(idx))
+	for i, j := range idx {
+		cands[i] = p.filed[j]
 	}
 	cluster := id
+	p.lastCandidates = len(cands)
 	v := p.judge.Decide(&sig, &facts, at, cands)
 	if v.Index >= 0 {
-		cluster = clusters[v.Index]
+		cluster = p.cluster[idx[v.Index]]
 		if v.ByFacts {
 			p.why[id] = Shared(&facts, &cands[v.Index].Facts, 8)
 		}
