@@ -52,7 +52,9 @@ const (
 	wordBoost   = 0.1
 )
 
-// MaxTerms bounds the terms kept of one story: its first ones, title first.
+// MaxTerms bounds the terms kept of one story: the first ones read (a
+// sentence-case title's, the summary's, then a Title Case title's, whose
+// kinds wait for the summary).
 const MaxTerms = 64
 
 // TermKeys is the number of a story's heaviest terms (its rarest names and
@@ -703,7 +705,7 @@ var numberWords = func() map[string]float64 {
 var factStopWords = func() map[string]bool {
 	m := map[string]bool{}
 	for _, w := range strings.Fields(`than then more most some such other own same very
-		all any each both few many much per cent percent via de la le el del des der die und
+		all any each both few many much per cent percent via de la le el del des der und
 		according told report reported reports statement added monday tuesday wednesday
 		thursday friday saturday sunday`) {
 		m[w] = true
