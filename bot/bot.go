@@ -394,6 +394,9 @@ func (b *Bot) tidy(ctx context.Context) {
 	if err := b.opt.Store.ForgetFingerprints(ctx, now.Add(-ClusterWindow)); err != nil && ctx.Err() == nil {
 		b.opt.Logger.Error("forgetting old cluster fingerprints failed", "err", err)
 	}
+	if err := b.opt.Store.ForgetTerms(ctx, now.Add(-TermMemory)); err != nil && ctx.Err() == nil {
+		b.opt.Logger.Error("forgetting quiet cluster terms failed", "err", err)
+	}
 	if b.opt.Retention <= 0 {
 		return
 	}

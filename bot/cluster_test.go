@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -59,6 +60,46 @@ func TestSameEventFromFourFeedsIsOneAlertAndThreeFollowUps(t *testing.T) {
 		if !p.FollowUp || p.Kind != store.KindFollowUp || p.Cluster != got[0].Cluster {
 			t.Errorf("later copy = kind %q follow_up %v cluster %q; want a follow-up in cluster %q", p.Kind, p.FollowUp, p.Cluster, got[0].Cluster)
 		}
+	}
+}
+
+// TestRewriteInOtherWordsIsAFollowUp: a second outlet that tells the event
+// in its own words (few shared word pairs, the same names and numbers) is
+// a follow-up of the first alert, and says what it shares; the store keeps
+// that on the story. A story of another event that shares one name is not.
+func TestRewriteInOtherWordsIsAFollowUp(t *testing.T) {
+	h := newHarness(t)
+	fourFeeds(h)
+	h.start()
+	h.once()
+	h.feeds.add("/a", item{GUID: "r1", Title: "Nvidia to cut 1,150 jobs at its Shenzhen China design centre",
+		Description: "Nvidia will cut about 1,150 jobs at its design centre in Shenzhen, China, by June, the chipmaker said on Tuesday, citing US export rules that halted sales of its H20 accelerator.",
+		Link:        "https://wire.example/nvidia-shenzhen", Published: t0})
+	h.once()
+	h.feeds.add("/b", item{GUID: "r2", Title: "Shenzhen engineers brace for Nvidia layoffs as China sales dry up",
+		Description: "Roughly 1,150 positions at the US chip giant's Shenzhen office will go before the summer, after Washington's licensing curbs stopped H20 shipments.",
+		Link:        "https://daily.example/shenzhen-layoffs", Published: t0.Add(2 * time.Hour)})
+	h.once()
+	h.feeds.add("/c", item{GUID: "o1", Title: "Nvidia opens new China office in Beijing",
+		Description: "Nvidia opened a sales office in Beijing on Wednesday, its third in the country.",
+		Link:        "https://asia.example/nvidia-beijing", Published: t0.Add(3 * time.Hour)})
+	h.once()
+	got := h.alerts()
+	if len(got) != 3 {
+		t.Fatalf("got %d messages (%v), want an alert, a follow-up and another alert", len(got), kinds(got))
+	}
+	if got[1].Kind != store.KindFollowUp || got[1].Cluster != got[0].Cluster {
+		t.Errorf("rewrite: kind %q cluster %q; want a follow-up in cluster %q", got[1].Kind, got[1].Cluster, got[0].Cluster)
+	}
+	if !slices.Contains(got[1].Shared, "1,150") || !slices.Contains(got[1].Shared, "Shenzhen") {
+		t.Errorf("rewrite shares %q, want 1,150 and Shenzhen among them", got[1].Shared)
+	}
+	if got[2].Kind != "" || got[2].Cluster == got[0].Cluster {
+		t.Errorf("other event: kind %q cluster %q; want a plain alert of its own", got[2].Kind, got[2].Cluster)
+	}
+	st, err := h.st.Story(context.Background(), got[1].Story.ID)
+	if err != nil || !slices.Equal(st.ClusterWhy, got[1].Shared) {
+		t.Errorf("stored story: why %q, %v; want %q", st.ClusterWhy, err, got[1].Shared)
 	}
 }
 

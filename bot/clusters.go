@@ -13,21 +13,88 @@ import (
 // ClusterWindow is how far apart two stories may be and still be one event.
 const ClusterWindow = 72 * time.Hour
 
-// signatures signs every story of one fetch, outside the ingest transaction
-// (signing is the costly part). Summaries a feed repeats on every item are
-// left out: they say nothing about which event a story is.
-func signatures(batch []story.Story) map[string]cluster.Signature {
+// TermMemory is how long the store keeps counting a cluster term no story
+// has had: a name or number quiet for this long is taken for rare again.
+const TermMemory = 30 * 24 * time.Hour
+
+// whyTerms is the most shared names and numbers kept to explain a join.
+const whyTerms = 6
+
+// textPrint is what clustering reads of a story's text: the signature of its
+// wording and the facts (names, numbers, words) it tells.
+type textPrint struct {
+	sig   cluster.Signature
+	facts cluster.Facts
+}
+
+// prints signs every story of one fetch and extracts its facts, outside the
+// ingest transaction (that is the costly part). Summaries a feed repeats on
+// every item are left out: they say nothing about which event a story is.
+func prints(batch []story.Story) map[string]textPrint {
 	boilerplate := boilerplateSummary(batch)
-	sigs := make(map[string]cluster.Signature, len(batch))
+	out := make(map[string]textPrint, len(batch))
 	for i := range batch {
 		summary := batch[i].Summary
 		if boilerplate {
 			summary = ""
 		}
-		sigs[batch[i].ID] = cluster.Sign(batch[i].Title, summary)
+		out[batch[i].ID] = textPrint{cluster.Sign(batch[i].Title, summary), cluster.Extract(batch[i].Title, summary)}
 	}
-	return sigs
+	return out
 }
+
+// weigh weighs the facts of the fresh stories by the store's counts of how
+// many stories had each term, read in the ingest transaction.
+func weigh(ctx context.Context, tx store.PlanTx, fresh []story.Story, ps map[string]textPrint) error {
+	var terms []uint32
+	for i := range fresh {
+		f := ps[fresh[i].ID].facts
+		terms = append(terms, f.Terms()...)
+	}
+	slices.Sort(terms)
+	terms = slices.Compact(terms)
+	n, counts, err := tx.TermCounts(ctx, terms)
+	if err != nil {
+		return err
+	}
+	df := func(t uint32) int64 { return counts[t] }
+	for i := range fresh {
+		p := ps[fresh[i].ID]
+		p.facts.Weigh(n, df)
+		ps[fresh[i].ID] = p
+	}
+	return nil
+}
+
+// marshalPrint encodes a print as a fingerprint's bytes: the signature, then
+// the weighed facts.
+func marshalPrint(p textPrint) []byte {
+	// Marshalling a signature or facts cannot fail.
+	b, _ := p.sig.MarshalBinary()
+	f, _ := p.facts.MarshalBinary()
+	return append(b, f...)
+}
+
+// unmarshalPrint decodes what marshalPrint encoded; a fingerprint of the
+// signature alone (written before facts were kept) has no facts.
+func unmarshalPrint(b []byte) (textPrint, error) {
+	var p textPrint
+	if len(b) < cluster.SignatureSize {
+		return p, cluster.ErrSignatureSize
+	}
+	if err := p.sig.UnmarshalBinary(b[:cluster.SignatureSize]); err != nil {
+		return p, err
+	}
+	if len(b) > cluster.SignatureSize {
+		if err := p.facts.UnmarshalBinary(b[cluster.SignatureSize:]); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// keys are the keys a print is filed and looked up under.
+func (p *textPrint) keys() []uint64 { return append(p.sig.Keys(), p.facts.Keys()...) }
 
 // batchClusters assigns the fresh stories of one ingest to clusters, inside
 // the ingest transaction: a story's candidates are the stored stories filed
@@ -46,12 +113,13 @@ type batchClusters struct {
 	fresh    int // pool entries from index fresh on are this batch's
 }
 
-// newBatchClusters reads the candidates of the fresh stories' signatures.
-func newBatchClusters(ctx context.Context, judge *cluster.Judge, tx store.PlanTx, fresh []story.Story, sigs map[string]cluster.Signature) (*batchClusters, error) {
+// newBatchClusters reads the candidates of the fresh stories' prints.
+func newBatchClusters(ctx context.Context, judge *cluster.Judge, tx store.PlanTx, fresh []story.Story, ps map[string]textPrint) (*batchClusters, error) {
 	var keys []uint64
 	since := time.Time{}
 	for i := range fresh {
-		keys = append(keys, sigs[fresh[i].ID].Keys()...)
+		p := ps[fresh[i].ID]
+		keys = append(keys, p.keys()...)
 		if at := fresh[i].Fetched.Add(-judge.Window()); since.IsZero() || at.Before(since) {
 			since = at
 		}
@@ -64,25 +132,25 @@ func newBatchClusters(ctx context.Context, judge *cluster.Judge, tx store.PlanTx
 	}
 	bc := &batchClusters{judge: judge, tx: tx, byKey: map[uint64][]int{}}
 	for _, c := range cands {
-		var sig cluster.Signature
-		if sig.UnmarshalBinary(c.Sig) != nil {
+		p, err := unmarshalPrint(c.Sig)
+		if err != nil {
 			continue // written by another version: no candidate
 		}
 		id := c.Cluster
 		if id == "" {
 			id = c.StoryID
 		}
-		bc.add(sig, c.Keys, c.Fetched, id, c.Source, c.StoryID)
+		bc.add(p, c.Keys, c.Fetched, id, c.Source, c.StoryID)
 	}
 	bc.fresh = len(bc.pool)
 	return bc, nil
 }
 
-func (bc *batchClusters) add(sig cluster.Signature, keys []uint64, at time.Time, id, source, storyID string) {
+func (bc *batchClusters) add(p textPrint, keys []uint64, at time.Time, id, source, storyID string) {
 	for _, k := range keys {
 		bc.byKey[k] = append(bc.byKey[k], len(bc.pool))
 	}
-	bc.pool = append(bc.pool, cluster.Candidate{Sig: sig, At: at})
+	bc.pool = append(bc.pool, cluster.Candidate{Sig: p.sig, Facts: p.facts, At: at})
 	bc.clusters = append(bc.clusters, id)
 	bc.sources = append(bc.sources, source)
 	bc.stories = append(bc.stories, storyID)
@@ -97,12 +165,15 @@ type assignment struct {
 	// fingerprint stands in for the copy's.
 	copyOf string
 	stored bool
+	// why are the names and numbers shared with the story it joined, when
+	// its facts joined it and its wording did not.
+	why []string
 }
 
 // assign returns where a fresh story goes, and adds it to the candidates of
 // the rest of the batch.
-func (bc *batchClusters) assign(s *story.Story, sig cluster.Signature) assignment {
-	keys := sig.Keys()
+func (bc *batchClusters) assign(s *story.Story, p textPrint) assignment {
+	keys := p.keys()
 	var idx []int
 	for _, k := range keys {
 		idx = append(idx, bc.byKey[k]...)
@@ -114,21 +185,24 @@ func (bc *batchClusters) assign(s *story.Story, sig cluster.Signature) assignmen
 		cands[i] = bc.pool[j]
 	}
 	a := assignment{cluster: s.ID}
-	if best := bc.judge.Best(&sig, s.Fetched, cands); best >= 0 {
-		j := idx[best]
+	if v := bc.judge.Decide(&p.sig, &p.facts, s.Fetched, cands); v.Index >= 0 {
+		j := idx[v.Index]
 		a.cluster = bc.clusters[j]
-		if bc.pool[j].Sig.Same(sig) {
+		switch {
+		case bc.pool[j].Sig.Same(p.sig):
 			a.copyOf, a.stored = bc.stories[j], j < bc.fresh
+		case v.ByFacts:
+			a.why = cluster.Shared(&p.facts, &bc.pool[j].Facts, whyTerms)
 		}
 	}
 	a.isNew = a.cluster == s.ID
 	if a.copyOf != "" {
 		// A verbatim copy adds nothing to find: the story it copies is
 		// found under the same keys. It still counts as a carrier.
-		bc.add(sig, nil, s.Fetched, a.cluster, s.Source, s.ID)
+		bc.add(p, nil, s.Fetched, a.cluster, s.Source, s.ID)
 		return a
 	}
-	bc.add(sig, keys, s.Fetched, a.cluster, s.Source, s.ID)
+	bc.add(p, keys, s.Fetched, a.cluster, s.Source, s.ID)
 	return a
 }
 

@@ -27,22 +27,26 @@ type planner struct {
 
 // plan returns the PlanFunc for one ingest. alertable limits which fresh stories
 // the rules act on (the first-fetch backfill); the others are only stored and
-// clustered. sigs holds the stories' cluster signatures, made before the
-// transaction.
+// clustered. ps holds the stories' cluster signatures and facts, made before
+// the transaction; the facts are weighed inside it, by the store's term
+// counts, which the plan then adds the fresh stories' terms to.
 //
 // Per story and target it makes at most one instant row naming every rule that
 // matched: an alert when the story starts its cluster, else a follow-up
 // (threaded, or folded when every rule says follow_ups = "none"). Rules with
 // min_sources > 1 make one surge row per cluster once enough distinct sources
 // carried it within their window. Digest rules only record their matches.
-func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool, sigs map[string]cluster.Signature) store.PlanFunc {
+func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool, ps map[string]textPrint) store.PlanFunc {
 	return func(ctx context.Context, tx store.PlanTx, fresh []story.Story) (store.Plan, error) {
 		for i := range fresh {
-			if _, ok := sigs[fresh[i].ID]; !ok {
-				sigs[fresh[i].ID] = cluster.Sign(fresh[i].Title, fresh[i].Summary)
+			if _, ok := ps[fresh[i].ID]; !ok {
+				ps[fresh[i].ID] = textPrint{cluster.Sign(fresh[i].Title, fresh[i].Summary), cluster.Extract(fresh[i].Title, fresh[i].Summary)}
 			}
 		}
-		bc, err := newBatchClusters(ctx, p.judge, tx, fresh, sigs)
+		if err := weigh(ctx, tx, fresh, ps); err != nil {
+			return store.Plan{}, err
+		}
+		bc, err := newBatchClusters(ctx, p.judge, tx, fresh, ps)
 		if err != nil {
 			return store.Plan{}, err
 		}
@@ -53,19 +57,23 @@ func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool, sigs
 		var out store.Plan
 		for i := range fresh {
 			s := &fresh[i]
-			sig := sigs[s.ID]
-			a := bc.assign(s, sig)
+			pr := ps[s.ID]
+			a := bc.assign(s, pr)
 			clusterID, first := a.cluster, a.isNew
-			s.Cluster = clusterID
+			s.Cluster, s.ClusterWhy = clusterID, a.why
 			switch {
 			case a.copyOf != "":
 				if a.stored {
 					out.Refresh = append(out.Refresh, a.copyOf)
 				}
-			case !sig.Empty():
-				// Marshalling a signature cannot fail.
-				b, _ := sig.MarshalBinary()
-				out.Fingerprints = append(out.Fingerprints, store.Fingerprint{StoryID: s.ID, Sig: b, Keys: sig.Keys()})
+			case !pr.sig.Empty():
+				out.Fingerprints = append(out.Fingerprints, store.Fingerprint{StoryID: s.ID, Sig: marshalPrint(pr), Keys: pr.keys()})
+				// A verbatim copy's terms are its original's: counting them
+				// again would make a much-syndicated event's names common.
+				if pr.facts.Len() > 0 {
+					out.Terms = append(out.Terms, pr.facts.Terms()...)
+					out.TermStories++
+				}
 			}
 			if allowed != nil && !allowed[s.ID] {
 				continue // backlog of a first fetch: stored, not acted on

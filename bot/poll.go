@@ -84,7 +84,7 @@ func (p *poller) poll(ctx context.Context, c store.ClaimedSource) (queued bool) 
 	if !st.Primed {
 		alertable = func(fresh []story.Story) map[string]bool { return newest(fresh, src.Backfill) }
 	}
-	out, err := p.store.Ingest(ctx, src.ID, res.Stories, p.planner.plan(alertable, signatures(res.Stories)))
+	out, err := p.store.Ingest(ctx, src.ID, res.Stories, p.planner.plan(alertable, prints(res.Stories)))
 	if err != nil {
 		if ctx.Err() != nil {
 			return false

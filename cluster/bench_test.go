@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,72 +76,139 @@ func variant(texts []benchText, i, k int) benchText {
 // default window.
 const benchSpacing = DefaultWindow / benchStories
 
-// fixture returns the signatures of benchStories stories: the corpus, then
-// its variants.
-func fixture(b *testing.B) []Signature {
+// benchPrint is a story's signature and unweighed facts.
+type benchPrint struct {
+	sig   Signature
+	facts Facts
+}
+
+// fixture returns the signatures and facts of benchStories stories: the
+// corpus, then its variants.
+func fixture(b *testing.B) []benchPrint {
 	texts := corpusTexts(b)
-	sigs := make([]Signature, benchStories)
-	for j := range sigs {
+	out := make([]benchPrint, benchStories)
+	for j := range out {
 		t := variant(texts, j%len(texts), j/len(texts))
-		sigs[j] = Sign(t.title, t.summary)
+		out[j] = benchPrint{Sign(t.title, t.summary), Extract(t.title, t.summary)}
 	}
-	return sigs
+	return out
 }
 
 var (
 	fixtureOnce sync.Once
-	fixtureSigs []Signature
+	fixtureSigs []benchPrint
 )
 
-func cachedFixture(b *testing.B) []Signature {
+func cachedFixture(b *testing.B) []benchPrint {
 	corpusTexts(b)
 	fixtureOnce.Do(func() { fixtureSigs = fixture(b) })
 	return fixtureSigs
 }
 
-// buildPool files the fixture in a pool, with ids of 32 hex digits like
-// story ids.
-func buildPool(sigs []Signature) *pool {
+// buildPool files the fixture in a pool, each story's facts weighed by the
+// terms of the stories filed before it, as a store counts them, with ids of
+// 32 hex digits like story ids.
+func buildPool(prints []benchPrint) *pool {
 	p := newPool(Options{})
-	for j, s := range sigs {
-		p.add(s, fmt.Sprintf("%032x", j), t0.Add(time.Duration(j)*benchSpacing))
+	for j, pr := range prints {
+		f := pr.facts
+		p.weigh(&f)
+		p.addFacts(pr.sig, f, fmt.Sprintf("%032x", j), t0.Add(time.Duration(j)*benchSpacing))
 	}
 	return p
 }
 
 // BenchmarkAssign: the decision for one new story against a pool of 100,000
-// stories of the last 72 hours (the corpus and its variants 1 to 9): the
-// candidates that share a key, judged with the whole signature. A store
-// does the lookup in the ingest transaction; this is the work around it.
-// Three stories in four are new events (variants from 10 on), one in four a
-// re-titled copy of a filed story of variant 9, the newest.
+// stories of the last 72 hours (the corpus and its variants 1 to 9): its
+// facts weighed by the pool's term counts, the candidates that share a key
+// (MinHash and term keys), judged by signature and facts. A store does the
+// lookups in the ingest transaction; this is the work around them. Three
+// stories in four are new events (variants from 10 on, which share about
+// half their words with the filed variants of the same corpus story), one
+// in four a re-titled copy of a filed story of variant 9, the newest.
+// Signatures and facts are extracted before the timer (BenchmarkSign,
+// BenchmarkExtract).
 func BenchmarkAssign(b *testing.B) {
-	sigs := cachedFixture(b)
+	prints := cachedFixture(b)
 	texts := corpusTexts(b)
-	p := buildPool(sigs)
-	queries := make([]Signature, b.N)
+	p := buildPool(prints)
+	queries := make([]benchPrint, b.N)
 	for j := range queries {
 		i, round := j%len(texts), j/len(texts)
 		if j%4 == 3 {
 			t := variant(texts, i, benchStories/len(texts)-1)
-			queries[j] = Sign("Breaking: "+t.title+" (report)", t.summary)
+			title := "Breaking: " + t.title + " (report)"
+			queries[j] = benchPrint{Sign(title, t.summary), Extract(title, t.summary)}
 			continue
 		}
 		t := variant(texts, i, benchStories/len(texts)+4*round+j%4)
-		queries[j] = Sign(t.title, t.summary)
+		queries[j] = benchPrint{Sign(t.title, t.summary), Extract(t.title, t.summary)}
 	}
-	joined := 0
+	joined, byFacts, cands := 0, 0, 0
+	// The garbage of building the pool is collected before the timer, not
+	// by the GC workers during it.
+	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cpuTime()
 	for j := range b.N {
 		at := t0.Add(time.Duration(benchStories+j) * benchSpacing)
-		if _, isNew := p.assign(fmt.Sprintf("q%031x", j), queries[j], at); !isNew {
+		q := &queries[j]
+		p.weigh(&q.facts)
+		id := fmt.Sprintf("q%031x", j)
+		c, v := p.assignFacts(id, q.sig, q.facts, at)
+		if c != id {
 			joined++
 		}
+		if v.ByFacts {
+			byFacts++
+		}
+		cands += p.lastCandidates
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "stories/s")
 	b.ReportMetric(float64(joined)/float64(b.N), "joined/op")
+	b.ReportMetric(float64(byFacts)/float64(b.N), "by-facts/op")
+	b.ReportMetric(float64(cands)/float64(b.N), "candidates/op")
+}
+
+// BenchmarkPoolMemory: the heap a pool of 100,000 stories holds per story
+// (signatures, weighed facts, key lists, term counts), and the bytes a store
+// keeps per story: the fingerprint blob and the number of keys it is filed
+// under.
+func BenchmarkPoolMemory(b *testing.B) {
+	prints := cachedFixture(b)
+	for range b.N {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		p := buildPool(prints)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		blob, keys := 0, 0
+		for _, c := range p.filed {
+			f, _ := c.Facts.MarshalBinary()
+			blob += SignatureSize + len(f)
+			keys += len(c.Sig.Keys()) + len(c.Facts.Keys())
+		}
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/benchStories, "heap-B/story")
+		b.ReportMetric(float64(blob)/benchStories, "blob-B/story")
+		b.ReportMetric(float64(keys)/benchStories, "keys/story")
+		b.ReportMetric(float64(len(p.df)), "terms")
+		runtime.KeepAlive(p)
+	}
+}
+
+// BenchmarkExtract: the facts of one corpus story.
+func BenchmarkExtract(b *testing.B) {
+	texts := corpusTexts(b)
+	b.ReportAllocs()
+	for j := range b.N {
+		t := texts[j%len(texts)]
+		Extract(t.title, t.summary)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "stories/s")
 }
 
 // BenchmarkSign: the signature of one corpus story.

@@ -14,7 +14,13 @@
 // A Signature is a MinHash of the word shingles of a story's title and
 // summary. Its keys are the whole minima of its first hash functions and the
 // hash of a long headline: stories that share one are candidates, each then
-// verified with the whole signature against the threshold.
+// verified with the whole signature against the threshold. That finds copies
+// of one text. Facts find one event in other words: the names, numbers and
+// words of a story (Extract), weighed by how rare the stored stories make
+// them (Weigh, with counts the store keeps), filed under the rarest of them
+// too (Facts.Keys), and compared by their weighted overlap with a penalty
+// for the time between the stories (Judge.Decide). Shared says which names
+// and numbers made two stories one.
 //
 // The package is pure: no I/O, no clock. Times are passed in.
 package cluster

@@ -1,6 +1,9 @@
 package cluster
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // FuzzSign: Sign never panics, is a function of its input, and its signature
 // survives a round trip through bytes. Seeds: testdata/fuzz/FuzzSign.
@@ -32,6 +35,36 @@ func FuzzSign(f *testing.F) {
 		}
 		if s.Empty() != (s.Shingles() == 0) {
 			t.Fatalf("Empty %v with %d shingles", s.Empty(), s.Shingles())
+		}
+	})
+}
+
+// FuzzExtract: Extract never panics, is a function of its input, keeps at
+// most MaxTerms sorted distinct terms, and its weighed facts survive a round
+// trip through bytes. Seeds: testdata/fuzz/FuzzExtract.
+func FuzzExtract(f *testing.F) {
+	f.Add("Boeing supplier to cut 1,150 jobs", "OSLO, March 2 (Reuters) - It will cut $1.2bn, 9.50% or twenty-two.")
+	f.Add("SKr520mn", "half a billion 1.2.3 9,99,9 .5 5. ,5")
+	f.Fuzz(func(t *testing.T, title, summary string) {
+		a := Extract(title, summary)
+		b := Extract(title, summary)
+		if !slices.Equal(a.terms, b.terms) || !slices.Equal(a.kinds, b.kinds) {
+			t.Fatalf("Extract(%q, %q) differs between calls", title, summary)
+		}
+		if a.Len() > MaxTerms || !slices.IsSorted(a.terms) || len(slices.Compact(slices.Clone(a.terms))) != a.Len() {
+			t.Fatalf("terms not sorted and distinct, or too many: %d", a.Len())
+		}
+		a.Weigh(10, func(uint32) int64 { return 3 })
+		raw, err := a.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Facts
+		if err := back.UnmarshalBinary(raw); err != nil {
+			t.Fatalf("round trip: %v", err)
+		}
+		if !slices.Equal(back.terms, a.terms) || back.norm != a.norm {
+			t.Fatal("round trip changed the facts")
 		}
 	})
 }

@@ -10,6 +10,8 @@ const (
 	DefaultWindow         = 72 * time.Hour
 	DefaultThreshold      = 0.45
 	DefaultShortThreshold = 0.8
+	DefaultFactsThreshold = 0.32
+	DefaultGapHalving     = 12 * time.Hour
 )
 
 // PerKey bounds the candidates worth fetching under one key: the newest
@@ -32,12 +34,21 @@ type Options struct {
 	// ShortThreshold replaces Threshold when either signature is Short.
 	// Default 0.8.
 	ShortThreshold float64
+	// FactsThreshold is the weighted overlap of two stories' Facts (see
+	// Judge.Decide) from which they are one event though their wording
+	// differs. Default 0.32; negative turns the facts off.
+	FactsThreshold float64
+	// GapHalving is the time apart at which the facts' overlap counts half:
+	// a development a day later shares the names of the first report but is
+	// another event. Default 12 hours.
+	GapHalving time.Duration
 }
 
 // Candidate is an earlier story that shares a key with a new one.
 type Candidate struct {
-	Sig Signature
-	At  time.Time // when it was first seen
+	Sig   Signature
+	Facts Facts     // weighed; empty for a story filed without them
+	At    time.Time // when it was first seen
 }
 
 // Judge decides which earlier story, if any, a new story is one event with.
@@ -48,6 +59,8 @@ type Judge struct {
 	window    time.Duration
 	need      int // matching hash values to join, of numHashes
 	needShort int
+	facts     float64 // FactsThreshold; < 0 off
+	halving   float64 // GapHalving in hours
 }
 
 // NewJudge returns a judge with the given options.
@@ -61,7 +74,14 @@ func NewJudge(o Options) *Judge {
 	if o.ShortThreshold <= 0 {
 		o.ShortThreshold = DefaultShortThreshold
 	}
-	return &Judge{window: o.Window, need: needed(o.Threshold), needShort: needed(o.ShortThreshold)}
+	if o.FactsThreshold == 0 {
+		o.FactsThreshold = DefaultFactsThreshold
+	}
+	if o.GapHalving <= 0 {
+		o.GapHalving = DefaultGapHalving
+	}
+	return &Judge{window: o.Window, need: needed(o.Threshold), needShort: needed(o.ShortThreshold),
+		facts: o.FactsThreshold, halving: o.GapHalving.Hours()}
 }
 
 // Window returns how far apart two stories may be and still be one event.
@@ -73,20 +93,52 @@ func needed(t float64) int {
 	return min(max(int(math.Ceil((chance+(1-chance)*t)*numHashes-1e-9)), 1), numHashes)
 }
 
+// Verdict is a Judge's answer for one new story.
+type Verdict struct {
+	// Index is the candidate the story is one event with, or -1.
+	Index int
+	// Score is its similarity: the estimated Jaccard similarity of the
+	// signatures, or the facts' weighted overlap, whichever joined them.
+	Score float64
+	// ByFacts is true when the facts joined them and the wording did not.
+	ByFacts bool
+}
+
 // Best returns the index of the candidate that a story of signature sig,
-// seen at at, is one event with: the most similar one within Window of at
-// whose estimated similarity reaches the threshold (Options.ShortThreshold
-// when either text is Short), or that has the same long headline; the
-// earlier one on a tie. It returns -1 when none is, and always for an empty
-// signature.
+// seen at at, is one event with, judged by the signatures alone (see
+// Decide); -1 when none is.
 func (j *Judge) Best(sig *Signature, at time.Time, cands []Candidate) int {
+	return j.Decide(sig, nil, at, cands).Index
+}
+
+// Decide returns the candidate that a story of signature sig and weighed
+// facts (nil: none), seen at at, is one event with: the most similar one
+// within Window of at that either
+//
+//   - has a signature whose estimated similarity reaches the threshold
+//     (Options.ShortThreshold when either text is Short), or the same long
+//     headline: a copy of one text, or
+//   - has facts whose weighted overlap reaches Options.FactsThreshold, with
+//     at least two distinctive names or numbers in common: the same event
+//     in other words.
+//
+// The weighted overlap is the weight of the shared terms (each with the
+// larger of its two weights) over the geometric mean of the two stories'
+// total weights; less up to a fifth when a headline has distinctive names
+// or numbers the other story lacks (the share of its headline's weight they
+// are); divided by 1 + gap/Options.GapHalving, where gap is the time
+// between the stories. The most similar candidate wins, the earlier on a
+// tie. An empty signature joins nothing.
+func (j *Judge) Decide(sig *Signature, facts *Facts, at time.Time, cands []Candidate) Verdict {
+	v := Verdict{Index: -1}
 	if sig.Empty() {
-		return -1
+		return v
 	}
-	best, bestMatches := -1, 0
+	useFacts := j.facts >= 0 && facts != nil && facts.norm > 0
 	for i := range cands {
 		c := &cands[i]
-		if d := c.At.Sub(at); d > j.window || d < -j.window || c.Sig.Empty() {
+		d := c.At.Sub(at)
+		if d > j.window || d < -j.window || c.Sig.Empty() {
 			continue
 		}
 		m := matches(sig, &c.Sig)
@@ -94,13 +146,52 @@ func (j *Judge) Best(sig *Signature, at time.Time, cands []Candidate) int {
 		if sig.Short() || c.Sig.Short() {
 			need = j.needShort
 		}
-		sameHeadline := sig.headline != 0 && sig.headline == c.Sig.headline
-		if m < need && !sameHeadline {
+		score, byFacts := -1.0, false
+		if m >= need || sig.headline != 0 && sig.headline == c.Sig.headline {
+			score = max(0, (float64(m)/numHashes-chance)/(1-chance))
+		}
+		if useFacts && c.Facts.norm > 0 {
+			if f := j.factScore(facts, &c.Facts, d); f >= j.facts && f > score {
+				score, byFacts = f, true
+			}
+		}
+		if score < 0 {
 			continue
 		}
-		if best < 0 || m > bestMatches || (m == bestMatches && c.At.Before(cands[best].At)) {
-			best, bestMatches = i, m
+		if v.Index < 0 || score > v.Score || (score == v.Score && c.At.Before(cands[v.Index].At)) {
+			v = Verdict{Index: i, Score: score, ByFacts: byFacts}
 		}
 	}
-	return best
+	return v
+}
+
+// conflictWeight is how much of the facts' overlap a headline's own
+// distinctive names and numbers, absent from the other story, take away: a
+// follow-up's headline carries its new fact ("shares drop 8%", "names Nagy
+// as new finance minister") over the recap of the first report.
+const conflictWeight = 0.2
+
+// minStrong is the number of distinctive terms two stories must share to
+// be one event by their facts: one name is a topic, not an event.
+const minStrong = 2
+
+// factScore is the weighted overlap of two stories' facts d apart (see
+// Decide), or 0 when fewer than minStrong distinctive terms are shared.
+func (j *Judge) factScore(a, b *Facts, d time.Duration) float64 {
+	shared, strong := overlap(a, b)
+	if strong < minStrong {
+		return 0
+	}
+	gap := math.Abs(d.Hours())
+	s := float64(shared) / math.Sqrt(float64(a.norm)*float64(b.norm)) / (1 + gap/j.halving)
+	if s < j.facts {
+		return s // a headline's conflicts only take away
+	}
+	conflict := 0.0
+	for _, p := range [2][2]*Facts{{a, b}, {b, a}} {
+		if miss, total := titleMissing(p[0], p[1]); total > 0 {
+			conflict = max(conflict, float64(miss)/float64(total))
+		}
+	}
+	return s * (1 - conflictWeight*conflict)
 }

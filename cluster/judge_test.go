@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -39,47 +40,96 @@ var (
 
 // pool files stories under their Keys in memory, as a store does in rows,
 // and assigns new ones through a Judge as the runtime does: the candidates
-// are the filed stories that share a key with the new one.
+// are the filed stories that share a key with the new one. It counts, as a
+// store does, how many filed stories have each term, to weigh new facts.
 type pool struct {
 	judge   *Judge
 	byKey   map[uint64][]int
 	filed   []Candidate
 	cluster []string
+	df      map[uint32]int64
+	n       int64
+	why     map[string][]string // story id → the shared terms that joined it by its facts
+	// lastCandidates is the number of candidates the last assignment judged.
+	lastCandidates int
 }
 
-func newPool(o Options) *pool { return &pool{judge: NewJudge(o), byKey: map[uint64][]int{}} }
+func newPool(o Options) *pool {
+	return &pool{judge: NewJudge(o), byKey: map[uint64][]int{}, df: map[uint32]int64{}, why: map[string][]string{}}
+}
+
+// weigh weighs facts by the terms of the stories filed so far.
+func (p *pool) weigh(f *Facts) {
+	f.Weigh(p.n, func(t uint32) int64 { return p.df[t] })
+}
 
 // add files a story whose cluster is known.
 func (p *pool) add(sig Signature, cluster string, at time.Time) {
-	for _, k := range sig.Keys() {
+	p.addFacts(sig, Facts{}, cluster, at)
+}
+
+// addFacts files a story with weighed facts, and counts its terms. The
+// facts are filed as a store keeps them: through bytes, without texts.
+func (p *pool) addFacts(sig Signature, facts Facts, cluster string, at time.Time) {
+	if facts.Weighed() && facts.Len() > 0 {
+		b, _ := facts.MarshalBinary()
+		facts = Facts{}
+		if err := facts.UnmarshalBinary(b); err != nil {
+			panic(err)
+		}
+	}
+	for _, k := range append(sig.Keys(), facts.Keys()...) {
 		p.byKey[k] = append(p.byKey[k], len(p.filed))
 	}
-	p.filed = append(p.filed, Candidate{Sig: sig, At: at})
+	if facts.Len() > 0 {
+		p.n++
+		for _, t := range facts.Terms() {
+			p.df[t]++
+		}
+	}
+	p.filed = append(p.filed, Candidate{Sig: sig, Facts: facts, At: at})
 	p.cluster = append(p.cluster, cluster)
 }
 
-// assign finds the cluster of a new story and files it; isNew reports
-// whether it starts its own.
+// assign finds the cluster of a new story by its signature alone and files
+// it; isNew reports whether it starts its own.
 func (p *pool) assign(id string, sig Signature, at time.Time) (cluster string, isNew bool) {
-	var cands []Candidate
-	var clusters []string
-	seen := map[int]bool{}
-	for _, k := range sig.Keys() {
+	c, _ := p.assignFacts(id, sig, Facts{}, at)
+	return c, c == id
+}
+
+// assignStory signs, extracts and weighs a story's text and assigns it.
+func (p *pool) assignStory(id, title, summary string, at time.Time) (cluster string, v Verdict) {
+	facts := Extract(title, summary)
+	p.weigh(&facts)
+	return p.assignFacts(id, Sign(title, summary), facts, at)
+}
+
+// assignFacts finds the cluster of a new story by its signature and weighed
+// facts, and files it.
+func (p *pool) assignFacts(id string, sig Signature, facts Facts, at time.Time) (string, Verdict) {
+	var idx []int
+	for _, k := range append(sig.Keys(), facts.Keys()...) {
 		list := p.byKey[k]
-		for _, i := range list[max(len(list)-PerKey, 0):] {
-			if !seen[i] {
-				seen[i] = true
-				cands = append(cands, p.filed[i])
-				clusters = append(clusters, p.cluster[i])
-			}
+		idx = append(idx, list[max(len(list)-PerKey, 0):]...)
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	cands := make([]Candidate, len(idx))
+	for i, j := range idx {
+		cands[i] = p.filed[j]
+	}
+	cluster := id
+	p.lastCandidates = len(cands)
+	v := p.judge.Decide(&sig, &facts, at, cands)
+	if v.Index >= 0 {
+		cluster = p.cluster[idx[v.Index]]
+		if v.ByFacts {
+			p.why[id] = Shared(&facts, &cands[v.Index].Facts, 8)
 		}
 	}
-	cluster = id
-	if best := p.judge.Best(&sig, at, cands); best >= 0 {
-		cluster = clusters[best]
-	}
-	p.add(sig, cluster, at)
-	return cluster, cluster == id
+	p.addFacts(sig, facts, cluster, at)
+	return cluster, v
 }
 
 // step is one assignment of a scenario: of a story at t0 plus after (or,

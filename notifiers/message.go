@@ -84,6 +84,9 @@ func Compose(a *Alert) Message {
 			if it.Source != "" {
 				m.Heading += " by " + it.Source
 			}
+			if why := SharedText(a.Story); why != "" {
+				m.Heading += " (" + why + ")"
+			}
 		case store.KindSurge:
 			m.Heading = "Surge"
 			if t := story.Line(a.Text); t != "" {
@@ -108,6 +111,29 @@ func Compose(a *Alert) Message {
 		m.Heading = fmt.Sprintf("Digest — %d %s", total, noun)
 	}
 	return m
+}
+
+// maxShared is the longest SharedText, in characters.
+const maxShared = 200
+
+// SharedText says in one line why a follow-up is the same event as the
+// story it joined, when its facts joined it: "same Tarrant, 900, Wichita";
+// "" when it joined as a copy or started its cluster. The names come from
+// an untrusted text; a renderer escapes them.
+func SharedText(s *story.Story) string {
+	if s == nil || len(s.ClusterWhy) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(s.ClusterWhy))
+	for _, w := range s.ClusterWhy {
+		if w = story.Line(w); w != "" {
+			parts = append(parts, w)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return story.Cut("same "+strings.Join(parts, ", "), maxShared)
 }
 
 // Subject is a one-line summary of the message, for a notification title or

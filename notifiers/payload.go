@@ -30,6 +30,10 @@ type Payload struct {
 	Cluster string `json:"cluster,omitempty"`
 	// FollowUp marks a later copy of a story posted under the first alert.
 	FollowUp bool `json:"follow_up,omitempty"`
+	// Shared are, on a follow-up that another outlet wrote in its own
+	// words, the names and numbers it shares with the story it joined: why
+	// the two are one event.
+	Shared []string `json:"shared,omitempty"`
 	// Text is the message of kinds that are not about stories (health).
 	Text string `json:"text,omitempty"`
 }
@@ -66,6 +70,9 @@ func NewPayload(a *Alert) Payload {
 		p.Kind = a.Kind
 	}
 	p.FollowUp = a.Kind == store.KindFollowUp
+	if p.FollowUp && a.Story != nil {
+		p.Shared = a.Story.ClusterWhy
+	}
 	if a.Story != nil {
 		s := newPayloadStory(a.Story)
 		p.Story = &s

@@ -217,6 +217,12 @@ type Plan struct {
 	// stands in for: their fetch time in the window becomes the ingest's, as
 	// if the copy had been filed, and the copy files nothing of its own.
 	Refresh []string
+	// Terms are the terms of fresh stories (each story's distinct terms
+	// once, all in one list) for the store to count, and TermStories the
+	// number of stories they came from: later stories weigh a term by how
+	// many stored stories had it (PlanTx.TermCounts).
+	Terms       []uint32
+	TermStories int
 }
 
 // Fingerprint is what the store keeps of a story for clustering: a signature
@@ -248,6 +254,10 @@ type PlanTx interface {
 	// ClusterSources returns the distinct sources of the stories of a cluster
 	// fetched at or after since, in the order they first carried it.
 	ClusterSources(ctx context.Context, cluster string, since time.Time) ([]string, error)
+	// TermCounts returns the number of stories whose terms the store has
+	// counted (Plan.Terms) and, for each of terms that any of them had, how
+	// many did; a term no counted story had is absent.
+	TermCounts(ctx context.Context, terms []uint32) (stories int64, counts map[uint32]int64, err error)
 }
 
 // IngestResult says what one Ingest did.
@@ -504,6 +514,9 @@ type Store interface {
 	// ForgetFingerprints drops the cluster fingerprints of stories fetched
 	// before a time: older stories no longer join clusters.
 	ForgetFingerprints(ctx context.Context, before time.Time) error
+	// ForgetTerms drops the counts of the terms no story counted since
+	// before had (Plan.Terms); the number of stories counted stays.
+	ForgetTerms(ctx context.Context, before time.Time) error
 
 	// SyncConfigRules makes the config-file rules match rules (by name).
 	SyncConfigRules(ctx context.Context, rules []Rule) error

@@ -40,6 +40,10 @@ type Story struct {
 	// Cluster is the id of the story's cluster of near-duplicates: the id of
 	// the cluster's first story (its own id when it started the cluster).
 	Cluster string `json:"-"`
+	// ClusterWhy are the names and numbers the story shares with the story
+	// of its cluster it was joined to, when it joined by them rather than
+	// by its wording: why two outlets' versions are one event.
+	ClusterWhy []string `json:"-"`
 }
 
 // TitleMax is the longest Title, in characters: a longer one is cut at a word

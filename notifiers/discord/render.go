@@ -107,13 +107,14 @@ func followUpEmbed(a *notifiers.Alert) *discordgo.MessageEmbed {
 		source = "another source"
 	}
 	return &discordgo.MessageEmbed{
-		Type:      discordgo.EmbedTypeRich,
-		Author:    &discordgo.MessageEmbedAuthor{Name: plainCut("Also reported by "+source, MaxAuthor)},
-		Title:     title(s.Title),
-		URL:       link(s.URL),
-		Timestamp: timestamp(s.Published),
-		Color:     ruleColour(a.Rules),
-		Footer:    footer("", a.Rules),
+		Type:        discordgo.EmbedTypeRich,
+		Author:      &discordgo.MessageEmbedAuthor{Name: plainCut("Also reported by "+source, MaxAuthor)},
+		Title:       title(s.Title),
+		Description: Escape(notifiers.SharedText(s)),
+		URL:         link(s.URL),
+		Timestamp:   timestamp(s.Published),
+		Color:       ruleColour(a.Rules),
+		Footer:      footer("", a.Rules),
 	}
 }
 

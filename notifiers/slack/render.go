@@ -105,7 +105,11 @@ func followUpBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 		return lead + ": " + Link(s.URL, emphasize(t, terms))
 	})
 	fallback := fit(title, MaxFallback, func(t string) string { return lead + ": " + Escape(t) })
-	return []slackgo.Block{section(text)}, fallback
+	blocks := []slackgo.Block{section(text)}
+	if why := notifiers.SharedText(s); why != "" {
+		blocks = append(blocks, contextBlock(Escape(why)))
+	}
+	return blocks, fallback
 }
 
 func digestBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {

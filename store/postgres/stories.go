@@ -14,15 +14,15 @@ import (
 )
 
 const storyColumns = `st.id, st.source_id, st.source, st.guid, st.title, st.summary, st.content,
-	st.url, st.canonical_url, st.author, st.categories, st.published, st.fetched, st.cluster`
+	st.url, st.canonical_url, st.author, st.categories, st.published, st.fetched, st.cluster, st.cluster_why`
 
 func scanStory(row pgx.Row) (story.Story, error) {
 	var s story.Story
 	var published *int64
 	var fetched int64
 	err := row.Scan(&s.ID, &s.SourceID, &s.Source, &s.GUID, &s.Title, &s.Summary, &s.Content,
-		&s.URL, &s.CanonicalURL, &s.Author, &s.Categories, &published, &fetched, &s.Cluster)
-	s.Categories = nilIfEmpty(s.Categories)
+		&s.URL, &s.CanonicalURL, &s.Author, &s.Categories, &published, &fetched, &s.Cluster, &s.ClusterWhy)
+	s.Categories, s.ClusterWhy = nilIfEmpty(s.Categories), nilIfEmpty(s.ClusterWhy)
 	s.Published, s.Fetched = timeOf(published), timeOf(&fetched)
 	return s, err
 }
@@ -80,8 +80,8 @@ func (s *Store) Ingest(ctx context.Context, sourceID int64, stories []story.Stor
 		}
 		batch := &pgx.Batch{}
 		for _, st := range fresh {
-			if st.Cluster != "" {
-				batch.Queue(`UPDATE stories SET cluster = $1 WHERE id = $2`, st.Cluster, st.ID)
+			if st.Cluster != "" || len(st.ClusterWhy) > 0 {
+				batch.Queue(`UPDATE stories SET cluster = $1, cluster_why = $3 WHERE id = $2`, st.Cluster, st.ID, list(st.ClusterWhy))
 			}
 		}
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
@@ -91,6 +91,9 @@ func (s *Store) Ingest(ctx context.Context, sourceID int64, stories []story.Stor
 			return err
 		}
 		if err := refreshFingerprints(ctx, tx, p.Refresh, now); err != nil {
+			return err
+		}
+		if err := countTerms(ctx, tx, p.Terms, p.TermStories, fresh[0].ID, now); err != nil {
 			return err
 		}
 		if res.Matches, err = insertMatches(ctx, tx, p.Matches, now); err != nil {
@@ -134,7 +137,7 @@ func (s *Store) upsertStories(ctx context.Context, tx pgx.Tx, sourceID int64, st
 			st.Published = st.Fetched
 		}
 		st.Categories = nilIfEmpty(st.Categories)
-		st.Cluster = ""
+		st.Cluster, st.ClusterWhy = "", nil
 		prepared[i] = st
 		batch.Queue(`
 INSERT INTO stories (id, source_id, source, guid, title, summary, content, url, canonical_url,

@@ -16,13 +16,13 @@ import (
 )
 
 const storyColumns = `st.id, st.source_id, st.source, st.guid, st.title, st.summary, st.content,
-	st.url, st.canonical_url, st.author, st.categories, st.published, st.fetched, st.cluster`
+	st.url, st.canonical_url, st.author, st.categories, st.published, st.fetched, st.cluster, st.cluster_why`
 
 func scanStory(sc interface{ Scan(...any) error }) (story.Story, error) {
 	var s story.Story
 	err := sc.Scan(&s.ID, &s.SourceID, &s.Source, &s.GUID, &s.Title, &s.Summary, &s.Content,
 		&s.URL, &s.CanonicalURL, &s.Author, list{&s.Categories}, msTime{&s.Published}, msTime{&s.Fetched},
-		&s.Cluster)
+		&s.Cluster, list{&s.ClusterWhy})
 	return s, err
 }
 
@@ -174,6 +174,9 @@ func ingestOne(ctx context.Context, tx *sql.Tx, j *ingestJob, now time.Time) (st
 	if err := refreshFingerprints(ctx, tx, p.Refresh, now); err != nil {
 		return res, err
 	}
+	if err := countTerms(ctx, tx, p.Terms, p.TermStories, now); err != nil {
+		return res, err
+	}
 	if res.Matches, err = insertMatches(ctx, tx, p.Matches, now); err != nil {
 		return res, err
 	}
@@ -230,7 +233,7 @@ func splitStories(ctx context.Context, tx *sql.Tx, sourceID int64, stories []sto
 		if len(st.Categories) == 0 {
 			st.Categories = nil
 		}
-		st.Cluster = ""
+		st.Cluster, st.ClusterWhy = "", nil
 		if seen[st.ID] {
 			stored = append(stored, st)
 			continue
@@ -264,11 +267,12 @@ func insertStories(ctx context.Context, tx *sql.Tx, fresh []story.Story) error {
 		Published    any    `json:"published"`
 		Fetched      any    `json:"fetched"`
 		Cluster      string `json:"cluster"`
+		ClusterWhy   string `json:"cluster_why"`
 	}
 	rows := make([]row, len(fresh))
 	for i, st := range fresh {
 		rows[i] = row{st.ID, st.Source, st.GUID, st.Title, st.Summary, st.Content, st.URL, st.CanonicalURL,
-			st.Author, jsonList(st.Categories), millis(st.Published), millis(st.Fetched), st.Cluster}
+			st.Author, jsonList(st.Categories), millis(st.Published), millis(st.Fetched), st.Cluster, jsonList(st.ClusterWhy)}
 	}
 	b, err := json.Marshal(rows)
 	if err != nil {
@@ -276,10 +280,11 @@ func insertStories(ctx context.Context, tx *sql.Tx, fresh []story.Story) error {
 	}
 	_, err = tx.ExecContext(ctx, `
 INSERT INTO stories (id, source_id, source, guid, title, summary, content, url, canonical_url,
-	author, categories, published, fetched, cluster)
+	author, categories, published, fetched, cluster, cluster_why)
 SELECT value ->> 'id', ?1, value ->> 'source', value ->> 'guid', value ->> 'title', value ->> 'summary',
 	value ->> 'content', value ->> 'url', value ->> 'canonical_url', value ->> 'author',
-	value ->> 'categories', value ->> 'published', value ->> 'fetched', value ->> 'cluster'
+	value ->> 'categories', value ->> 'published', value ->> 'fetched', value ->> 'cluster',
+	value ->> 'cluster_why'
 FROM json_each(?2)`, fresh[0].SourceID, string(b))
 	if err != nil {
 		return fmt.Errorf("stories: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ var claimTests = []struct {
 	{"LaneLeaseExpiry", testLaneLeaseExpiry},
 	{"ExpireLeases", testExpireLeases},
 	{"Fingerprints", testFingerprints},
+	{"TermCounts", testTermCounts},
 	{"Sessions", testSessions},
 	{"RulesVersion", testRulesVersion},
 	{"NamedLeases", testNamedLeases},
@@ -594,5 +596,61 @@ func testRemember(t *testing.T, s store.Store) {
 	}
 	if got, _ := s.Remember(ctx, "short", time.Now().Add(time.Minute)); !got {
 		t.Error("a key whose time passed is new again")
+	}
+}
+
+// testTermCounts: the terms a plan counts are counted per story, read back
+// in a later ingest with the number of stories; a term no story had is
+// absent; forgetting drops the terms not seen since a time but keeps the
+// number of stories. A story's ClusterWhy is stored with it.
+func testTermCounts(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	src := addSource(t, s, "A")
+	const big = 1<<32 - 1 // terms use all 32 bits
+	count := func(id string, terms []uint32, stories int, why []string) {
+		_, err := s.Ingest(ctx, src.ID, []story.Story{mkStory(id, id, time.Now())}, func(_ context.Context, _ store.PlanTx, fresh []story.Story) (store.Plan, error) {
+			fresh[0].Cluster, fresh[0].ClusterWhy = "c-"+id, why
+			return store.Plan{Terms: terms, TermStories: stories}, nil
+		})
+		check(t, err)
+	}
+	read := func(terms ...uint32) (n int64, counts map[uint32]int64) {
+		_, err := s.Ingest(ctx, src.ID, []story.Story{mkStory(fmt.Sprintf("probe-%d", time.Now().UnixNano()), "probe", time.Now())},
+			func(ctx context.Context, tx store.PlanTx, _ []story.Story) (store.Plan, error) {
+				var err error
+				n, counts, err = tx.TermCounts(ctx, terms)
+				return store.Plan{}, err
+			})
+		check(t, err)
+		return n, counts
+	}
+	if n, counts := read(1, 2); n != 0 || len(counts) != 0 {
+		t.Errorf("empty store: %d stories, counts %v", n, counts)
+	}
+	// Two stories: one with terms 1 and big, one with 1 and 2.
+	count("s1", []uint32{1, big, 1, 2}, 2, []string{"Tarrant", "900"})
+	// Times are kept to the millisecond: s2 is counted in a later one.
+	before := time.Now().Truncate(time.Millisecond).Add(time.Millisecond)
+	for time.Now().Before(before) {
+	}
+	count("s2", []uint32{1, 7}, 1, nil)
+	n, counts := read(1, 2, 7, big, 99)
+	want := map[uint32]int64{1: 3, 2: 1, 7: 1, big: 1}
+	if n != 3 || !maps.Equal(counts, want) {
+		t.Errorf("TermCounts = %d, %v; want 3, %v", n, counts, want)
+	}
+	st, err := s.Story(ctx, "s1")
+	check(t, err)
+	if st.Cluster != "c-s1" || !slices.Equal(st.ClusterWhy, []string{"Tarrant", "900"}) {
+		t.Errorf("story s1: cluster %q, why %q; want c-s1, [Tarrant 900]", st.Cluster, st.ClusterWhy)
+	}
+	if st, err := s.Story(ctx, "s2"); err != nil || st.ClusterWhy != nil {
+		t.Errorf("story s2: why %q, %v; want none", st.ClusterWhy, err)
+	}
+	// Terms 1 and 7 were seen by s2; 2 and big only before.
+	check(t, s.ForgetTerms(ctx, before))
+	n, counts = read(1, 2, 7, big)
+	if want := map[uint32]int64{1: 3, 7: 1}; n != 3 || !maps.Equal(counts, want) {
+		t.Errorf("after ForgetTerms: %d, %v; want 3, %v", n, counts, want)
 	}
 }

@@ -1,0 +1,142 @@
+package cluster
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// termsOf returns the texts of a story's facts of one kind, sorted.
+func termsOf(f Facts, kind Kind) []string {
+	var out []string
+	for i, k := range f.kinds {
+		if k.base() == kind {
+			out = append(out, f.texts[i])
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestExtractNumbers(t *testing.T) {
+	tests := []struct {
+		a, b string // one number written two ways
+	}{
+		{"1,150 jobs", "1150 jobs"},
+		{"$1.2 billion", "1.2bn"},
+		{"€340m fine", "340 million euros"},
+		{"9.50%", "9.5 percent"},
+		{"SKr520mn penalty", "520 million crowns"},
+		{"US$58bn in orders", "58 billion dollars"},
+		{"fourteen dead", "14 dead"},
+		{"twenty-two hurt", "22 hurt"},
+		{"half a billion barrels", "500 million barrels"},
+		{"a dozen killed", "12 killed"},
+		{"200k tonnes", "200,000 tonnes"},
+	}
+	for _, tt := range tests {
+		a, b := Extract("", tt.a), Extract("", tt.b)
+		na, nb := numberTerms(a), numberTerms(b)
+		if len(na) == 0 || !slices.Equal(na, nb) {
+			t.Errorf("numbers of %q = %v, of %q = %v; want one equal number", tt.a, na, tt.b, nb)
+		}
+	}
+	for _, text := range []string{"737MAX", "h20 chips", "1.2.3 release"} {
+		if n := numberTerms(Extract("", text)); len(n) != 0 {
+			t.Errorf("numbers of %q = %v, want none", text, n)
+		}
+	}
+}
+
+// numberTerms returns the hashes of the numeric terms (the keys start "#").
+func numberTerms(f Facts) []uint32 {
+	var out []uint32
+	for i, text := range f.texts {
+		if (f.kinds[i].base() == Number || isDigitStart(text)) && f.terms[i] != 0 {
+			out = append(out, f.terms[i])
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func isDigitStart(s string) bool {
+	for _, r := range s {
+		return r >= '0' && r <= '9' || r == '$' || r == '€'
+	}
+	return false
+}
+
+func TestExtractKinds(t *testing.T) {
+	f := Extract("Boeing supplier Tarrant Aero to lay off 900 workers in Wichita",
+		"The aircraft parts maker Tarrant Aerostructures will lay off about 900 employees at its Wichita, Kansas, plant from May.")
+	if got, want := termsOf(f, Name), []string{"Aero", "Aerostructures", "Boeing", "Kansas", "Tarrant", "Wichita"}; !slices.Equal(got, want) {
+		t.Errorf("names %v, want %v", got, want)
+	}
+	if got := termsOf(f, Number); !slices.Equal(got, []string{"900"}) {
+		t.Errorf("numbers %v, want [900]", got)
+	}
+	// In a Title Case headline a capital says nothing: the summary decides.
+	g := Extract("Storm Knocks Out Power To 250,000 In Ireland", "Storm Ingrid hit Ireland on Tuesday.")
+	if got := termsOf(g, Name); !slices.Contains(got, "Ireland") || slices.Contains(got, "Power") {
+		t.Errorf("names of a Title Case headline: %v", got)
+	}
+	// Years, days of the month and small counts weigh as words.
+	h := Extract("", "On Oct. 12-18 of 2026, 3 people and 4,000 others")
+	if got := termsOf(h, Number); !slices.Equal(got, []string{"4,000"}) {
+		t.Errorf("numbers %v, want [4,000]", got)
+	}
+}
+
+func TestFactsRoundTrip(t *testing.T) {
+	f := Extract("Hoshino Electric to buy Crestline for $6.8 billion", "Japan's Hoshino Electric agreed on Sunday to buy Crestline Semiconductor.")
+	f.Weigh(100, func(uint32) int64 { return 1 })
+	b, err := f.MarshalBinary()
+	if err != nil || len(b) != FactsSize(f.Len()) {
+		t.Fatalf("marshal: %d bytes, %v", len(b), err)
+	}
+	var back Facts
+	if err := back.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(back.terms, f.terms) || !slices.Equal(back.weights, f.weights) || !slices.Equal(back.kinds, f.kinds) || back.norm != f.norm {
+		t.Errorf("round trip changed the facts")
+	}
+	if !slices.Equal(back.Keys(), f.Keys()) || len(f.Keys()) == 0 {
+		t.Errorf("keys %v after a round trip, %v before", back.Keys(), f.Keys())
+	}
+	for _, bad := range [][]byte{nil, {1}, {1, 0, 1, 2, 3}, append(append([]byte{}, b[:len(b)-1]...), 0xff)} {
+		if back.UnmarshalBinary(bad) == nil {
+			t.Errorf("UnmarshalBinary(%v) accepted", bad)
+		}
+	}
+}
+
+// TestDecideByFacts: a rewrite in other words joins by its names and
+// numbers; a follow-up a day later with its own headline fact does not, and
+// neither does the same rewrite when the facts are off.
+func TestDecideByFacts(t *testing.T) {
+	p := newPool(Options{})
+	orig := story{"orig", "Boeing supplier Tarrant Aero to lay off 900 workers in Wichita",
+		"The aircraft parts maker Tarrant Aerostructures will lay off about 900 employees at its Wichita, Kansas, plant from May, citing lower production rates on Boeing's 737 program."}
+	rewrite := story{"rewrite", "Tarrant to shed roughly 900 jobs at its Wichita plant as 737 output slows",
+		"Workers at the fuselage supplier learned Saturday that cuts begin in May; the company pointed to Boeing building fewer of its best-selling jets."}
+	later := story{"later", "Tarrant Aerostructures union calls strike vote over layoffs",
+		"The machinists union at Tarrant Aerostructures in Wichita will hold a strike vote next week over how the company is carrying out 900 layoffs."}
+	p.assignStory(orig.id, orig.title, orig.summary, t0)
+	c, v := p.assignStory(rewrite.id, rewrite.title, rewrite.summary, t0.Add(3*time.Hour))
+	if c != "orig" || !v.ByFacts {
+		t.Errorf("rewrite: cluster %q, %+v; want orig, by facts", c, v)
+	}
+	if why := p.why["rewrite"]; !slices.Contains(why, "900") || !slices.Contains(why, "Wichita") {
+		t.Errorf("rewrite joined for %v, want 900 and Wichita among them", why)
+	}
+	if c, _ := p.assignStory(later.id, later.title, later.summary, t0.Add(72*time.Hour)); c != "later" {
+		t.Errorf("follow-up three days later joined %q", c)
+	}
+	off := newPool(Options{FactsThreshold: -1})
+	off.assignStory(orig.id, orig.title, orig.summary, t0)
+	if c, _ := off.assignStory(rewrite.id, rewrite.title, rewrite.summary, t0.Add(3*time.Hour)); c != "rewrite" {
+		t.Errorf("facts off: rewrite joined %q", c)
+	}
+}
