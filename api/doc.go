@@ -18,14 +18,17 @@
 //	GET    /api/v1/sources/{id}/log         ?limit=: its fetch log, newest first: at, status, not_modified, items, fresh, bytes, duration_ms, error
 //	POST   /api/v1/sources/import           OPML body: each outline's xmlUrl added as POST /sources would; a result per outline
 //	GET    /api/v1/sources/export.opml      every source as OPML 2.0
-//	GET    /api/v1/rules                    rules: id, name, query, notify, digest, paused, origin (config, chat, api), matches_7d
+//	GET    /api/v1/rules                    rules: id, name, query, notify, digest, paused, origin (config, chat, api), matches_7d, alerts_7d, regex_over_budget
 //	POST   /api/v1/rules                    {"name", "query", "notify", "digest", "timezone", "sources", …}: origin api; 201
 //	GET    /api/v1/rules/{id}               one rule
 //	PATCH  /api/v1/rules/{id}               {"query", "notify", "digest", "paused"}; configuration rules are 409
 //	DELETE /api/v1/rules/{id}               204; configuration rules are 409
-//	POST   /api/v1/rules/preview            {"query", "days": 30, "limit": 20}: total, per_day, alerts_per_day, stories with terms
+//	POST   /api/v1/rules/preview            {"query", "days": 30, "limit": 20}: total, alerts, per_day, alerts_per_day, more, definition, stories with terms
 //	GET    /api/v1/alerts                   the delivery log: ?rule=&status=&target=&since=&limit=&before=
-//	POST   /api/v1/alerts/{id}/retry        a failed alert back to pending; 409 when it has not failed
+//	POST   /api/v1/alerts/{id}/retry        a failed alert back to pending, or a pending one due now (lifting its target's hold); 409 otherwise
+//	POST   /api/v1/alerts/{id}/cancel       a pending alert is not sent (kept as failed, "cancelled by hand"); 409 when not pending
+//	GET    /api/v1/notifiers                every configured target's health: last sent, last error, waiting, held until
+//	POST   /api/v1/notifiers/test           {"target"}: a test alert queued to it; 202
 //	GET    /api/v1/stories                  ?q=QUERY&limit=&before=: the stories a rule with that query matches, with terms
 //	GET    /api/v1/stories/{id}             one story
 //	GET    /api/v1/stories/{id}/explain     per rule: matched or not, the terms and the fields they were found in, and why not
@@ -37,7 +40,9 @@
 // fault), 401 without a valid token, 403 for a cross-origin request, 404,
 // 405, 409 when the thing's origin or state refuses the change (rules and
 // sources of the configuration file: "defined in the configuration file"),
-// 413 for a body over 1 MiB (OPML: 4 MiB), 421 for an unknown Host header.
+// 413 for a body over 1 MiB (OPML: 4 MiB), 415 for a JSON body not sent as
+// Content-Type: application/json, 421 for an unknown Host header, 429 after
+// too many wrong tokens from one address.
 //
 // # Pagination
 //
