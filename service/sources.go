@@ -85,16 +85,9 @@ func (s *Service) AddSource(ctx context.Context, rawURL, name, addedBy, origin s
 			return store.Source{}, err
 		}
 	}
-	all, err := s.o.Store.Sources(ctx)
+	taken, err := s.takenNames(ctx, rawURL)
 	if err != nil {
 		return store.Source{}, err
-	}
-	taken := map[string]bool{}
-	for _, src := range all {
-		if src.URL == rawURL {
-			return store.Source{}, &InvalidError{Field: "url", Reason: fmt.Sprintf("the source %q already fetches that URL", src.Name), Err: store.ErrExists}
-		}
-		taken[strings.ToLower(src.Name)] = true
 	}
 	if name != "" && taken[strings.ToLower(name)] {
 		return store.Source{}, &InvalidError{Field: "name", Reason: fmt.Sprintf("a source is already named %q; choose another name", name), Err: store.ErrExists}
@@ -146,16 +139,9 @@ func (s *Service) ImportSource(ctx context.Context, rawURL, name, addedBy string
 	if r := []rune(name); len(r) > maxSourceName-8 {
 		name = strings.TrimSpace(string(r[:maxSourceName-8]))
 	}
-	all, err := s.o.Store.Sources(ctx)
+	taken, err := s.takenNames(ctx, rawURL)
 	if err != nil {
 		return store.Source{}, err
-	}
-	taken := map[string]bool{}
-	for _, src := range all {
-		if src.URL == rawURL {
-			return store.Source{}, &InvalidError{Field: "url", Reason: fmt.Sprintf("the source %q already fetches that URL", src.Name), Err: store.ErrExists}
-		}
-		taken[strings.ToLower(src.Name)] = true
 	}
 	name = uniqueName(derivedName(name, rawURL), taken)
 	src, err := s.o.Store.AddSource(ctx, store.Source{Name: name, URL: rawURL, Origin: store.OriginAPI, AddedBy: addedBy})
@@ -248,4 +234,21 @@ func (s *Service) RemoveSource(ctx context.Context, ref string) error {
 		return fmt.Errorf("source %q: %w", src.Name, ErrReadOnly)
 	}
 	return s.o.Store.RemoveSource(ctx, src.ID)
+}
+
+// takenNames returns the sources' names, lower-cased, or an InvalidError on
+// the url field when a source already fetches rawURL.
+func (s *Service) takenNames(ctx context.Context, rawURL string) (map[string]bool, error) {
+	all, err := s.o.Store.Sources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	taken := map[string]bool{}
+	for _, src := range all {
+		if src.URL == rawURL {
+			return nil, &InvalidError{Field: "url", Reason: fmt.Sprintf("the source %q already fetches that URL", src.Name), Err: store.ErrExists}
+		}
+		taken[strings.ToLower(src.Name)] = true
+	}
+	return taken, nil
 }
