@@ -223,6 +223,14 @@ func isUnique(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
+// isDeadlock reports whether err is the server breaking a deadlock between
+// two transactions (say, two replicas inserting the same stories in another
+// order): the one it aborted may simply run again.
+func isDeadlock(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "40P01"
+}
+
 // isForeignKey reports whether err is a foreign-key violation.
 func isForeignKey(err error) bool {
 	var pe *pgconn.PgError

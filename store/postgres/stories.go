@@ -64,45 +64,54 @@ func (s *Store) Ingest(ctx context.Context, sourceID int64, stories []story.Stor
 	}
 	now := truncMillis(s.now())
 	queued := false
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		res = store.IngestResult{}
-		fresh, err := s.upsertStories(ctx, tx, sourceID, stories, now)
-		if err != nil {
-			return err
-		}
-		res.Fresh = len(fresh)
-		if len(fresh) == 0 || plan == nil {
-			return nil
-		}
-		p, err := plan(ctx, planTx{tx: tx}, fresh)
-		if err != nil {
-			return fmt.Errorf("plan: %w", err)
-		}
-		batch := &pgx.Batch{}
-		for _, st := range fresh {
-			if st.Cluster != "" || len(st.ClusterWhy) > 0 {
-				batch.Queue(`UPDATE stories SET cluster = $1, cluster_why = $3 WHERE id = $2`, st.Cluster, st.ID, list(st.ClusterWhy))
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.tx(ctx, func(tx pgx.Tx) error {
+			res = store.IngestResult{}
+			queued = false
+			fresh, stored, err := s.splitStories(ctx, tx, sourceID, stories, now)
+			if err != nil {
+				return err
 			}
-		}
-		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-			return fmt.Errorf("clusters: %w", err)
-		}
-		if err := saveFingerprints(ctx, tx, fresh, p.Fingerprints); err != nil {
+			if err := s.updateStories(ctx, tx, stored); err != nil {
+				return err
+			}
+			res.Fresh = len(fresh)
+			if len(fresh) == 0 {
+				return nil
+			}
+			// The plan runs before the stories are written, so that each is
+			// written once, with its cluster (an update would write a second
+			// version of the row and of every index entry, GIN included).
+			var p store.Plan
+			if plan != nil {
+				if p, err = plan(ctx, planTx{tx: tx}, fresh); err != nil {
+					return fmt.Errorf("plan: %w", err)
+				}
+			}
+			if err := s.insertStories(ctx, tx, fresh); err != nil {
+				return err
+			}
+			if err := saveFingerprints(ctx, tx, fresh, p.Fingerprints); err != nil {
+				return err
+			}
+			if err := refreshFingerprints(ctx, tx, p.Refresh, now); err != nil {
+				return err
+			}
+			if err := countTerms(ctx, tx, p.Terms, p.TermStories, fresh[0].ID, now); err != nil {
+				return err
+			}
+			if res.Matches, err = insertMatches(ctx, tx, p.Matches, now); err != nil {
+				return err
+			}
+			_, res.Deliveries, res.Duplicates, err = insertDeliveries(ctx, tx, p.Deliveries, now)
+			queued = res.Deliveries > 0
 			return err
+		})
+		if !(errors.Is(err, errStoredMeanwhile) || isDeadlock(err)) || attempt == 3 {
+			break
 		}
-		if err := refreshFingerprints(ctx, tx, p.Refresh, now); err != nil {
-			return err
-		}
-		if err := countTerms(ctx, tx, p.Terms, p.TermStories, fresh[0].ID, now); err != nil {
-			return err
-		}
-		if res.Matches, err = insertMatches(ctx, tx, p.Matches, now); err != nil {
-			return err
-		}
-		_, res.Deliveries, res.Duplicates, err = insertDeliveries(ctx, tx, p.Deliveries, now)
-		queued = res.Deliveries > 0
-		return err
-	})
+	}
 	if err != nil {
 		return store.IngestResult{}, fmt.Errorf("ingest: %w", err)
 	}
@@ -112,18 +121,49 @@ func (s *Store) Ingest(ctx context.Context, sourceID int64, stories []story.Stor
 	return res, nil
 }
 
-// upsertStories stores stories and returns the fresh ones, as they read back.
-func (s *Store) upsertStories(ctx context.Context, tx pgx.Tx, sourceID int64, stories []story.Story, now time.Time) ([]story.Story, error) {
+// errStoredMeanwhile is a story that another replica stored between this
+// transaction's look and its insert: the transaction is done again, and the
+// story is then a stored one.
+var errStoredMeanwhile = errors.New("a story was stored by another process meanwhile")
+
+// splitStories normalises stories as they are stored and splits them into
+// the fresh ones (not stored yet; a story twice in one call is fresh once)
+// and the stored ones.
+func (s *Store) splitStories(ctx context.Context, tx pgx.Tx, sourceID int64, stories []story.Story, now time.Time) (fresh, stored []story.Story, err error) {
 	var sourceName string
 	if sourceID != 0 {
 		err := tx.QueryRow(ctx, `SELECT name FROM sources WHERE id = $1`, sourceID).Scan(&sourceName)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	prepared := make([]story.Story, len(stories))
-	batch := &pgx.Batch{}
-	for i, st := range stories {
+	ids := make([]string, len(stories))
+	for i := range stories {
+		ids[i] = stories[i].ID
+	}
+	have := map[string]bool{}
+	rows, err := tx.Query(ctx, `SELECT id FROM stories WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		have[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	seen := map[string]bool{}
+	for _, st := range stories {
+		if seen[st.ID] {
+			continue
+		}
+		seen[st.ID] = true
 		st.SourceID = sourceID
 		if st.Source == "" {
 			st.Source = sourceName
@@ -138,49 +178,61 @@ func (s *Store) upsertStories(ctx context.Context, tx pgx.Tx, sourceID int64, st
 		}
 		st.Categories = nilIfEmpty(st.Categories)
 		st.Cluster, st.ClusterWhy = "", nil
-		prepared[i] = st
+		if have[st.ID] {
+			stored = append(stored, st)
+		} else {
+			fresh = append(fresh, st)
+		}
+	}
+	return fresh, stored, nil
+}
+
+// insertStories writes fresh stories with their clusters; one that another
+// process stored since splitStories looked is errStoredMeanwhile.
+func (s *Store) insertStories(ctx context.Context, tx pgx.Tx, fresh []story.Story) error {
+	batch := &pgx.Batch{}
+	for _, st := range fresh {
 		batch.Queue(`
 INSERT INTO stories (id, source_id, source, guid, title, summary, content, url, canonical_url,
-	author, categories, published, fetched, words)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, to_tsvector('simple', $14))
+	author, categories, published, fetched, words, cluster, cluster_why)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, to_tsvector('simple', $14), $15, $16)
 ON CONFLICT (id) DO NOTHING`,
 			st.ID, st.SourceID, st.Source, st.GUID, st.Title, st.Summary, st.Content, st.URL, st.CanonicalURL,
-			st.Author, list(st.Categories), ms(st.Published), ms(st.Fetched), s.words(&st))
+			st.Author, list(st.Categories), ms(st.Published), ms(st.Fetched), s.words(&st), st.Cluster, list(st.ClusterWhy))
 	}
 	results := tx.SendBatch(ctx, batch)
-	var fresh, stored []story.Story
-	seen := map[string]bool{}
-	for _, st := range prepared {
+	for _, st := range fresh {
 		tag, err := results.Exec()
 		if err != nil {
 			results.Close()
-			return nil, fmt.Errorf("story %q: %w", st.ID, err)
+			return fmt.Errorf("story %q: %w", st.ID, err)
 		}
-		if tag.RowsAffected() == 1 {
-			seen[st.ID] = true
-			fresh = append(fresh, st)
-		} else if !seen[st.ID] {
-			stored = append(stored, st)
+		if tag.RowsAffected() == 0 {
+			results.Close()
+			return fmt.Errorf("story %q: %w", st.ID, errStoredMeanwhile)
 		}
 	}
-	if err := results.Close(); err != nil {
-		return nil, err
+	return results.Close()
+}
+
+// updateStories writes the changes of stories already stored.
+func (s *Store) updateStories(ctx context.Context, tx pgx.Tx, stored []story.Story) error {
+	if len(stored) == 0 {
+		return nil
 	}
-	if len(stored) > 0 {
-		batch := &pgx.Batch{}
-		for _, st := range stored {
-			batch.Queue(`
+	batch := &pgx.Batch{}
+	for _, st := range stored {
+		batch.Queue(`
 UPDATE stories SET title = $1, summary = $2, content = $3, url = $4, canonical_url = $5, author = $6,
 	categories = $7, words = to_tsvector('simple', $9)
 WHERE id = $8 AND (title <> $1 OR summary <> $2 OR content <> $3 OR url <> $4 OR canonical_url <> $5
 	OR author <> $6 OR categories <> $7)`,
-				st.Title, st.Summary, st.Content, st.URL, st.CanonicalURL, st.Author, list(st.Categories), st.ID, s.words(&st))
-		}
-		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-			return nil, fmt.Errorf("stories: %w", err)
-		}
+			st.Title, st.Summary, st.Content, st.URL, st.CanonicalURL, st.Author, list(st.Categories), st.ID, s.words(&st))
 	}
-	return fresh, nil
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("stories: %w", err)
+	}
+	return nil
 }
 
 // insertMatches stores matches, at time now, and returns how many were new.
