@@ -110,28 +110,62 @@ type batchClusters struct {
 	sources  []string // source of each pool entry
 	stories  []string // story id of each pool entry
 	byKey    map[uint64][]int
-	fresh    int // pool entries from index fresh on are this batch's
+	byStory  map[string]int // pool entry of each stored story
+	fresh    int            // pool entries from index fresh on are this batch's
 }
 
-// newBatchClusters reads the candidates of the fresh stories' prints.
+// newBatchClusters reads the candidates of the fresh stories' prints, in two
+// steps. First under the signatures' keys: a story whose signature is the
+// same as a candidate's, or as an earlier fresh story's, is a verbatim copy,
+// and the signature decides it alone. The other stories' facts are then
+// weighed by the store's term counts and their candidates read under the
+// facts' keys too. A copy's facts are neither weighed nor looked up: on a
+// syndicated feed that is most of the reading.
 func newBatchClusters(ctx context.Context, judge *cluster.Judge, tx store.PlanTx, fresh []story.Story, ps map[string]textPrint) (*batchClusters, error) {
-	var keys []uint64
 	since := time.Time{}
+	var keys []uint64
 	for i := range fresh {
-		p := ps[fresh[i].ID]
-		keys = append(keys, p.keys()...)
+		keys = append(keys, ps[fresh[i].ID].sig.Keys()...)
 		if at := fresh[i].Fetched.Add(-judge.Window()); since.IsZero() || at.Before(since) {
 			since = at
 		}
 	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	cands, err := tx.Candidates(ctx, keys, since, cluster.PerKey)
-	if err != nil {
+	bc := &batchClusters{judge: judge, tx: tx, byKey: map[uint64][]int{}, byStory: map[string]int{}}
+	if err := bc.read(ctx, keys, since); err != nil {
 		return nil, err
 	}
-	bc := &batchClusters{judge: judge, tx: tx, byKey: map[uint64][]int{}}
+	rest := bc.notCopies(fresh, ps)
+	if err := weigh(ctx, tx, rest, ps); err != nil {
+		return nil, err
+	}
+	keys = keys[:0]
+	for i := range rest {
+		keys = append(keys, ps[rest[i].ID].facts.Keys()...)
+	}
+	if err := bc.read(ctx, keys, since); err != nil {
+		return nil, err
+	}
+	bc.fresh = len(bc.pool)
+	return bc, nil
+}
+
+// read adds the stored stories filed under keys since a time to the pool; a
+// story already in it is filed under the new keys too.
+func (bc *batchClusters) read(ctx context.Context, keys []uint64, since time.Time) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	cands, err := bc.tx.Candidates(ctx, keys, since, cluster.PerKey)
+	if err != nil {
+		return err
+	}
 	for _, c := range cands {
+		if j, ok := bc.byStory[c.StoryID]; ok {
+			bc.file(j, c.Keys)
+			continue
+		}
 		p, err := unmarshalPrint(c.Sig)
 		if err != nil {
 			continue // written by another version: no candidate
@@ -140,20 +174,53 @@ func newBatchClusters(ctx context.Context, judge *cluster.Judge, tx store.PlanTx
 		if id == "" {
 			id = c.StoryID
 		}
+		bc.byStory[c.StoryID] = len(bc.pool)
 		bc.add(p, c.Keys, c.Fetched, id, c.Source, c.StoryID)
 	}
-	bc.fresh = len(bc.pool)
-	return bc, nil
+	return nil
+}
+
+// notCopies returns the fresh stories that are not verbatim copies of a
+// stored candidate within the window or of an earlier fresh story.
+func (bc *batchClusters) notCopies(fresh []story.Story, ps map[string]textPrint) []story.Story {
+	var out []story.Story
+	var firsts []textPrint // fresh stories kept so far
+	for i := range fresh {
+		p := ps[fresh[i].ID]
+		copied := false
+		if keys := p.sig.Keys(); len(keys) > 0 {
+			for _, j := range bc.byKey[keys[0]] {
+				d := bc.pool[j].At.Sub(fresh[i].Fetched)
+				if bc.pool[j].Sig.Same(p.sig) && d <= bc.judge.Window() && d >= -bc.judge.Window() {
+					copied = true
+					break
+				}
+			}
+			for k := 0; k < len(firsts) && !copied; k++ {
+				copied = firsts[k].sig.Same(p.sig)
+			}
+		}
+		if !copied {
+			out = append(out, fresh[i])
+			firsts = append(firsts, p)
+		}
+	}
+	return out
 }
 
 func (bc *batchClusters) add(p textPrint, keys []uint64, at time.Time, id, source, storyID string) {
-	for _, k := range keys {
-		bc.byKey[k] = append(bc.byKey[k], len(bc.pool))
-	}
+	bc.file(len(bc.pool), keys)
 	bc.pool = append(bc.pool, cluster.Candidate{Sig: p.sig, Facts: p.facts, At: at})
 	bc.clusters = append(bc.clusters, id)
 	bc.sources = append(bc.sources, source)
 	bc.stories = append(bc.stories, storyID)
+}
+
+// file files pool entry j under keys.
+func (bc *batchClusters) file(j int, keys []uint64) {
+	for _, k := range keys {
+		bc.byKey[k] = append(bc.byKey[k], j)
+	}
 }
 
 // assignment is where a fresh story went.

@@ -43,9 +43,6 @@ func (p *planner) plan(alertable func(fresh []story.Story) map[string]bool, ps m
 				ps[fresh[i].ID] = textPrint{cluster.Sign(fresh[i].Title, fresh[i].Summary), cluster.Extract(fresh[i].Title, fresh[i].Summary)}
 			}
 		}
-		if err := weigh(ctx, tx, fresh, ps); err != nil {
-			return store.Plan{}, err
-		}
 		bc, err := newBatchClusters(ctx, p.judge, tx, fresh, ps)
 		if err != nil {
 			return store.Plan{}, err

@@ -24,9 +24,8 @@ type eventStory struct {
 	Summary   string    `json:"summary"`
 }
 
-func readEvents(t testing.TB) []eventStory {
+func readEvents(t testing.TB, path string) []eventStory {
 	t.Helper()
-	const path = "testdata/events.jsonl"
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +123,35 @@ func (r eventRun) score() eventScore {
 // TestEvents holds the clustering to the issue's goal on the hand-written
 // event set: pairwise precision ≥ 0.95 and recall ≥ 0.9.
 func TestEvents(t *testing.T) {
-	r := clusterEvents(readEvents(t), Options{})
+	sc := reportEvents(t, "testdata/events.jsonl", Options{})
+	if sc.all.precision() < 0.95 {
+		t.Errorf("precision %.3f < 0.95", sc.all.precision())
+	}
+	if sc.all.recall() < 0.9 {
+		t.Errorf("recall %.3f < 0.9", sc.all.recall())
+	}
+}
+
+// TestHeldOut scores the clustering on the held-out set, written by someone
+// who had not seen the method, and never used to choose a weight or a
+// threshold (testdata/README.md). Its figures are the honest ones, so it
+// holds them only to a floor well under the goal: a change that loses much
+// on stories it was not made for fails.
+func TestHeldOut(t *testing.T) {
+	sc := reportEvents(t, "testdata/heldout.jsonl", Options{})
+	if sc.all.precision() < 0.9 {
+		t.Errorf("precision %.3f < 0.9", sc.all.precision())
+	}
+	if sc.all.recall() < 0.8 {
+		t.Errorf("recall %.3f < 0.8", sc.all.recall())
+	}
+}
+
+// reportEvents clusters an event set and logs its score: overall, by kind,
+// the wrong pairs, and with -v the missed ones.
+func reportEvents(t *testing.T, path string, o Options) eventScore {
+	t.Helper()
+	r := clusterEvents(readEvents(t, path), o)
 	sc := r.score()
 	t.Logf("%d stories: precision %.3f, recall %.3f (tp %d, fp %d, fn %d)",
 		len(r.stories), sc.all.precision(), sc.all.recall(), sc.all.tp, sc.all.fp, sc.all.fn)
@@ -145,12 +172,7 @@ func TestEvents(t *testing.T) {
 			t.Logf("missed: %s %q / %s %q", a.ID, a.Title, b.ID, b.Title)
 		}
 	}
-	if sc.all.precision() < 0.95 {
-		t.Errorf("precision %.3f < 0.95", sc.all.precision())
-	}
-	if sc.all.recall() < 0.9 {
-		t.Errorf("recall %.3f < 0.9", sc.all.recall())
-	}
+	return sc
 }
 
 // TestEventsThresholds prints precision and recall on the event set across
@@ -160,7 +182,7 @@ func TestEventsThresholds(t *testing.T) {
 	if !testing.Verbose() {
 		t.Skip("prints a table; run with -v")
 	}
-	stories := readEvents(t)
+	stories := readEvents(t, "testdata/events.jsonl")
 	labelled := readLabelled(t, "testdata/labelled.jsonl")
 	var b strings.Builder
 	row := func(label string, o Options) {

@@ -48,6 +48,7 @@ func main() {
 	memProfile := flag.String("memprofile", "", "write a heap profile after the changed round to this file")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of one round to this file")
 	profileRound := flag.String("profile-round", "changed", "the round -cpuprofile profiles: first, changed or unchanged")
+	nRounds := flag.Int("rounds", 3, "rounds to run: 1 the first poll only, 2 also the changed one, 3 all")
 	flag.Parse()
 
 	headlines, err := feedbench.ReadHeadlines(*corpus)
@@ -112,7 +113,8 @@ func main() {
 		Concurrency: *concurrency,
 	})
 	fmt.Printf("sources=%d items=%d rules=%d concurrency=%d\n", *nSources, *nItems, len(rules), *concurrency)
-	for _, round := range []string{"first (backlog)", "changed (all new)", "unchanged (304)"} {
+	rounds := []string{"first (backlog)", "changed (all new)", "unchanged (304)"}
+	for _, round := range rounds[:min(max(*nRounds, 1), len(rounds))] {
 		wall, cpu := time.Now(), cpuTime()
 		stopProfile := func() {}
 		if *cpuProfile != "" && strings.HasPrefix(round, *profileRound) {

@@ -1,0 +1,144 @@
+package bot
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wirewatch/wirewatch/cluster"
+	"github.com/wirewatch/wirewatch/store"
+	"github.com/wirewatch/wirewatch/store/sqlite"
+	"github.com/wirewatch/wirewatch/story"
+)
+
+// eventStory is one line of cluster/testdata/events.jsonl or heldout.jsonl.
+type eventStory struct {
+	ID        string    `json:"id"`
+	Event     string    `json:"event"`
+	Source    string    `json:"source"`
+	Published time.Time `json:"published"`
+	Title     string    `json:"title"`
+	Summary   string    `json:"summary"`
+}
+
+func readEventSet(t *testing.T, path string) []eventStory {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []eventStory
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		var s eventStory
+		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+			t.Fatalf("%s:%d: %v", path, n, err)
+		}
+		out = append(out, s)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortStableFunc(out, func(a, b eventStory) int {
+		return cmp.Or(a.Published.Compare(b.Published), strings.Compare(a.ID, b.ID))
+	})
+	return out
+}
+
+// TestEventSetsThroughTheStore clusters the hand-labelled event sets the
+// way the bot does, through a SQLite store (term counts, fingerprint keys,
+// candidates read back in the ingest transaction), one story a fetch at
+// its publication time, and holds the pairwise figures to those that
+// cluster.TestEvents and cluster.TestHeldOut report for the same sets
+// (docs/PERFORMANCE.md): the store loses no candidate the judge needs.
+func TestEventSetsThroughTheStore(t *testing.T) {
+	for _, set := range []struct {
+		path                   string
+		wantTP, wantFP, wantFN int
+	}{
+		{path: "events.jsonl", wantTP: 307, wantFP: 3, wantFN: 17},
+		{path: "heldout.jsonl", wantTP: 272, wantFP: 21, wantFN: 43},
+	} {
+		t.Run(set.path, func(t *testing.T) {
+			stories := readEventSet(t, filepath.Join("..", "cluster", "testdata", set.path))
+			clusters := clusterThroughStore(t, stories)
+			tp, fp, fn := 0, 0, 0
+			for i := range stories {
+				for j := i + 1; j < len(stories); j++ {
+					same := stories[i].Event == stories[j].Event
+					together := clusters[stories[i].ID] == clusters[stories[j].ID]
+					switch {
+					case same && together:
+						tp++
+					case together:
+						fp++
+					case same:
+						fn++
+					}
+				}
+			}
+			t.Logf("%d stories: precision %.3f, recall %.3f (tp %d, fp %d, fn %d)", len(stories),
+				float64(tp)/float64(tp+fp), float64(tp)/float64(tp+fn), tp, fp, fn)
+			if tp != set.wantTP || fp != set.wantFP || fn != set.wantFN {
+				t.Errorf("through the store tp %d, fp %d, fn %d; the cluster package's judge alone gives tp %d, fp %d, fn %d",
+					tp, fp, fn, set.wantTP, set.wantFP, set.wantFN)
+			}
+		})
+	}
+}
+
+// clusterThroughStore ingests the stories one a fetch and returns each
+// story's cluster as the store keeps it.
+func clusterThroughStore(t *testing.T, stories []eventStory) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	// The store's clock is the fetch time of the story being ingested: a
+	// verbatim copy moves its original's fetch time up to it.
+	var now atomic.Pointer[time.Time]
+	now.Store(&stories[0].Published)
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "events.db"), sqlite.WithClock(func() time.Time { return *now.Load() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.SyncConfigSources(ctx, []store.Source{{Name: "events", URL: "http://127.0.0.1:1/events", Origin: store.OriginConfig}}); err != nil {
+		t.Fatal(err)
+	}
+	srcs, err := st.Sources(ctx)
+	if err != nil || len(srcs) != 1 {
+		t.Fatalf("sources %v, %v", srcs, err)
+	}
+	p := planner{rules: NewRuleSet(st, slog.New(slog.NewTextHandler(io.Discard, nil))),
+		judge: cluster.NewJudge(cluster.Options{Window: ClusterWindow})}
+	none := func([]story.Story) map[string]bool { return nil }
+	for _, e := range stories {
+		s := story.Story{ID: e.ID, SourceID: srcs[0].ID, Source: e.Source, Title: e.Title, Summary: e.Summary,
+			URL: "https://news.example/" + e.ID, CanonicalURL: "https://news.example/" + e.ID,
+			Published: e.Published, Fetched: e.Published}
+		batch := []story.Story{s}
+		now.Store(&e.Published)
+		if _, err := st.Ingest(ctx, srcs[0].ID, batch, p.plan(none, prints(batch))); err != nil {
+			t.Fatalf("ingest %s: %v", e.ID, err)
+		}
+	}
+	out := make(map[string]string, len(stories))
+	for _, e := range stories {
+		s, err := st.Story(ctx, e.ID)
+		if err != nil {
+			t.Fatalf("story %s: %v", e.ID, err)
+		}
+		out[e.ID] = s.Cluster
+	}
+	return out
+}
