@@ -30,16 +30,30 @@ const (
 	Number
 )
 
-// Marks added to a Facts' kinds: a term of the title, and a name seen only
-// as the second or later word of a run of names ("Tutu" in "Desmond Tutu"),
-// which does not count again as a distinctive term of its own.
+// Marks added to a Facts' kinds: a term of the title; a name seen only as
+// the second or later word of a run of names ("Tutu" in "Desmond Tutu"),
+// which does not count again as a distinctive term of its own; and the two
+// sides of an amount given roughly. A hedged number ("nearly $49 million",
+// "some 200mm") is filed as its rough value, and an exact one ("$48.6
+// million", "198 mm") as its value rounded to one and to two significant
+// figures too: a hedged number meets an exact one it rounds, while two
+// exact numbers meet only by their exact values.
 const (
 	inTitle Kind = 4
 	tail    Kind = 8
+	rounded Kind = 16
+	hedged  Kind = 32
 )
 
 // base returns the kind without its marks.
-func (k Kind) base() Kind { return k &^ (inTitle | tail) }
+func (k Kind) base() Kind { return k &^ (inTitle | tail | rounded | hedged) }
+
+// rough reports whether a term is a number's rough value.
+func (k Kind) rough() bool { return k&(rounded|hedged) != 0 }
+
+// meets reports whether two terms with one hash are one fact: not when both
+// are exact numbers' roundings.
+func meets(a, b Kind) bool { return a&b&rounded == 0 }
 
 // Boosts of the kinds over a term's rarity: a name weighs its rarity, a
 // number twice that (an amount or a count names one event better than
@@ -116,7 +130,9 @@ func (f *Facts) Weigh(n int64, df func(term uint32) int64) {
 		}
 		q := uint16(min(math.Round(w*weightScale), math.MaxUint16))
 		f.weights[i] = q
-		f.norm += uint32(q)
+		if f.kinds[i]&rounded == 0 {
+			f.norm += uint32(q)
+		}
 	}
 }
 
@@ -145,11 +161,13 @@ func (f Facts) Keys() []uint64 {
 		return cmpUint32(f.terms[a], f.terms[b])
 	})
 	out := make([]uint64, 0, TermKeys)
-	for _, i := range idx[:min(TermKeys, len(idx))] {
-		if f.weights[i] == 0 {
+	for _, i := range idx {
+		if f.weights[i] == 0 || len(out) == TermKeys {
 			break
 		}
-		out = append(out, uint64(termKeyTag)<<56|uint64(f.terms[i]))
+		if !f.kinds[i].rough() {
+			out = append(out, uint64(termKeyTag)<<56|uint64(f.terms[i]))
+		}
 	}
 	return out
 }
@@ -177,6 +195,11 @@ func overlap(a, b *Facts) (shared uint32, strong int) {
 		case a.terms[i] > b.terms[j]:
 			j++
 		default:
+			if !meets(a.kinds[i], b.kinds[j]) {
+				i++
+				j++
+				continue
+			}
 			w := max(a.weights[i], b.weights[j])
 			shared += uint32(w)
 			if w >= strongWeight && (a.kinds[i]&tail == 0 || b.kinds[j]&tail == 0) {
@@ -211,7 +234,7 @@ func Shared(a, b *Facts, limit int) []string {
 		case a.terms[i] > b.terms[j]:
 			j++
 		default:
-			if i < len(a.texts) && a.kinds[i].base() != Word {
+			if i < len(a.texts) && a.kinds[i].base() != Word && meets(a.kinds[i], b.kinds[j]) {
 				w := uint16(0)
 				if i < len(a.weights) {
 					w = a.weights[i]
@@ -269,7 +292,9 @@ func (f *Facts) UnmarshalBinary(b []byte) error {
 		f.terms[i] = binary.LittleEndian.Uint32(b[2+7*i:])
 		f.weights[i] = binary.LittleEndian.Uint16(b[6+7*i:])
 		f.kinds[i] = Kind(b[8+7*i])
-		f.norm += uint32(f.weights[i])
+		if f.kinds[i]&rounded == 0 {
+			f.norm += uint32(f.weights[i]) // an exact number's roundings are the number again
+		}
 		if i > 0 && f.terms[i] <= f.terms[i-1] || f.kinds[i].base() > Number {
 			return ErrFacts
 		}
@@ -313,6 +338,7 @@ type token struct {
 	kind     Kind
 	capital  bool // written with a capital
 	number   bool // folded is a number's value
+	rough    Kind // rounded or hedged: folded is a rough value's key
 	adjacent bool // only spaces since the token before
 }
 
@@ -320,6 +346,8 @@ func (x *extractor) add(text, key string, kind Kind, title, isTail bool) {
 	if key == "" {
 		return
 	}
+	rough := kind & (rounded | hedged)
+	kind = kind.base()
 	h := termHash(key)
 	if x.seen == nil {
 		x.seen = map[uint32]int{}
@@ -338,14 +366,14 @@ func (x *extractor) add(text, key string, kind Kind, title, isTail bool) {
 			*k = kind | *k&(inTitle|tail)
 			x.f.texts[i-1] = text
 		}
-		*k = *k&^tail | mark&inTitle | t
+		*k = *k&^tail | mark&inTitle | t | rough
 		return
 	}
 	if len(x.f.terms) >= MaxTerms {
 		return
 	}
 	x.f.terms = append(x.f.terms, h)
-	x.f.kinds = append(x.f.kinds, kind|mark)
+	x.f.kinds = append(x.f.kinds, kind|mark|rough)
 	x.f.texts = append(x.f.texts, text)
 	x.seen[h] = len(x.f.terms)
 }
@@ -357,7 +385,10 @@ func (x *extractor) facts() Facts {
 	for _, t := range x.title {
 		kind := t.kind
 		key := termKey(t.folded, kind)
-		if t.number {
+		if t.rough != 0 {
+			key = t.folded
+			kind |= t.rough
+		} else if t.number {
 			key = "#" + t.folded
 		} else if kind == Word && (x.names[t.folded] || t.capital && isRare(key)) {
 			kind = Name
@@ -435,7 +466,7 @@ func (x *extractor) scan(s string, isTitle bool) {
 			// A day after a month ("Oct. 12-18") dates the story; it does
 			// not tell one event of that week from another.
 			date := i > 0 && (monthWords[strings.ToLower(toks[i-1].text)] || wasDate && lx.joined)
-			x.addNumber(text, v, isTitle, date)
+			x.addNumber(text, v, isTitle, date, hedgedAt(toks, i-strings.Count(text, " ")))
 			prevDate = date
 			continue
 		}
@@ -447,6 +478,7 @@ func (x *extractor) scan(s string, isTitle bool) {
 				continue
 			}
 		}
+		folded = place(folded)
 		if n, ok := numberWords[folded]; ok {
 			v := n
 			text := lx.text
@@ -465,18 +497,18 @@ func (x *extractor) scan(s string, isTitle bool) {
 					i++
 				}
 			}
-			x.addNumber(text, v, isTitle, false)
+			x.addNumber(text, v, isTitle, false, hedgedAt(toks, i-strings.Count(text, " ")-strings.Count(text, "-")))
 			continue
 		}
 		if folded == "half" && i+2 < len(toks) && strings.EqualFold(toks[i+1].text, "a") {
 			if m, ok := scaleWords[strings.ToLower(toks[i+2].text)]; ok {
-				x.addNumber(lx.text+" a "+toks[i+2].text, m/2, isTitle, false)
+				x.addNumber(lx.text+" a "+toks[i+2].text, m/2, isTitle, false, hedgedAt(toks, i))
 				i += 2
 				continue
 			}
 		}
 		if folded == "dozen" && i > 0 && strings.EqualFold(toks[i-1].text, "a") {
-			x.addNumber("a dozen", 12, isTitle, false)
+			x.addNumber("a dozen", 12, isTitle, false, hedgedAt(toks, i-1))
 			continue
 		}
 		if factStopWords[folded] || stopWords[folded] {
@@ -519,7 +551,9 @@ func isRare(key string) bool {
 	return df < rareInPrior
 }
 
-func (x *extractor) addNumber(text string, v float64, isTitle, date bool) {
+// addNumber adds a number read at a token, hedged when a word such as
+// "nearly" comes before it.
+func (x *extractor) addNumber(text string, v float64, isTitle, date, hedge bool) {
 	key := strconv.FormatFloat(v, 'g', 6, 64)
 	kind := Number
 	if v == math.Trunc(v) && (v < 10 || v >= 1900 && v <= 2100) || date {
@@ -527,11 +561,63 @@ func (x *extractor) addNumber(text string, v float64, isTitle, date bool) {
 		// every other story of their week: weighed as words.
 		kind = Word
 	}
-	if isTitle && x.titleCase {
-		x.title = append(x.title, token{text: text, folded: key, kind: kind, number: true})
-		return
+	type term struct {
+		key  string
+		mark Kind
 	}
-	x.add(text, "#"+key, kind, isTitle, false)
+	terms := []term{{key: "#" + key}}
+	if kind == Number {
+		// Rough values (see hedged): the value itself for a hedged number,
+		// its roundings for an exact one.
+		if hedge {
+			terms = []term{{"~" + key, hedged}}
+		} else {
+			terms = append(terms, term{"~" + roundTo(v, 1), rounded}, term{"~" + roundTo(v, 2), rounded})
+		}
+	}
+	for _, t := range terms {
+		if isTitle && x.titleCase {
+			folded, rough := key, t.mark
+			if rough != 0 {
+				folded = t.key
+			}
+			x.title = append(x.title, token{text: text, folded: folded, kind: kind, number: true, rough: rough})
+			continue
+		}
+		x.add(text, t.key, kind|t.mark, isTitle, false)
+	}
+}
+
+// roundTo formats v rounded to n significant figures.
+func roundTo(v float64, n int) string {
+	if v == 0 {
+		return "0"
+	}
+	scale := math.Pow(10, float64(n)-math.Ceil(math.Log10(math.Abs(v))))
+	return strconv.FormatFloat(math.Round(v*scale)/scale, 'g', 6, 64)
+}
+
+// hedges are the words that make the number after them a rough one.
+var hedges = map[string]bool{"nearly": true, "almost": true, "about": true, "around": true,
+	"roughly": true, "approximately": true, "some": true, "over": true, "approx": true, "circa": true}
+
+// hedgedAt reports whether the number whose first token is toks[i] is
+// given roughly: "nearly 200", "more than 1,000", "close to $49 million".
+func hedgedAt(toks []lexeme, i int) bool {
+	if i < 1 || i > len(toks) {
+		return false
+	}
+	w := strings.ToLower(toks[i-1].text)
+	if hedges[w] {
+		return true
+	}
+	if i >= 2 && (w == "than" || w == "to") {
+		switch strings.ToLower(toks[i-2].text) {
+		case "more", "less", "fewer", "close":
+			return true
+		}
+	}
+	return false
 }
 
 func allUpper(s string) bool {
@@ -739,7 +825,7 @@ func stem(w string) string {
 func titleMissing(a, b *Facts) (missing, total uint32) {
 	j := 0
 	for i, t := range a.terms {
-		if a.kinds[i]&inTitle == 0 || a.weights[i] < strongWeight {
+		if a.kinds[i]&inTitle == 0 || a.kinds[i].rough() || a.weights[i] < strongWeight {
 			continue
 		}
 		w := uint32(a.weights[i])

@@ -10,7 +10,7 @@ import (
 func termsOf(f Facts, kind Kind) []string {
 	var out []string
 	for i, k := range f.kinds {
-		if k.base() == kind {
+		if k.base() == kind && !k.rough() {
 			out = append(out, f.texts[i])
 		}
 	}
@@ -52,7 +52,7 @@ func TestExtractNumbers(t *testing.T) {
 func numberTerms(f Facts) []uint32 {
 	var out []uint32
 	for i, text := range f.texts {
-		if (f.kinds[i].base() == Number || isDigitStart(text)) && f.terms[i] != 0 {
+		if (f.kinds[i].base() == Number || isDigitStart(text)) && !f.kinds[i].rough() && f.terms[i] != 0 {
 			out = append(out, f.terms[i])
 		}
 	}
