@@ -71,6 +71,14 @@ func TestFitCutsBeforeEscaping(t *testing.T) {
 	}
 }
 
+func TestEmphasize(t *testing.T) {
+	got := notifiers.Emphasize("Nvidia & china <b>", []string{"nvidia", "china"}, html.EscapeString,
+		func(s string) string { return "<b>" + html.EscapeString(s) + "</b>" })
+	if want := "<b>Nvidia</b> &amp; <b>china</b> &lt;b&gt;"; got != want {
+		t.Errorf("Emphasize = %q, want %q", got, want)
+	}
+}
+
 func TestPack(t *testing.T) {
 	items := []string{"one", "two", "three", "four"}
 	more := func(n int) string { return fmt.Sprintf("+%d", n) }
