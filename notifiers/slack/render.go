@@ -69,7 +69,7 @@ func alertBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 	snippet := cutRunes(line(s.Summary), maxSnippetRunes)
 	if snippet != "" {
 		snippetText := fit(snippet, MaxText, func(t string) string { return emphasize(t, terms) })
-		if TextLen(titleText)+1+TextLen(snippetText) <= MaxText {
+		if notifiers.UTF16(titleText)+1+notifiers.UTF16(snippetText) <= MaxText {
 			blocks = append(blocks, section(titleText+"\n"+snippetText))
 		} else {
 			blocks = append(blocks, section(titleText), section(snippetText))
@@ -281,14 +281,14 @@ func Truncate(s string, limit int) string {
 // before rendering means an escape entity or a link is never cut in half.
 // It returns "" when not even the ellipsis fits.
 func fit(s string, limit int, render func(string) string) string {
-	if out := render(s); TextLen(out) <= limit {
+	if out := render(s); notifiers.UTF16(out) <= limit {
 		return out
 	}
 	rs := []rune(s)
 	best, found := "", false
 	for lo, hi := 0, len(rs)-1; lo <= hi; {
 		mid := (lo + hi) / 2
-		if out := render(cut(rs, mid)); TextLen(out) <= limit {
+		if out := render(cut(rs, mid)); notifiers.UTF16(out) <= limit {
 			best, found, lo = out, true, mid+1
 		} else {
 			hi = mid - 1
@@ -342,17 +342,4 @@ func line(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// TextLen counts s in UTF-16 code units: what Slack counts, or more.
-func TextLen(s string) int {
-	n := 0
-	for _, r := range s {
-		if r >= 0x10000 {
-			n += 2
-		} else {
-			n++
-		}
-	}
-	return n
 }
