@@ -25,7 +25,7 @@ func TestEveryTypeParsesAndBuilds(t *testing.T) {
 	}
 	cfg, err := config.Parse("all.toml", []byte(strings.Join(lines, "\n")), nil, registry.ConfigTypes())
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n(every type's Sample must be the keys of a valid entry)", err)
 	}
 	set, err := registry.Build(cfg.Notifiers, notifiers.Env{Stdout: io.Discard})
 	if err != nil {
