@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +38,21 @@ type HTTP struct {
 // NewHTTP returns the exchange of a notifier built with env, hiding secrets.
 func NewHTTP(env Env, secrets ...string) *HTTP {
 	return &HTTP{Client: env.Client(), Redactor: NewRedactor(secrets...), Now: env.Clock()}
+}
+
+// NewHookHTTP is NewHTTP for a notifier whose secret is its URL (a webhook's
+// key sits in its path or query): raw, trimmed, must be an http(s) URL with a
+// host, and every piece of it is hidden from errors. It returns the trimmed
+// URL; its errors do not show it.
+func NewHookHTTP(env Env, raw string) (string, *HTTP, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", nil, errors.New("url is empty")
+	}
+	if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", nil, errors.New("url is not an http(s) URL")
+	}
+	return raw, NewHTTP(env, URLSecrets(raw)...), nil
 }
 
 // Request is one HTTP request of a notifier.

@@ -71,6 +71,33 @@ func TestFitCutsBeforeEscaping(t *testing.T) {
 	}
 }
 
+func TestEmphasize(t *testing.T) {
+	got := notifiers.Emphasize("Nvidia & china <b>", []string{"nvidia", "china"}, html.EscapeString,
+		func(s string) string { return "<b>" + html.EscapeString(s) + "</b>" })
+	if want := "<b>Nvidia</b> &amp; <b>china</b> &lt;b&gt;"; got != want {
+		t.Errorf("Emphasize = %q, want %q", got, want)
+	}
+}
+
+func TestNewHookHTTP(t *testing.T) {
+	for raw, want := range map[string]string{"": "url is empty", " ": "url is empty", "ftp://h.example/k": "not an http(s) URL",
+		"https:///k3y-in-the-path": "not an http(s) URL"} {
+		if _, _, err := notifiers.NewHookHTTP(notifiers.Env{}, raw); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NewHookHTTP(%q): %v, want %q", raw, err, want)
+		}
+	}
+	closed := notifiertest.ClosedURL(t) + "/hooks/k3y-0123456789?sig=s1gnature0123"
+	raw, h, err := notifiers.NewHookHTTP(notifiers.Env{}, " "+closed+"\n")
+	if err != nil || raw != closed {
+		t.Fatalf("NewHookHTTP = %q, %v", raw, err)
+	}
+	_, retry, err := h.Send(t.Context(), notifiers.JSON(raw, []byte("{}")))
+	if err == nil || !retry {
+		t.Fatalf("send to a closed port: retry %v, err %v", retry, err)
+	}
+	notifiertest.AssertNoSecretLeak(t, err, "k3y-0123456789", "s1gnature0123")
+}
+
 func TestPack(t *testing.T) {
 	items := []string{"one", "two", "three", "four"}
 	more := func(n int) string { return fmt.Sprintf("+%d", n) }

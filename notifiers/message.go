@@ -227,6 +227,21 @@ func Runs(text string, terms []string) []Run {
 	return out
 }
 
+// Emphasize renders text for a markup: each piece that is a matched term
+// with bold, every other piece with escape. Both are given raw text and
+// escape it.
+func Emphasize(text string, terms []string, escape, bold func(string) string) string {
+	var b strings.Builder
+	for _, r := range Runs(text, terms) {
+		if r.Term {
+			b.WriteString(bold(r.Text))
+		} else {
+			b.WriteString(escape(r.Text))
+		}
+	}
+	return b.String()
+}
+
 // Fit renders s with render, cut so that the result measures at most max
 // with measure (Runes, UTF16 or Bytes). The raw text is cut before it is
 // rendered — at a word boundary where one is near, marked with "…" — so an

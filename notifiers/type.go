@@ -27,6 +27,11 @@ type Type struct {
 	// Build makes the notifier of an entry named name, whose settings are
 	// what NotifierType.Settings returned, filled in and checked.
 	Build func(name string, settings any, env Env) (Notifier, error)
+	// Sample is the keys of one valid [[notifiers]] entry of the type
+	// besides name and type, one TOML line each. The registry's tests parse
+	// and build every type from its Sample, so they need no edit when a type
+	// is added.
+	Sample []string
 }
 
 // Env is what building a notifier may draw on besides its settings.
@@ -76,6 +81,9 @@ type Spec[S any] struct {
 	Pace config.Pace
 	// Build makes the notifier from its checked settings.
 	Build func(name string, settings *S, env Env) (Notifier, error)
+	// Sample is the keys of one valid entry, one TOML line each (see
+	// Type.Sample).
+	Sample []string
 }
 
 // Define returns the Type of spec: its settings are a new S, read from the
@@ -87,7 +95,8 @@ func Define[S any](spec Spec[S]) Type {
 			Settings: func() any { return new(S) },
 			Channel:  spec.Channel,
 		},
-		Pace: spec.Pace,
+		Pace:   spec.Pace,
+		Sample: spec.Sample,
 		Build: func(name string, settings any, env Env) (Notifier, error) {
 			s, ok := settings.(*S)
 			if !ok || s == nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/wirewatch/wirewatch/bot/commands"
+	"github.com/wirewatch/wirewatch/notifiers"
 	slacknotify "github.com/wirewatch/wirewatch/notifiers/slack"
 )
 
@@ -200,7 +201,7 @@ func fitText(raw string, limit int, render func(string) string) string {
 	n := limit
 	for n > 0 {
 		out := render(slacknotify.Truncate(raw, n))
-		over := slacknotify.TextLen(out) - limit
+		over := notifiers.UTF16(out) - limit
 		if over <= 0 {
 			return out
 		}

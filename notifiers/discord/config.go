@@ -66,7 +66,8 @@ var pace = config.Pace{N: 5, Per: 5 * time.Second}
 // Type is the Discord bot notifier type. A target names a channel by its id:
 // "ops-discord:1234567890".
 var Type = notifiers.Define(notifiers.Spec[Config]{
-	Name: "discord",
+	Name:   "discord",
+	Sample: []string{`token = "t"`, `application_id = "1"`},
 	Channel: config.Channel{Use: config.RequiredChannel, Example: "CHANNEL_ID", Check: func(ch string) error {
 		if !isSnowflake(ch) {
 			return fmt.Errorf("a Discord channel is a channel id (digits), got %q", ch)
@@ -82,8 +83,9 @@ var Type = notifiers.Define(notifiers.Spec[Config]{
 // WebhookType is the Discord webhook notifier type; the webhook names the
 // channel, so targets do not.
 var WebhookType = notifiers.Define(notifiers.Spec[WebhookConfig]{
-	Name: "discord-webhook",
-	Pace: pace,
+	Name:   "discord-webhook",
+	Sample: []string{`url = "https://discord.com/api/webhooks/1/abc"`},
+	Pace:   pace,
 	Build: func(name string, c *WebhookConfig, env notifiers.Env) (notifiers.Notifier, error) {
 		return NewWebhook(name, c, env)
 	},

@@ -3,7 +3,8 @@ package discord
 import (
 	"strings"
 	"unicode"
-	"unicode/utf16"
+
+	"github.com/wirewatch/wirewatch/notifiers"
 )
 
 // Limits Discord enforces on a message; discordgo checks none of them. Lengths
@@ -29,18 +30,9 @@ const ellipsis = '…'
 // mention anyone even where allowed_mentions would let it.
 const zwsp = '\u200b'
 
-// Len is the length of s as Discord measures it against its limits.
-func Len(s string) int {
-	n := 0
-	for _, r := range s {
-		if l := utf16.RuneLen(r); l > 0 {
-			n += l
-		} else {
-			n++
-		}
-	}
-	return n
-}
+// Len is the length of s as Discord measures it against its limits: the
+// kit's notifiers.UTF16.
+func Len(s string) int { return notifiers.UTF16(s) }
 
 // Escape returns untrusted text as Discord markdown that shows the text as
 // written: markdown characters are backslash-escaped, "@everyone" and "@here"

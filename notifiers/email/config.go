@@ -96,6 +96,7 @@ func checkAddress(s string) error {
 // list; "policy-mail:someone@example.com" that address instead.
 var Type = notifiers.Define(notifiers.Spec[Config]{
 	Name:    "email",
+	Sample:  []string{`host = "smtp.example.com"`, `from = "a@example.com"`, `to = ["b@example.com"]`},
 	Channel: config.Channel{Use: config.OptionalChannel, Example: "someone@example.com", Check: checkAddress},
 	Pace:    config.Pace{N: 1, Per: time.Second},
 	Build: func(name string, c *Config, env notifiers.Env) (notifiers.Notifier, error) {

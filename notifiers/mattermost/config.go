@@ -42,6 +42,7 @@ var pace = config.Pace{N: 1, Per: time.Second}
 // id: "team-mm:4xp9fdt77pncbef59f4k1qe83o".
 var Type = notifiers.Define(notifiers.Spec[Config]{
 	Name:    "mattermost",
+	Sample:  []string{`url = "https://chat.example.com"`, `token = "t"`},
 	Channel: config.Channel{Use: config.RequiredChannel, Example: "CHANNEL_ID", Check: checkChannel},
 	Pace:    pace,
 	Build: func(name string, c *Config, env notifiers.Env) (notifiers.Notifier, error) {
@@ -52,8 +53,9 @@ var Type = notifiers.Define(notifiers.Spec[Config]{
 // WebhookType is the Mattermost incoming-webhook notifier type; the webhook
 // names the channel, so targets do not.
 var WebhookType = notifiers.Define(notifiers.Spec[WebhookConfig]{
-	Name: "mattermost-webhook",
-	Pace: pace,
+	Name:   "mattermost-webhook",
+	Sample: []string{`url = "https://chat.example.com/hooks/k"`},
+	Pace:   pace,
 	Build: func(name string, c *WebhookConfig, env notifiers.Env) (notifiers.Notifier, error) {
 		return NewWebhook(name, c, env)
 	},

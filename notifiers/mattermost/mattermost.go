@@ -94,12 +94,11 @@ type Webhook struct {
 // NewWebhook returns the notifier named name of a [[notifiers]] entry of
 // type "mattermost-webhook".
 func NewWebhook(name string, c *WebhookConfig, env notifiers.Env) (*Webhook, error) {
-	raw := strings.TrimSpace(c.URL.Reveal())
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("mattermost-webhook %q: url is not an http(s) URL", name)
+	raw, h, err := notifiers.NewHookHTTP(env, c.URL.Reveal())
+	if err != nil {
+		return nil, fmt.Errorf("mattermost-webhook %q: %w", name, err)
 	}
-	return &Webhook{name: name, url: raw, http: notifiers.NewHTTP(env, notifiers.URLSecrets(raw)...)}, nil
+	return &Webhook{name: name, url: raw, http: h}, nil
 }
 
 // Notify posts a through the webhook. A webhook returns no post id, so a

@@ -60,15 +60,7 @@ func title(it notifiers.Item, terms []string) string {
 
 // emphasize escapes s with the matched terms in bold.
 func emphasize(s string, terms []string) string {
-	var b strings.Builder
-	for _, r := range notifiers.Runs(s, terms) {
-		if r.Term {
-			b.WriteString("**" + Escape(r.Text) + "**")
-		} else {
-			b.WriteString(Escape(r.Text))
-		}
-	}
-	return b.String()
+	return notifiers.Emphasize(s, terms, Escape, func(t string) string { return "**" + Escape(t) + "**" })
 }
 
 // Escape makes untrusted text literal in Mattermost's Markdown: every

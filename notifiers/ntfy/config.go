@@ -65,6 +65,7 @@ func checkTopic(topic string) error {
 // short.
 var Type = notifiers.Define(notifiers.Spec[Config]{
 	Name:    "ntfy",
+	Sample:  []string{`topic = "wirewatch"`},
 	Channel: config.Channel{Use: config.OptionalChannel, Example: "TOPIC", Check: checkTopic},
 	Pace:    config.Pace{N: 1, Per: time.Second},
 	Build: func(name string, c *Config, env notifiers.Env) (notifiers.Notifier, error) {

@@ -53,6 +53,7 @@ var pace = config.Pace{N: 1, Per: time.Second}
 // an id: "team-slack:#ai-policy".
 var Type = notifiers.Define(notifiers.Spec[Config]{
 	Name:    "slack",
+	Sample:  []string{`token = "xoxb-1"`},
 	Channel: config.Channel{Use: config.RequiredChannel, Example: "#channel"},
 	Pace:    pace,
 	Build: func(name string, c *Config, env notifiers.Env) (notifiers.Notifier, error) {
@@ -63,8 +64,9 @@ var Type = notifiers.Define(notifiers.Spec[Config]{
 // WebhookType is the Slack incoming-webhook notifier type; the webhook names
 // the channel, so targets do not.
 var WebhookType = notifiers.Define(notifiers.Spec[WebhookConfig]{
-	Name: "slack-webhook",
-	Pace: pace,
+	Name:   "slack-webhook",
+	Sample: []string{`url = "https://hooks.slack.com/services/T/B/K"`},
+	Pace:   pace,
 	Build: func(name string, c *WebhookConfig, env notifiers.Env) (notifiers.Notifier, error) {
 		return NewWebhook(name, c, env)
 	},

@@ -19,7 +19,7 @@ import (
 // and every mrkdwn text object of its blocks.
 func mrkdwnFields(t *testing.T, m slackfake.Message) []notifiertest.Field {
 	t.Helper()
-	fields := []notifiertest.Field{{Name: "text", Text: m.Text, Syntax: notifiertest.Mrkdwn, Max: slack.MaxFallback, Measure: slack.TextLen}}
+	fields := []notifiertest.Field{{Name: "text", Text: m.Text, Syntax: notifiertest.Mrkdwn, Max: slack.MaxFallback, Measure: notifiers.UTF16}}
 	var walk func(v any)
 	walk = func(v any) {
 		switch v := v.(type) {
@@ -27,7 +27,7 @@ func mrkdwnFields(t *testing.T, m slackfake.Message) []notifiertest.Field {
 			if v["type"] == "mrkdwn" {
 				text, _ := v["text"].(string)
 				fields = append(fields, notifiertest.Field{Name: "block text", Text: text, Syntax: notifiertest.Mrkdwn,
-					Max: slack.MaxText, Measure: slack.TextLen})
+					Max: slack.MaxText, Measure: notifiers.UTF16})
 			}
 			for _, e := range v {
 				walk(e)

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	slackgo "github.com/slack-go/slack"
 
@@ -34,7 +32,6 @@ const (
 	maxSourceRunes  = 150  // a source name, before escaping
 	maxURLBytes     = 2000 // longer links are shown as text only
 	zwsp            = "\u200b"
-	ellipsis        = "…"
 	separator       = " · "
 )
 
@@ -66,10 +63,10 @@ func alertBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 	titleText := fit(title, MaxText, func(t string) string { return Link(s.URL, emphasize(t, terms)) })
 
 	var blocks []slackgo.Block
-	snippet := cutRunes(line(s.Summary), maxSnippetRunes)
+	snippet := story.Cut(story.Line(s.Summary), maxSnippetRunes)
 	if snippet != "" {
 		snippetText := fit(snippet, MaxText, func(t string) string { return emphasize(t, terms) })
-		if TextLen(titleText)+1+TextLen(snippetText) <= MaxText {
+		if notifiers.UTF16(titleText)+1+notifiers.UTF16(snippetText) <= MaxText {
 			blocks = append(blocks, section(titleText+"\n"+snippetText))
 		} else {
 			blocks = append(blocks, section(titleText), section(snippetText))
@@ -85,7 +82,7 @@ func alertBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 	blocks = append(blocks, contextBlock(storyContext(lead, s, a.Rules)))
 
 	fallback := fit(title, MaxFallback, func(t string) string {
-		if src := cutRunes(line(s.Source), maxSourceRunes); src != "" {
+		if src := story.Cut(story.Line(s.Source), maxSourceRunes); src != "" {
 			return Escape(t) + " — " + Escape(src)
 		}
 		return Escape(t)
@@ -98,7 +95,7 @@ func followUpBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 	terms := rules.NewHighlighter(a.Terms)
 	title := storyTitle(s)
 	lead := "Also reported"
-	if src := cutRunes(line(s.Source), maxSourceRunes); src != "" {
+	if src := story.Cut(story.Line(s.Source), maxSourceRunes); src != "" {
 		lead = "Also reported by " + Escape(src)
 	}
 	text := fit(title, MaxText, func(t string) string {
@@ -114,7 +111,7 @@ func followUpBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 
 func digestBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 	terms := rules.NewHighlighter(a.Terms)
-	ruleNames := line(strings.Join(a.Rules, ", "))
+	ruleNames := story.Line(strings.Join(a.Rules, ", "))
 	n := len(a.Stories)
 	total := max(a.Total, n)
 	noun := "stories"
@@ -175,14 +172,14 @@ func healthBlocks(a *notifiers.Alert) ([]slackgo.Block, string) {
 // mrkdwn), the source, the published time as a date token and the rules.
 func storyContext(lead []string, s *story.Story, rules []string) string {
 	parts := append([]string(nil), lead...)
-	if src := cutRunes(line(s.Source), maxSourceRunes); src != "" {
+	if src := story.Cut(story.Line(s.Source), maxSourceRunes); src != "" {
 		parts = append(parts, Escape(src))
 	}
 	if d := Date(s.Published); d != "" {
 		parts = append(parts, d)
 	}
 	prefix := strings.Join(parts, separator)
-	joined := line(strings.Join(rules, ", "))
+	joined := story.Line(strings.Join(rules, ", "))
 	if joined == "" {
 		return prefix
 	}
@@ -193,7 +190,7 @@ func storyContext(lead []string, s *story.Story, rules []string) string {
 }
 
 func storyTitle(s *story.Story) string {
-	title := cutRunes(line(s.Title), maxTitleRunes)
+	title := story.Cut(story.Line(s.Title), maxTitleRunes)
 	if title == "" {
 		title = "(untitled)"
 	}
@@ -276,83 +273,7 @@ func Truncate(s string, limit int) string {
 	return fit(strings.ToValidUTF8(s, "\uFFFD"), limit, func(t string) string { return t })
 }
 
-// fit returns render of the longest prefix of s, cut as cut does, whose
-// rendering is at most limit Slack characters long. Cutting the raw text
-// before rendering means an escape entity or a link is never cut in half.
-// It returns "" when not even the ellipsis fits.
+// fit is notifiers.Fit measured as Slack counts: in UTF-16 code units.
 func fit(s string, limit int, render func(string) string) string {
-	if out := render(s); TextLen(out) <= limit {
-		return out
-	}
-	rs := []rune(s)
-	best, found := "", false
-	for lo, hi := 0, len(rs)-1; lo <= hi; {
-		mid := (lo + hi) / 2
-		if out := render(cut(rs, mid)); TextLen(out) <= limit {
-			best, found, lo = out, true, mid+1
-		} else {
-			hi = mid - 1
-		}
-	}
-	if !found {
-		return ""
-	}
-	return best
-}
-
-// cut keeps the first k of rs (k < len(rs)), backing off to a word boundary
-// within the last few words when one is near, and appends an ellipsis.
-func cut(rs []rune, k int) string {
-	head := rs[:k]
-	if !unicode.IsSpace(rs[k]) {
-		for i := len(head) - 1; i > len(head)/2 && i >= len(head)-30; i-- {
-			if unicode.IsSpace(head[i]) {
-				head = head[:i]
-				break
-			}
-		}
-	}
-	return strings.TrimRightFunc(string(head), unicode.IsSpace) + ellipsis
-}
-
-// cutRunes limits s to n runes, cut as cut does.
-func cutRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	rs := []rune(s)
-	return cut(rs, n-1)
-}
-
-// line makes untrusted text one line of valid UTF-8: runs of whitespace and
-// control characters become one space.
-func line(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	var b strings.Builder
-	space := false
-	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			space = true
-			continue
-		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		space = false
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// TextLen counts s in UTF-16 code units: what Slack counts, or more.
-func TextLen(s string) int {
-	n := 0
-	for _, r := range s {
-		if r >= 0x10000 {
-			n += 2
-		} else {
-			n++
-		}
-	}
-	return n
+	return notifiers.Fit(s, limit, render, notifiers.UTF16)
 }

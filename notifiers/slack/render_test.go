@@ -110,7 +110,7 @@ func TestTruncate(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("Truncate(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
 		}
-		if TextLen(got) > tt.limit || !utf8.ValidString(got) {
+		if notifiers.UTF16(got) > tt.limit || !utf8.ValidString(got) {
 			t.Errorf("Truncate(%q, %d) = %q: too long or invalid", tt.in, tt.limit, got)
 		}
 	}
@@ -149,13 +149,13 @@ func checkLimits(t *testing.T, blocks []slackgo.Block, fallback string) {
 			t.Errorf("unexpected block %T", b)
 		}
 	}
-	if TextLen(fallback) > MaxFallback {
-		t.Errorf("fallback is %d long", TextLen(fallback))
+	if notifiers.UTF16(fallback) > MaxFallback {
+		t.Errorf("fallback is %d long", notifiers.UTF16(fallback))
 	}
 	entity := regexp.MustCompile(`&(amp|lt|gt);`)
 	for _, s := range texts {
-		if TextLen(s) > MaxText {
-			t.Errorf("text of %d characters", TextLen(s))
+		if notifiers.UTF16(s) > MaxText {
+			t.Errorf("text of %d characters", notifiers.UTF16(s))
 		}
 		if !utf8.ValidString(s) {
 			t.Errorf("invalid UTF-8: %q", s)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 
 	slackgo "github.com/slack-go/slack"
 
@@ -24,20 +23,11 @@ type Webhook struct {
 // NewWebhook builds the notifier named name of a [[notifiers]] entry of type
 // "slack-webhook"; url is the webhook's (secret) URL.
 func NewWebhook(name string, c *WebhookConfig, env notifiers.Env) (*Webhook, error) {
-	raw := c.URL.Reveal()
-	if raw == "" {
-		return nil, fmt.Errorf("slack-webhook %q: url is empty", name)
+	raw, h, err := notifiers.NewHookHTTP(env, c.URL.Reveal())
+	if err != nil {
+		return nil, fmt.Errorf("slack-webhook %q: %w", name, err)
 	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("slack-webhook %q: url is not an http(s) URL", name)
-	}
-	return &Webhook{
-		name:   name,
-		url:    raw,
-		http:   notifiers.NewHTTP(env, notifiers.URLSecrets(raw)...),
-		logger: env.Log(),
-	}, nil
+	return &Webhook{name: name, url: raw, http: h, logger: env.Log()}, nil
 }
 
 // webhookMessage is the JSON an incoming webhook takes.

@@ -17,8 +17,9 @@ type Config struct {
 // Type is the Microsoft Teams notifier type. The workflow names the team
 // and channel (or chat), so targets do not.
 var Type = notifiers.Define(notifiers.Spec[Config]{
-	Name: "teams",
-	Pace: config.Pace{N: 1, Per: time.Second},
+	Name:   "teams",
+	Sample: []string{`url = "https://example.logic.azure.com/workflows/1/triggers/manual/paths/invoke?sig=abc"`},
+	Pace:   config.Pace{N: 1, Per: time.Second},
 	Build: func(name string, c *Config, env notifiers.Env) (notifiers.Notifier, error) {
 		return New(name, c, env)
 	},

@@ -9,8 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/wirewatch/wirewatch/notifiers"
@@ -27,12 +25,11 @@ type Notifier struct {
 
 // New returns the notifier named name of a [[notifiers]] entry of type "teams".
 func New(name string, c *Config, env notifiers.Env) (*Notifier, error) {
-	raw := strings.TrimSpace(c.URL.Reveal())
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("teams %q: url is not an http(s) URL", name)
+	raw, h, err := notifiers.NewHookHTTP(env, c.URL.Reveal())
+	if err != nil {
+		return nil, fmt.Errorf("teams %q: %w", name, err)
 	}
-	return &Notifier{name: name, url: raw, http: notifiers.NewHTTP(env, notifiers.URLSecrets(raw)...)}, nil
+	return &Notifier{name: name, url: raw, http: h}, nil
 }
 
 // Notify posts a's card. It returns no reference: the webhook answers 202

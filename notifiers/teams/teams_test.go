@@ -132,3 +132,30 @@ func TestRefusals(t *testing.T) {
 	}
 	notifiertest.AssertNoSecretLeak(t, err, "not-the-signature")
 }
+
+func TestConfig(t *testing.T) {
+	types := []config.NotifierType{teams.Type.NotifierType}
+	doc := func(lines ...string) []byte { return []byte(strings.Join(lines, "\n") + "\n") }
+	url := "https://example.logic.azure.com/workflows/1/triggers/manual/paths/invoke?sig=" + sig
+	c, err := config.Parse("t.toml", doc(`[[notifiers]]`, `name = "policy-teams"`, `type = "teams"`, `url = "${TEAMS_URL}"`,
+		`[[rules]]`, `name = "r"`, `query = "x"`, `notify = ["policy-teams"]`),
+		func(k string) (string, bool) { return url, k == "TEAMS_URL" }, types)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Notifiers[0].Settings.(*teams.Config); s.URL.Reveal() != url || strings.Contains(c.Summary(), sig) {
+		t.Errorf("settings %+v, summary %q: want the URL read from the environment and never shown", s, c.Summary())
+	}
+	_, err = config.Parse("t.toml", doc(`[[notifiers]]`, `name = "policy-teams"`, `type = "teams"`, `url = "${TEAMS_URL}"`,
+		`channel = "General"`, `[[notifiers]]`, `name = "t2"`, `type = "teams"`, `url = "teams.example"`,
+		`[[rules]]`, `name = "r"`, `query = "x"`, `notify = ["policy-teams:General"]`), nil, types)
+	want := []string{
+		`t.toml:4: notifiers[0].url: environment variable "TEAMS_URL" is not set`,
+		`t.toml:5: unknown key "notifiers[0].channel"`,
+		`t.toml:9: notifiers[1].url: must be an http:// or https:// URL with a host`,
+		`t.toml:13: rules[0].notify[0]: teams notifier "policy-teams" takes no channel: write "policy-teams"`,
+	}
+	if err == nil || err.Error() != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
+	}
+}

@@ -38,6 +38,7 @@ func checkChat(chat string) error {
 // so the default pace is one message every three seconds per chat.
 var Type = notifiers.Define(notifiers.Spec[Config]{
 	Name:    "telegram",
+	Sample:  []string{`token = "1:abc"`},
 	Channel: config.Channel{Use: config.RequiredChannel, Example: "CHAT_ID", Check: checkChat},
 	Pace:    config.Pace{N: 1, Per: 3 * time.Second},
 	Build: func(name string, c *Config, env notifiers.Env) (notifiers.Notifier, error) {

@@ -3,7 +3,6 @@ package telegram
 import (
 	"fmt"
 	"html"
-	"strings"
 
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/store"
@@ -80,14 +79,4 @@ func bold(s string) string { return "<b>" + escape(s) + "</b>" }
 func italic(s string) string { return "<i>" + escape(s) + "</i>" }
 
 // emphasize escapes s with the matched terms in bold.
-func emphasize(s string, terms []string) string {
-	var b strings.Builder
-	for _, r := range notifiers.Runs(s, terms) {
-		if r.Term {
-			b.WriteString(bold(r.Text))
-		} else {
-			b.WriteString(escape(r.Text))
-		}
-	}
-	return b.String()
-}
+func emphasize(s string, terms []string) string { return notifiers.Emphasize(s, terms, escape, bold) }

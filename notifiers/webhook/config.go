@@ -14,7 +14,8 @@ type Config struct {
 // Type is the webhook notifier type: each alert's JSON payload POSTed to a
 // URL. Its targets name no channel, and it sends without pacing.
 var Type = notifiers.Define(notifiers.Spec[Config]{
-	Name: "webhook",
+	Name:   "webhook",
+	Sample: []string{`url = "http://127.0.0.1:9/hook"`},
 	Build: func(name string, c *Config, env notifiers.Env) (notifiers.Notifier, error) {
 		n := New(name, c.URL, env.HTTPClient)
 		n.http.Now = env.Clock()
