@@ -123,13 +123,28 @@ func (p *pool) assignFacts(id string, sig Signature, facts Facts, at time.Time) 
 	p.lastCandidates = len(cands)
 	v := p.judge.Decide(&sig, &facts, at, cands)
 	if v.Index >= 0 {
-		cluster = p.cluster[idx[v.Index]]
+		j := idx[v.Index]
+		cluster = p.cluster[j]
 		if v.ByFacts {
 			p.why[id] = Shared(&facts, &cands[v.Index].Facts, 8)
+		}
+		if p.filed[j].Sig.Same(sig) {
+			// As the store does: a verbatim copy is not filed, its terms
+			// are not counted, and the story it copies counts as seen now.
+			p.filed[j].At = later(p.filed[j].At, at)
+			return cluster, v
 		}
 	}
 	p.addFacts(sig, facts, cluster, at)
 	return cluster, v
+}
+
+// later returns the later of two times.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // step is one assignment of a scenario: of a story at t0 plus after (or,
