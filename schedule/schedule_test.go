@@ -258,8 +258,9 @@ func TestDescribe(t *testing.T) {
 }
 
 // FuzzParse checks that no setting or spec makes the parsers panic, that a
-// parsed schedule's next run is later and its last run not, and that the
-// stored form reads back to itself.
+// parsed schedule's next run is later and its last run not, that a period
+// ends at the last run by then, and that the stored form reads back to
+// itself.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"daily", "Hourly", "weekly", "0 9 * * 1-5", "@every 10m", "@daily", "TZ=UTC",
 		"CRON_TZ=Europe/Berlin 0 8 * * *", "0 0 30 2 *", "*/7 1-5 * jan-mar mon,fri", "@every 0s", "dayly"} {
@@ -273,6 +274,12 @@ func FuzzParse(f *testing.F) {
 			}
 			if p := s.Prev(at); p.After(at) {
 				t.Fatalf("%q: Prev(%s) = %s", s, at, p)
+			}
+			last := at.Add(-72 * time.Hour)
+			if end, ok := s.Period(last, at); ok {
+				if n := s.Next(end); !end.After(last) || end.After(at) || (!n.IsZero() && !n.After(at)) {
+					t.Fatalf("%q: Period(%s, %s) = %s, the next run %s", s, last, at, end, n)
+				}
 			}
 			_ = s.Describe()
 		}
