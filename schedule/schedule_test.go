@@ -151,7 +151,7 @@ func TestPeriodIsTheLastNextByT(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	from := utc("2025-06-01T00:00:00Z")
 	for _, zone := range []string{"", "Europe/Berlin", "America/New_York", "Asia/Kolkata"} {
-		for _, setting := range []string{"hourly", "daily", "weekly", "*/7 * * * *", "30 2 * * 0", "@monthly", "@every 25m"} {
+		for _, setting := range []string{"hourly", "daily", "weekly", "15 */7 * * *", "30 2 * * 0", "@monthly", "@every 5h"} {
 			s, err := Parse(setting, zone)
 			if err != nil {
 				t.Fatal(err)
