@@ -125,7 +125,7 @@ func AlertOf(d store.Delivery) Alert {
 		NextAttempt: timePtr(d.NextAttempt), LastError: d.LastError, Created: timePtr(d.Created), Sent: timePtr(d.Sent),
 	}
 	if a.Kind == "" {
-		a.Kind = "alert"
+		a.Kind = store.KindAlert
 	}
 	if a.Rules == nil {
 		a.Rules = []string{}

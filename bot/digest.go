@@ -51,18 +51,11 @@ func (b *Bot) sendDigest(ctx context.Context, r store.Rule, now time.Time) (int,
 		return 0, err
 	}
 	// A period is read digestGrace after it ends, so that a match stamped
-	// just before the end but committed just after is in it.
-	ready := now.Add(-digestGrace)
-	end := sched.Next(last)
-	if end.After(ready) {
+	// just before the end but committed just after is in it. Periods missed
+	// while down close as one.
+	end, ok := sched.Period(last, now.Add(-digestGrace))
+	if !ok {
 		return 0, nil
-	}
-	for range 100_000 { // collapse the periods missed while down into one
-		next := sched.Next(end)
-		if next.After(ready) || next.IsZero() {
-			break
-		}
-		end = next
 	}
 	var ds []store.Delivery
 	if !r.Paused {

@@ -5,8 +5,7 @@ import (
 	"hash/fnv"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
+	"github.com/wirewatch/wirewatch/schedule"
 	"github.com/wirewatch/wirewatch/store"
 )
 
@@ -31,7 +30,7 @@ func (s spreadSchedule) Next(t time.Time) time.Time {
 // jitteredSchedule delays each activation of a cron schedule by a fixed offset
 // of up to a minute, so sources sharing "*/10 * * * *" do not fire together.
 type jitteredSchedule struct {
-	cron   cron.Schedule
+	cron   *schedule.Schedule
 	offset time.Duration
 }
 
@@ -40,16 +39,20 @@ func (s jitteredSchedule) Next(t time.Time) time.Time {
 	return s.cron.Next(t.Add(-s.offset)).Add(s.offset)
 }
 
-// sourceSchedule returns the schedule of a source: its cron spec, else its
-// interval, else the default interval.
-func sourceSchedule(src store.Source, defaultInterval time.Duration) (cron.Schedule, error) {
+// nexter is a schedule of fetches: it says when the next one after t is.
+type nexter interface{ Next(t time.Time) time.Time }
+
+// sourceSchedule returns the schedule of a source: its cron spec, read as the
+// configuration and the dashboard read it, else its interval, else the
+// default interval.
+func sourceSchedule(src store.Source, defaultInterval time.Duration) (nexter, error) {
 	h := fnv.New64a()
 	h.Write([]byte(src.Name))
 	seed := h.Sum64()
 	if src.Schedule != "" {
-		sched, err := cron.ParseStandard(src.Schedule)
+		sched, err := schedule.ParseCron(src.Schedule)
 		if err != nil {
-			return nil, fmt.Errorf("source %q: schedule %q: %w", src.Name, src.Schedule, err)
+			return nil, fmt.Errorf("source %q: schedule: %w", src.Name, err)
 		}
 		return jitteredSchedule{cron: sched, offset: time.Duration(seed%60) * time.Second}, nil
 	}

@@ -12,6 +12,7 @@ func TestNextDue(t *testing.T) {
 	every := store.Source{Name: "every 10m", Interval: 10 * time.Minute}
 	cronSrc := store.Source{Name: "cron", Schedule: "0 * * * *"}
 	broken := store.Source{Name: "broken", Schedule: "not a schedule"}
+	zoned := store.Source{Name: "zoned", Schedule: "TZ=Asia/Kolkata 0 * * * *"}
 	for _, tt := range []struct {
 		name    string
 		src     store.Source
@@ -26,6 +27,12 @@ func TestNextDue(t *testing.T) {
 		{"a backoff that has ended changes nothing", every, now.Add(-time.Hour), now, now.Add(10 * time.Minute), false},
 		{"the next activation of a cron spec, within its minute of jitter", cronSrc, time.Time{}, now.Add(55*time.Minute - time.Millisecond), now.Add(56 * time.Minute), false},
 		{"a spec that does not parse falls back to the default interval", broken, time.Time{}, now, now.Add(5 * time.Minute), true},
+		// Read by package schedule, as the configuration and the dashboard
+		// read it: a zone counts, and a spec that never runs is refused
+		// instead of giving no next fetch at all.
+		{"a cron spec in its time zone", zoned, time.Time{}, now.Add(25*time.Minute - time.Millisecond), now.Add(26 * time.Minute), false},
+		{"a spec that never runs", store.Source{Name: "never", Schedule: "0 0 30 2 *"}, time.Time{}, now, now.Add(5 * time.Minute), true},
+		{"a zone without a spec", store.Source{Name: "zone only", Schedule: "TZ=UTC"}, time.Time{}, now, now.Add(5 * time.Minute), true},
 	} {
 		got, err := nextDue(tt.src, 5*time.Minute, now, tt.backoff)
 		if (err != nil) != tt.err {

@@ -125,8 +125,9 @@ func sameMatches(a, b []Match) bool {
 }
 
 // TestEngineAgreesWithEval is the property test: for random queries over a
-// small vocabulary and random stories, the indexed engine returns exactly what
-// evaluating every rule returns, terms and fields included.
+// small vocabulary and random stories (soft hyphens and all), the indexed
+// engine returns exactly what evaluating every rule returns, terms and fields
+// included, and every term a rule matched is highlighted in the story.
 func TestEngineAgreesWithEval(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	rounds, stories := 12, 150
@@ -179,6 +180,9 @@ func TestEngineAgreesWithEval(t *testing.T) {
 			got, want := m.Match(&s), oracle(names, queries, &s)
 			if !sameMatches(got, want) {
 				t.Fatalf("round %d, story %+v:\n got  %+v\n want %+v", round, s, got, want)
+			}
+			for _, match := range got {
+				checkHighlighted(t, match.Rule, match.Terms, &s)
 			}
 			matches += len(want)
 			verified += m.verified

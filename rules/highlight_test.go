@@ -146,3 +146,28 @@ func FuzzExplain(f *testing.F) {
 		}
 	})
 }
+
+// TestSoftHyphenMatchedAndHighlighted is the case through the whole
+// road: a story with "ex\u00ADport" matches the rule export, Explain finds
+// the term in the title, and the term the match reports is highlighted
+// there, soft hyphen included.
+func TestSoftHyphenMatchedAndHighlighted(t *testing.T) {
+	q, err := Parse("export")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := story.Story{ID: "s", Title: "New ex\u00ADport rules"}
+	e := newTestEngine()
+	e.Set("export", q)
+	e.Flush()
+	got := e.NewMatcher().Match(&s)
+	if len(got) != 1 || !slices.Equal(got[0].Terms, []string{"export"}) {
+		t.Fatalf("Match = %+v, want the rule export with its term", got)
+	}
+	if ex := q.Explain(&s); !ex.Matched || len(ex.Checks) != 1 || !slices.Equal(ex.Checks[0].Fields, []string{"title"}) {
+		t.Errorf("Explain = %+v, want export found in the title", ex)
+	}
+	if m := mark(s.Title, NewHighlighter(got[0].Terms).Spans(s.Title)); m != "New [ex\u00ADport] rules" {
+		t.Errorf("highlighted %q", m)
+	}
+}

@@ -2,9 +2,10 @@
 // rule's digest period ends ("hourly", "daily", "weekly", an @descriptor or a
 // cron spec, in the rule's time zone) and when a source is fetched on a cron
 // spec. It reads a setting once, says when it next runs and which period has
-// just ended, and describes it for people. The configuration, the bot, the
-// service and the dashboard all read schedules here, so that they agree. It
-// is pure: no clock, no I/O. Cron specs are robfig/cron/v3's standard syntax.
+// ended since the last one, and describes it for people. The configuration,
+// the bot, the service and the dashboard all read schedules here, so that
+// they agree. It is pure: no clock, no I/O. Cron specs are robfig/cron/v3's
+// standard syntax.
 package schedule
 
 import (
@@ -218,18 +219,22 @@ func (s *Schedule) Prev(t time.Time) time.Time {
 	return s.sched.Next(lo)
 }
 
-// Period returns the last period that has ended at or before t: from the run
-// before the last one to the last one. A digest sent at end gathers what
-// matched from start on. Both are zero when no run is found.
-func (s *Schedule) Period(t time.Time) (start, end time.Time) {
-	end = s.Prev(t)
-	switch {
-	case end.IsZero():
-		return time.Time{}, time.Time{}
-	case s.every > 0:
-		return end.Add(-s.every), end
+// Period returns the end of the period that began at last and has ended by
+// t: the last run after last and at or before t, so that periods missed
+// while nobody looked close as one. ok is false while no run after last has
+// come. An @every schedule keeps the phase of last.
+func (s *Schedule) Period(last, t time.Time) (end time.Time, ok bool) {
+	end = s.Next(last)
+	if end.IsZero() || end.After(t) {
+		return time.Time{}, false
 	}
-	return s.Prev(end.Add(-time.Nanosecond)), end
+	if s.every > 0 {
+		return end.Add(t.Sub(end) / s.every * s.every), true
+	}
+	if p := s.Prev(t); p.After(end) {
+		end = p
+	}
+	return end, true
 }
 
 // Location returns the schedule's time zone.

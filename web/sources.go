@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wirewatch/wirewatch/api"
+	"github.com/wirewatch/wirewatch/schedule"
 	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/story"
@@ -116,6 +117,9 @@ func (d *dashboard) source(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case src.Schedule != "":
 		data.Interval = "schedule " + src.Schedule
+		if sched, err := schedule.ParseCron(src.Schedule); err == nil {
+			data.Interval = "schedule " + sched.Describe()
+		}
 	case src.Interval > 0:
 		data.Interval = "every " + humanDuration(src.Interval)
 	default:

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wirewatch/wirewatch/schedule"
 	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/store"
 )
@@ -65,8 +66,10 @@ func modeSentence(r store.Rule) string {
 	switch r.Digest {
 	case "":
 		return "New stories that match are posted here as they arrive"
-	case "hourly", "daily", "weekly":
-		return "Matches are gathered in " + map[string]string{"hourly": "an hourly", "daily": "a daily", "weekly": "a weekly"}[r.Digest] + " digest posted here"
+	case schedule.Hourly:
+		return "Matches are gathered in an hourly digest posted here"
+	case schedule.Daily, schedule.Weekly:
+		return "Matches are gathered in a " + r.Digest + " digest posted here"
 	}
 	return "Matches are gathered in a digest posted here on the schedule " + r.Digest
 }

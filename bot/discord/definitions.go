@@ -1,6 +1,10 @@
 package discord
 
-import "github.com/bwmarrin/discordgo"
+import (
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/wirewatch/wirewatch/schedule"
+)
 
 // The command definitions live apart from the code that answers them: this
 // file says what Discord shows, interaction.go what a command means.
@@ -114,7 +118,7 @@ func ruleOption() *discordgo.ApplicationCommandOption {
 // file, not here.
 func digestOption() *discordgo.ApplicationCommandOption {
 	o := stringOption(optDigest, "Gather matches into one message per period instead of instant alerts", false)
-	for _, d := range []string{"hourly", "daily", "weekly"} {
+	for _, d := range schedule.Words {
 		o.Choices = append(o.Choices, &discordgo.ApplicationCommandOptionChoice{Name: d, Value: d})
 	}
 	return o

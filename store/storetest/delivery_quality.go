@@ -28,8 +28,8 @@ func testClusterFollowUps(t *testing.T, s store.Store) {
 	second := func(fresh []story.Story) ([]store.Match, []store.Delivery) {
 		fresh[0].Cluster = "c1"
 		return nil, []store.Delivery{
-			{Target: "slack:#a", Kind: "follow_up", StoryID: fresh[0].ID, DedupKey: "u2", Cluster: "c1"},
-			{Target: "slack:#b", Kind: "follow_up", StoryID: fresh[0].ID, DedupKey: "u2", Cluster: "c1", Status: store.StatusFolded},
+			{Target: "slack:#a", Kind: store.KindFollowUp, StoryID: fresh[0].ID, DedupKey: "u2", Cluster: "c1"},
+			{Target: "slack:#b", Kind: store.KindFollowUp, StoryID: fresh[0].ID, DedupKey: "u2", Cluster: "c1", Status: store.StatusFolded},
 		}
 	}
 	ingest(t, s, 0, second, mkStory("c2", "second", now))
@@ -37,14 +37,14 @@ func testClusterFollowUps(t *testing.T, s store.Store) {
 	if len(due) != 3 {
 		t.Fatalf("due = %+v, want the alert, its follow-up, and an alert to #b", due)
 	}
-	if fu := due[1]; fu.Kind != "follow_up" || fu.ParentID != due[0].ID || fu.Target != "slack:#a" {
+	if fu := due[1]; fu.Kind != store.KindFollowUp || fu.ParentID != due[0].ID || fu.Target != "slack:#a" {
 		t.Errorf("follow-up = %+v, want parent %d", fu, due[0].ID)
 	}
 	if b := due[2]; b.Kind != "" || b.ParentID != 0 || b.Target != "slack:#b" || b.Status != store.StatusPending {
 		t.Errorf("first story of the cluster for #b = %+v, want a pending alert", b)
 	}
 	third := func(fresh []story.Story) ([]store.Match, []store.Delivery) {
-		return nil, []store.Delivery{{Target: "slack:#b", Kind: "follow_up", StoryID: fresh[0].ID, DedupKey: "u3", Cluster: "c1", Status: store.StatusFolded}}
+		return nil, []store.Delivery{{Target: "slack:#b", Kind: store.KindFollowUp, StoryID: fresh[0].ID, DedupKey: "u3", Cluster: "c1", Status: store.StatusFolded}}
 	}
 	ingest(t, s, 0, third, mkStory("c3", "third", now))
 	if folded := byStatus(t, s, store.StatusFolded); len(folded) != 1 || folded[0].ParentID != due[2].ID {
@@ -66,7 +66,7 @@ func testClusterFollowUps(t *testing.T, s store.Store) {
 	}
 	Settle(t, s, firstID, store.Outcome{Status: store.StatusSummarised, At: now, Attempt: true})
 	copyPlan := func(fresh []story.Story) ([]store.Match, []store.Delivery) {
-		return nil, []store.Delivery{{Target: "slack:#z", Kind: "follow_up", StoryID: fresh[0].ID, DedupKey: "u10", Cluster: "c9", Status: store.StatusFolded}}
+		return nil, []store.Delivery{{Target: "slack:#z", Kind: store.KindFollowUp, StoryID: fresh[0].ID, DedupKey: "u10", Cluster: "c9", Status: store.StatusFolded}}
 	}
 	ingest(t, s, 0, copyPlan, mkStory("c10", "syndicated copy", now))
 	for _, d := range byStatus(t, s, store.StatusFolded) {
@@ -93,7 +93,7 @@ func testFloodControl(t *testing.T, s store.Store) {
 		{Target: "hook", StoryID: "f2", DedupKey: "2"},
 		{Target: "hook", StoryID: "f3", DedupKey: "3"},
 		{Target: "other", StoryID: "f1", DedupKey: "1"},
-		{Target: "hook", Kind: "health", Text: "down"},
+		{Target: "hook", Kind: store.KindHealth, Text: "down"},
 	})
 	check(t, err)
 	MarkSent(t, s, out[0].ID, "r1", now)
@@ -123,7 +123,7 @@ func testFloodControl(t *testing.T, s store.Store) {
 	}
 	// The summary goes out under a later lease of the lane: both rows
 	// close with its reference, and the lane remembers when.
-	if _, err := s.Enqueue(ctx, []store.Delivery{{Target: "hook", Kind: "health", Text: "again"}}); err != nil {
+	if _, err := s.Enqueue(ctx, []store.Delivery{{Target: "hook", Kind: store.KindHealth, Text: "again"}}); err != nil {
 		t.Fatal(err)
 	}
 	lanes, err = s.ClaimLanes(ctx, claim)

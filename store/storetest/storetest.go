@@ -596,7 +596,7 @@ func testIngestDedupInBatch(t *testing.T, s store.Store) {
 		t.Errorf("duplicates = %+v", d)
 	}
 	// Kinds without a dedup key are never duplicates.
-	ds := []store.Delivery{{Target: "hook", Kind: "health", Text: "down"}, {Target: "hook", Kind: "health", Text: "down"}}
+	ds := []store.Delivery{{Target: "hook", Kind: store.KindHealth, Text: "down"}, {Target: "hook", Kind: store.KindHealth, Text: "down"}}
 	out, err := s.Enqueue(t.Context(), ds)
 	check(t, err)
 	for _, d := range out {
@@ -751,10 +751,10 @@ func testEnqueue(t *testing.T, s store.Store) {
 	before := time.Now().Add(-time.Second)
 	at := time.Now().Add(time.Hour).Truncate(time.Millisecond).UTC()
 	out, err := s.Enqueue(ctx, []store.Delivery{
-		{Target: "ops", Kind: "health", Text: "Feed A is failing"},
-		{Target: "ops", Kind: "digest", StoryIDs: []string{"a", "b"}, Rules: []string{"r"}, NextAttempt: at},
-		{Target: "ops", Kind: "summary", DedupKey: "summary:2026-11-28T09"},
-		{Target: "ops", Kind: "summary", DedupKey: "summary:2026-11-28T09"},
+		{Target: "ops", Kind: store.KindHealth, Text: "Feed A is failing"},
+		{Target: "ops", Kind: store.KindDigest, StoryIDs: []string{"a", "b"}, Rules: []string{"r"}, NextAttempt: at},
+		{Target: "ops", Kind: store.KindSummary, DedupKey: "summary:2026-11-28T09"},
+		{Target: "ops", Kind: store.KindSummary, DedupKey: "summary:2026-11-28T09"},
 	})
 	check(t, err)
 	if len(out) != 4 {
@@ -794,9 +794,9 @@ func testDueOrdering(t *testing.T, s store.Store) {
 	}
 	var in []store.Delivery
 	for i := range 5 {
-		in = append(in, store.Delivery{Target: "t", Kind: "health", Text: fmt.Sprint(i)})
+		in = append(in, store.Delivery{Target: "t", Kind: store.KindHealth, Text: fmt.Sprint(i)})
 	}
-	in = append(in, store.Delivery{Target: "u", Kind: "health", Text: "other target"})
+	in = append(in, store.Delivery{Target: "u", Kind: store.KindHealth, Text: "other target"})
 	out, err := s.Enqueue(ctx, in)
 	check(t, err)
 	claim := store.LaneClaim{Owner: "w1", TTL: time.Minute, Lanes: 10, Rows: 2}
@@ -863,8 +863,8 @@ func testDueFillsStories(t *testing.T, s store.Store) {
 	MarkSent(t, s, parent[0].ID, "1700000000.000100", now)
 
 	out, err := s.Enqueue(ctx, []store.Delivery{
-		{Target: "slack:#c", Kind: "follow_up", StoryID: "d2", ParentID: parent[0].ID, Cluster: "c1"},
-		{Target: "slack:#c", Kind: "digest", StoryIDs: []string{"d3", "gone", "d1", "d2"}},
+		{Target: "slack:#c", Kind: store.KindFollowUp, StoryID: "d2", ParentID: parent[0].ID, Cluster: "c1"},
+		{Target: "slack:#c", Kind: store.KindDigest, StoryIDs: []string{"d3", "gone", "d1", "d2"}},
 	})
 	check(t, err)
 	lanes, err := s.ClaimLanes(ctx, store.LaneClaim{Owner: "w", TTL: time.Minute, Lanes: 10, Rows: 10})
@@ -874,7 +874,7 @@ func testDueFillsStories(t *testing.T, s store.Store) {
 	}
 	fu, dg := lanes[0].Due[0], lanes[0].Due[1]
 	if fu.ID != out[0].ID || fu.Story == nil || fu.Story.ID != "d2" || fu.Story.Title != "two" ||
-		fu.ParentRef != "1700000000.000100" || fu.Cluster != "c1" || fu.Kind != "follow_up" {
+		fu.ParentRef != "1700000000.000100" || fu.Cluster != "c1" || fu.Kind != store.KindFollowUp {
 		t.Errorf("follow-up = %+v", fu)
 	}
 	if dg.Story != nil || !slices.Equal(ids(dg.Stories), []string{"d3", "d1", "d2"}) ||
@@ -885,7 +885,7 @@ func testDueFillsStories(t *testing.T, s store.Store) {
 
 func testDeliveryLifecycle(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	out, err := s.Enqueue(ctx, []store.Delivery{{Target: "hook", StoryID: "s", DedupKey: "k"}, {Target: "hook", Kind: "health", Text: "x"}})
+	out, err := s.Enqueue(ctx, []store.Delivery{{Target: "hook", StoryID: "s", DedupKey: "k"}, {Target: "hook", Kind: store.KindHealth, Text: "x"}})
 	check(t, err)
 	id, other := out[0].ID, out[1].ID
 
@@ -990,7 +990,7 @@ func testPrune(t *testing.T, s store.Store) {
 	}
 	MarkSent(t, s, byStory["old-sent"], "ref", now)
 	MarkFailed(t, s, byStory["old-failed"], "gone")
-	_, err := s.Enqueue(ctx, []store.Delivery{{Target: "hook", Kind: "digest", StoryIDs: []string{"new", "old-in-digest"}}})
+	_, err := s.Enqueue(ctx, []store.Delivery{{Target: "hook", Kind: store.KindDigest, StoryIDs: []string{"new", "old-in-digest"}}})
 	check(t, err)
 
 	n, err := s.Prune(ctx, now.Add(-30*24*time.Hour))
