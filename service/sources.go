@@ -108,7 +108,7 @@ func (s *Service) AddSource(ctx context.Context, rawURL, name, addedBy, origin s
 		if ctx.Err() != nil {
 			return store.Source{}, ctx.Err()
 		}
-		return store.Source{}, &InvalidError{Field: "url", Reason: "the test fetch failed: " + PlainFetchError(err), Err: err}
+		return store.Source{}, &InvalidError{Field: "url", Reason: "the test fetch failed: " + sources.Plain(err), Err: err}
 	}
 
 	if name == "" {

@@ -120,6 +120,9 @@ func (d *dashboard) parseTemplates() {
 		"size":      byteSize,
 		"took":      took,
 		"alertDef":  func() string { return store.AlertDefinition },
+		// The delivery kinds, as the store names them.
+		"kindAlert":    func() string { return store.KindAlert },
+		"kindFollowUp": func() string { return store.KindFollowUp },
 	}
 	base := template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html"))
 	d.pages = map[string]*template.Template{}

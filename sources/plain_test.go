@@ -1,4 +1,4 @@
-package service_test
+package sources_test
 
 import (
 	"context"
@@ -9,13 +9,12 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/wirewatch/wirewatch/service"
 	"github.com/wirewatch/wirewatch/sources"
 )
 
-// TestPlainFetchError: fetch failures read as sentences, without the
+// TestPlain: fetch failures read as sentences, without the
 // resolver's address or Go's error text.
-func TestPlainFetchError(t *testing.T) {
+func TestPlain(t *testing.T) {
 	dns := &net.DNSError{Err: "no such host", Name: "feeds.example.invalid", Server: "10.0.0.53:53", IsNotFound: true}
 	wrap := func(err error) error { return &sources.Error{Op: "fetch", Source: "new source", Err: err} }
 	tests := []struct {
@@ -30,13 +29,13 @@ func TestPlainFetchError(t *testing.T) {
 		{wrap(fmt.Errorf("read body: %w", errors.New("weird"))), "could not be fetched"},
 	}
 	for _, tt := range tests {
-		got := service.PlainFetchError(tt.err)
+		got := sources.Plain(tt.err)
 		if !strings.Contains(got, tt.want) {
-			t.Errorf("PlainFetchError(%v) = %q, want %q in it", tt.err, got, tt.want)
+			t.Errorf("Plain(%v) = %q, want %q in it", tt.err, got, tt.want)
 		}
 		for _, raw := range []string{"dial tcp", "10.0.0.53", "lookup", "status 503"} {
 			if strings.Contains(got, raw) {
-				t.Errorf("PlainFetchError(%v) = %q: says %q", tt.err, got, raw)
+				t.Errorf("Plain(%v) = %q: says %q", tt.err, got, raw)
 			}
 		}
 	}

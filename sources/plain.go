@@ -1,4 +1,4 @@
-package service
+package sources
 
 import (
 	"context"
@@ -9,14 +9,12 @@ import (
 	"net"
 	"net/http"
 	"syscall"
-
-	"github.com/wirewatch/wirewatch/sources"
 )
 
-// PlainFetchError says in words a person understands why a test fetch of a
-// feed failed, without resolver addresses or Go error text.
-func PlainFetchError(err error) string {
-	var fe *sources.Error
+// Plain says in words a person understands why a fetch of a feed failed,
+// without resolver addresses or Go error text.
+func Plain(err error) string {
+	var fe *Error
 	if errors.As(err, &fe) {
 		switch {
 		case fe.Op == "parse":
@@ -39,7 +37,7 @@ func PlainFetchError(err error) string {
 		return fmt.Sprintf("no server is known by the name %q: check the address for typing mistakes", dns.Name)
 	case errors.As(err, &dns):
 		return fmt.Sprintf("the name %q could not be looked up just now; try again later", dns.Name)
-	case errors.Is(err, sources.ErrTooLarge):
+	case errors.Is(err, ErrTooLarge):
 		return "the feed is larger than the [fetch] max_body limit"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "the server refused the connection: nothing answers at that address and port"
