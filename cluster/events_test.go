@@ -218,3 +218,34 @@ func TestEventsThresholds(t *testing.T) {
 	}
 	t.Log("\n" + b.String())
 }
+
+// TestHeldOutThresholds prints precision and recall on the held-out sets
+// across FactsThreshold (go test -run HeldOutThresholds -v ./cluster/): how
+// the default would fare at other settings on stories it was not tuned on.
+// The default was not chosen from it.
+func TestHeldOutThresholds(t *testing.T) {
+	if !testing.Verbose() {
+		t.Skip("prints a table; run with -v")
+	}
+	sets := []string{"testdata/heldout.jsonl", "testdata/heldout2.jsonl"}
+	stories := make([][]eventStory, len(sets))
+	for i, path := range sets {
+		stories[i] = readEvents(t, path)
+	}
+	var b strings.Builder
+	fmt.Fprintln(&b, "| FactsThreshold | heldout P / R | heldout2 P / R |")
+	fmt.Fprintln(&b, "| ---: | ---: | ---: |")
+	for _, th := range []float64{-1, 0.25, 0.3, 0.32, 0.34, 0.36, 0.4, 0.45, 0.5} {
+		label := fmt.Sprintf("%.2f", th)
+		if th < 0 {
+			label = "off (signature only)"
+		}
+		fmt.Fprintf(&b, "| %s |", label)
+		for i := range sets {
+			sc := clusterEvents(stories[i], Options{FactsThreshold: th}).score()
+			fmt.Fprintf(&b, " %.3f / %.3f |", sc.all.precision(), sc.all.recall())
+		}
+		fmt.Fprintln(&b)
+	}
+	t.Log("\n" + b.String())
+}
