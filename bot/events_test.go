@@ -70,6 +70,7 @@ func TestEventSetsThroughTheStore(t *testing.T) {
 		{path: "events.jsonl", wantTP: 300, wantFP: 0, wantFN: 24},
 		{path: "heldout.jsonl", wantTP: 276, wantFP: 14, wantFN: 39},
 		{path: "heldout2.jsonl", wantTP: 308, wantFP: 26, wantFN: 17},
+		{path: "heldout3.jsonl", wantTP: 293, wantFP: 34, wantFN: 32},
 	} {
 		t.Run(set.path, func(t *testing.T) {
 			stories := readEventSet(t, filepath.Join("..", "cluster", "testdata", set.path))
