@@ -1,58 +1,31 @@
 package bot
 
 import (
-	"bufio"
-	"cmp"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/wirewatch/wirewatch/cluster"
+	"github.com/wirewatch/wirewatch/cluster/eventset"
 	"github.com/wirewatch/wirewatch/store"
 	"github.com/wirewatch/wirewatch/store/sqlite"
 	"github.com/wirewatch/wirewatch/story"
 )
 
-// eventStory is one line of cluster/testdata/events.jsonl or heldout.jsonl.
-type eventStory struct {
-	ID        string    `json:"id"`
-	Event     string    `json:"event"`
-	Source    string    `json:"source"`
-	Published time.Time `json:"published"`
-	Title     string    `json:"title"`
-	Summary   string    `json:"summary"`
-}
-
-func readEventSet(t *testing.T, path string) []eventStory {
+func readEventSet(t *testing.T, path string) []eventset.Story {
 	t.Helper()
-	f, err := os.Open(path)
+	stories, err := eventset.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var out []eventStory
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		var s eventStory
-		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
-			t.Fatalf("%s:%d: %v", path, n, err)
-		}
-		out = append(out, s)
+	out := make([]eventset.Story, 0, len(stories))
+	for _, i := range eventset.Order(stories) {
+		out = append(out, stories[i])
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	slices.SortStableFunc(out, func(a, b eventStory) int {
-		return cmp.Or(a.Published.Compare(b.Published), strings.Compare(a.ID, b.ID))
-	})
 	return out
 }
 
@@ -102,7 +75,7 @@ func TestEventSetsThroughTheStore(t *testing.T) {
 
 // clusterThroughStore ingests the stories one a fetch and returns each
 // story's cluster as the store keeps it.
-func clusterThroughStore(t *testing.T, stories []eventStory) map[string]string {
+func clusterThroughStore(t *testing.T, stories []eventset.Story) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	// The store's clock is the fetch time of the story being ingested: a

@@ -1,46 +1,21 @@
 package cluster
 
 import (
-	"bufio"
-	"cmp"
-	"encoding/json"
 	"fmt"
-	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wirewatch/wirewatch/cluster/eventset"
 )
 
-// eventStory is one story of testdata/events.jsonl (testdata/README.md).
-type eventStory struct {
-	ID        string    `json:"id"`
-	Event     string    `json:"event"`
-	Kind      string    `json:"kind"` // syndicated, rewrite, paraphrase: the event's; near: a near miss
-	Near      string    `json:"near"` // the event a near miss is close to
-	Source    string    `json:"source"`
-	Published time.Time `json:"published"`
-	Title     string    `json:"title"`
-	Summary   string    `json:"summary"`
-}
+// eventStory is one story of an event set (testdata/README.md).
+type eventStory = eventset.Story
 
 func readEvents(t testing.TB, path string) []eventStory {
 	t.Helper()
-	f, err := os.Open(path)
+	out, err := eventset.Read(path)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []eventStory
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		var s eventStory
-		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
-			t.Fatalf("%s:%d: %v", path, n, err)
-		}
-		out = append(out, s)
-	}
-	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -55,13 +30,7 @@ type eventRun struct {
 
 // clusterEvents assigns the stories to a pool in order of publication.
 func clusterEvents(stories []eventStory, o Options) eventRun {
-	order := make([]int, len(stories))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		return cmp.Or(stories[a].Published.Compare(stories[b].Published), strings.Compare(stories[a].ID, stories[b].ID))
-	})
+	order := eventset.Order(stories)
 	p := newPool(o)
 	r := eventRun{stories: stories, clusters: make([]string, len(stories)), verdicts: make([]Verdict, len(stories))}
 	for _, i := range order {
