@@ -745,8 +745,12 @@ func parseNumber(s string) (float64, bool) {
 
 // scaleSuffixes are what may follow a number's digits directly.
 var scaleSuffixes = map[string]float64{
-	"k": 1e3, "m": 1e6, "mn": 1e6, "mln": 1e6, "bn": 1e9, "b": 1e9, "tn": 1e12, "pc": 1,
+	"k": 1e3, "m": 1e6, "mn": 1e6, "mln": 1e6, "bn": 1e9, "bln": 1e9, "b": 1e9, "tn": 1e12, "pc": 1,
 	"pct": 1, "st": 1, "nd": 1, "rd": 1, "th": 1, "s": 1,
+	// Units written against the number: "200mm", "45.9C", "3,200ha", "900MW"
+	// are the numbers that "198 mm", "45.9 deg C" and "900 MW" give.
+	"mm": 1, "cm": 1, "km": 1, "kg": 1, "ha": 1, "kw": 1, "mw": 1, "gw": 1, "kwh": 1, "mwh": 1,
+	"gwh": 1, "mph": 1, "kph": 1, "kmh": 1, "c": 1, "f": 1,
 }
 
 // monthWords are the names of months as headlines write them.
@@ -767,8 +771,8 @@ var currencyPrefixes = map[string]bool{
 
 // scaleWords are the words that multiply the number before them.
 var scaleWords = map[string]float64{
-	"thousand": 1e3, "million": 1e6, "millions": 1e6, "mn": 1e6, "billion": 1e9,
-	"billions": 1e9, "bn": 1e9, "trillion": 1e12, "tn": 1e12,
+	"thousand": 1e3, "million": 1e6, "millions": 1e6, "mn": 1e6, "mln": 1e6, "billion": 1e9,
+	"billions": 1e9, "bn": 1e9, "bln": 1e9, "trillion": 1e12, "tn": 1e12,
 }
 
 // numberWords are the number words read as numbers.

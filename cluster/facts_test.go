@@ -140,3 +140,57 @@ func TestDecideByFacts(t *testing.T) {
 		t.Errorf("facts off: rewrite joined %q", c)
 	}
 }
+
+// TestRoughAmounts: an amount given roughly meets the exact amounts it
+// rounds, whichever story says it; two exact amounts meet only when equal,
+// however close.
+func TestRoughAmounts(t *testing.T) {
+	weigh := func(title, summary string) Facts {
+		f := Extract(title, summary)
+		f.Weigh(1000, func(uint32) int64 { return 1 })
+		return f
+	}
+	shared := func(a, b Facts) []string { return Shared(&a, &b, 10) }
+	exact := weigh("Painting fetches record $48.6 million", "")
+	tests := []struct {
+		name string
+		a, b Facts
+		want []string
+	}{
+		{"hedged meets the exact it rounds to two figures", weigh("Landscape sells for nearly $49 million", ""), exact, []string{"49 million"}},
+		{"exact meets the hedged", exact, weigh("Landscape sells for nearly $49 million", ""), []string{"48.6 million"}},
+		{"hedged meets the exact it rounds to one figure", weigh("Pictora fined nearly 800 million euros", ""), weigh("Pictora fined 780 mln euros", ""), []string{"800 million", "Pictora"}},
+		{"more than", weigh("More than 200mm of rain", ""), weigh("198 mm of rain", ""), []string{"200mm"}},
+		{"two exact amounts apart", weigh("Fine of $48.6 million", ""), weigh("Fine of $48.7 million", ""), nil},
+		{"a hedged amount far off", weigh("Nearly $60 million", ""), exact, nil},
+	}
+	for _, tt := range tests {
+		got := shared(tt.a, tt.b)
+		got = slices.DeleteFunc(got, func(s string) bool { return !isDigitStart(s) && s != "Pictora" })
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: shared %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	// The roundings of an exact amount are the amount again: they add
+	// nothing to a story's total weight.
+	sum, roundings := uint32(0), 0
+	for i, k := range exact.kinds {
+		if k&rounded != 0 {
+			roundings++
+			continue
+		}
+		sum += uint32(exact.weights[i])
+	}
+	if roundings != 2 || exact.norm != sum {
+		t.Errorf("%d roundings, total weight %d; want 2 and %d, the weight of the other terms", roundings, exact.norm, sum)
+	}
+}
+
+// TestCountryAdjectives: a country's adjective is the country.
+func TestCountryAdjectives(t *testing.T) {
+	a := Extract("Lithuanian premier quits", "The Lithuanian prime minister resigned.")
+	b := Extract("Lithuania's government falls", "The government of Lithuania fell.")
+	if got := Shared(&a, &b, 10); !slices.Contains(got, "Lithuanian") {
+		t.Errorf("shared %q, want Lithuanian", got)
+	}
+}
