@@ -104,20 +104,31 @@ func TestEvents(t *testing.T) {
 // TestHeldOut scores the clustering on the held-out sets, each written by
 // someone who had not seen the method (testdata/README.md). heldout.jsonl
 // and heldout2.jsonl were first scored blind, then used with events.jsonl
-// to choose FactsThreshold and GapHalving; heldout3.jsonl was scored once,
-// after that choice, and is never to be used to choose anything. The test
-// holds them to a floor under the goal (precision 0.95, recall 0.9, which
-// they do not all reach: docs/PERFORMANCE.md): a change that loses much on
-// stories it was not made for fails.
+// to choose FactsThreshold and GapHalving; heldout3.jsonl was scored once
+// after that choice, and heldout4.jsonl once after the last change to the
+// extraction. None reaches the goal (precision 0.95 and recall 0.9 on every
+// set: docs/PERFORMANCE.md). The test holds each to a floor under the
+// figures it gave: a change that loses much on stories it was not made for
+// fails.
 func TestHeldOut(t *testing.T) {
-	for _, path := range []string{"testdata/heldout.jsonl", "testdata/heldout2.jsonl", "testdata/heldout3.jsonl"} {
-		t.Run(path, func(t *testing.T) {
-			sc := reportEvents(t, path, Options{})
-			if sc.all.precision() < 0.85 {
-				t.Errorf("precision %.3f < 0.85", sc.all.precision())
+	for _, set := range []struct {
+		path              string
+		precision, recall float64
+	}{
+		{"testdata/heldout.jsonl", 0.9, 0.85},
+		{"testdata/heldout2.jsonl", 0.9, 0.9},
+		{"testdata/heldout3.jsonl", 0.85, 0.85},
+		// Most of its near misses are same-day reactions that name the
+		// event's company and place: the facts join them.
+		{"testdata/heldout4.jsonl", 0.6, 0.9},
+	} {
+		t.Run(set.path, func(t *testing.T) {
+			sc := reportEvents(t, set.path, Options{})
+			if sc.all.precision() < set.precision {
+				t.Errorf("precision %.3f < %.2f", sc.all.precision(), set.precision)
 			}
-			if sc.all.recall() < 0.85 {
-				t.Errorf("recall %.3f < 0.85", sc.all.recall())
+			if sc.all.recall() < set.recall {
+				t.Errorf("recall %.3f < %.2f", sc.all.recall(), set.recall)
 			}
 		})
 	}
@@ -196,14 +207,14 @@ func TestHeldOutThresholds(t *testing.T) {
 	if !testing.Verbose() {
 		t.Skip("prints a table; run with -v")
 	}
-	sets := []string{"testdata/heldout.jsonl", "testdata/heldout2.jsonl", "testdata/heldout3.jsonl"}
+	sets := []string{"testdata/heldout.jsonl", "testdata/heldout2.jsonl", "testdata/heldout3.jsonl", "testdata/heldout4.jsonl"}
 	stories := make([][]eventStory, len(sets))
 	for i, path := range sets {
 		stories[i] = readEvents(t, path)
 	}
 	var b strings.Builder
-	fmt.Fprintln(&b, "| FactsThreshold | heldout P / R | heldout2 P / R | heldout3 P / R |")
-	fmt.Fprintln(&b, "| ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(&b, "| FactsThreshold | heldout P / R | heldout2 P / R | heldout3 P / R | heldout4 P / R |")
+	fmt.Fprintln(&b, "| ---: | ---: | ---: | ---: | ---: |")
 	for _, th := range []float64{-1, 0.25, 0.3, 0.32, 0.34, 0.36, 0.4, 0.45, 0.5} {
 		label := fmt.Sprintf("%.2f", th)
 		if th < 0 {
