@@ -76,6 +76,9 @@ type Options struct {
 	RetryBase time.Duration
 	// MaxRetryAfter caps a receiver's Retry-After (0: DefaultMaxRetryAfter).
 	MaxRetryAfter time.Duration
+	// Cluster tunes how the stories of one event are found; its Window is
+	// always ClusterWindow.
+	Cluster cluster.Options
 	// Health says where feed-health alerts go.
 	Health Health
 	// MaxPerHour limits instant alerts per target, by notifier name
@@ -121,7 +124,7 @@ func New(o Options) *Bot {
 	}
 	b.poller = &poller{
 		store: o.Store, fetcher: o.Fetcher, metrics: o.Metrics, logger: o.Logger, now: o.Now,
-		planner:  planner{rules: o.Rules, judge: cluster.NewJudge(cluster.Options{Window: ClusterWindow}), metrics: o.Metrics},
+		planner:  planner{rules: o.Rules, judge: newJudge(o.Cluster), metrics: o.Metrics},
 		guarded:  func(s store.Source) bool { return s.Origin != store.OriginConfig },
 		health:   o.Health,
 		interval: o.Interval,

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wirewatch/wirewatch/bot"
+	"github.com/wirewatch/wirewatch/cluster"
 	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/notifiertest"
@@ -43,6 +44,7 @@ type harness struct {
 	retryBase time.Duration
 	// maxPerHour is the flood limit by notifier name (nil: the default).
 	maxPerHour map[string]int
+	cluster    cluster.Options // how stories of one event are found
 	// extra notifiers beside "hook", by name.
 	extra map[string]notifiers.Notifier
 	// regexBudget is the rule set's regex budget per story (0: the default).
@@ -134,6 +136,7 @@ func (h *harness) start() {
 		Health:      h.health,
 		MaxPerHour:  h.maxPerHour,
 		Now:         now,
+		Cluster:     h.cluster,
 	})
 }
 

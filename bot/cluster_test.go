@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirewatch/wirewatch/cluster"
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/discord"
 	"github.com/wirewatch/wirewatch/notifiers/discord/discordfake"
@@ -67,8 +68,10 @@ func TestSameEventFromFourFeedsIsOneAlertAndThreeFollowUps(t *testing.T) {
 // in its own words (few shared word pairs, the same names and numbers) is
 // a follow-up of the first alert, and says what it shares; the store keeps
 // that on the story. A story of another event that shares one name is not.
-func TestRewriteInOtherWordsIsAFollowUp(t *testing.T) {
-	h := newHarness(t)
+// rewriteInOtherWords sends an event, a rewrite of it in other words two
+// hours later, and another event of the same company, one a fetch, and
+// returns what the hook received.
+func rewriteInOtherWords(h *harness) []notifiers.Payload {
 	fourFeeds(h)
 	h.start()
 	h.once()
@@ -84,7 +87,12 @@ func TestRewriteInOtherWordsIsAFollowUp(t *testing.T) {
 		Description: "Nvidia opened a sales office in Beijing on Wednesday, its third in the country.",
 		Link:        "https://asia.example/nvidia-beijing", Published: t0.Add(3 * time.Hour)})
 	h.once()
-	got := h.alerts()
+	return h.alerts()
+}
+
+func TestRewriteInOtherWordsIsAFollowUp(t *testing.T) {
+	h := newHarness(t)
+	got := rewriteInOtherWords(h)
 	if len(got) != 3 {
 		t.Fatalf("got %d messages (%v), want an alert, a follow-up and another alert", len(got), kinds(got))
 	}
@@ -100,6 +108,22 @@ func TestRewriteInOtherWordsIsAFollowUp(t *testing.T) {
 	st, err := h.st.Story(context.Background(), got[1].Story.ID)
 	if err != nil || !slices.Equal(st.ClusterWhy, got[1].Shared) {
 		t.Errorf("stored story: why %q, %v; want %q", st.ClusterWhy, err, got[1].Shared)
+	}
+}
+
+// TestRewriteAlertsAgainWithoutFacts: with [cluster] by_facts = false a
+// rewrite in other words is an event of its own.
+func TestRewriteAlertsAgainWithoutFacts(t *testing.T) {
+	h := newHarness(t)
+	h.cluster = cluster.Options{FactsThreshold: -1}
+	got := rewriteInOtherWords(h)
+	if len(got) != 3 {
+		t.Fatalf("got %d messages (%v), want three alerts", len(got), kinds(got))
+	}
+	for i, m := range got {
+		if m.Kind != "" || i > 0 && m.Cluster == got[0].Cluster {
+			t.Errorf("message %d: kind %q cluster %q; want an alert of its own", i, m.Kind, m.Cluster)
+		}
 	}
 }
 

@@ -13,6 +13,12 @@ import (
 // ClusterWindow is how far apart two stories may be and still be one event.
 const ClusterWindow = 72 * time.Hour
 
+// newJudge returns the judge of clusters for the options, over ClusterWindow.
+func newJudge(o cluster.Options) *cluster.Judge {
+	o.Window = ClusterWindow
+	return cluster.NewJudge(o)
+}
+
 // TermMemory is how long the store keeps counting a cluster term no story
 // has had: a name or number quiet for this long is taken for rare again.
 const TermMemory = 30 * 24 * time.Hour

@@ -96,7 +96,7 @@ func clusterThroughStore(t *testing.T, stories []eventset.Story) map[string]stri
 		t.Fatalf("sources %v, %v", srcs, err)
 	}
 	p := planner{rules: NewRuleSet(st, slog.New(slog.NewTextHandler(io.Discard, nil))),
-		judge: cluster.NewJudge(cluster.Options{Window: ClusterWindow})}
+		judge: newJudge(cluster.Options{})}
 	none := func([]story.Story) map[string]bool { return nil }
 	for _, e := range stories {
 		s := story.Story{ID: e.ID, SourceID: srcs[0].ID, Source: e.Source, Title: e.Title, Summary: e.Summary,

@@ -22,6 +22,7 @@ type Config struct {
 	Alerts    Alerts
 	Health    Health
 	Chat      Chat
+	Cluster   Cluster
 }
 
 // Storage is the [storage] table.
@@ -129,6 +130,19 @@ type Chat struct {
 	// MaxRulesPerChannel is the most chat rules one channel may have
 	// (default 500).
 	MaxRulesPerChannel int
+}
+
+// Cluster is the [cluster] table: how the stories of one event are found.
+type Cluster struct {
+	// ByFacts joins stories told in other words by the rare names and
+	// numbers they share, besides copies and near-copies of one text
+	// (default true; false: by their wording alone).
+	ByFacts bool
+	// FactsThreshold is the weighted overlap of two stories' names, numbers
+	// and words from which they are one event (default 0.31, at most 1):
+	// higher joins fewer, so fewer same-day reactions fold under the
+	// event's alert and more rewrites alert again (docs/PERFORMANCE.md).
+	FactsThreshold float64
 }
 
 // Health is the [health] table.

@@ -193,6 +193,43 @@ func (t *table) int(key string, min int) (n int, ok bool) {
 	return int(i), true
 }
 
+// bool returns the boolean at key.
+func (t *table) bool(key string) (b, ok bool) {
+	v, present := t.m[key]
+	if !present {
+		return false, false
+	}
+	b, isBool := v.(bool)
+	if !isBool {
+		t.d.errorf(t.at(key), "must be true or false, not %s", typeName(v))
+		return false, false
+	}
+	return b, true
+}
+
+// fraction returns the number at key, which must be above 0 and at most 1.
+func (t *table) fraction(key string) (float64, bool) {
+	v, present := t.m[key]
+	if !present {
+		return 0, false
+	}
+	var f float64
+	switch n := v.(type) {
+	case float64:
+		f = n
+	case int64:
+		f = float64(n)
+	default:
+		t.d.errorf(t.at(key), "must be a number such as 0.4, not %s", typeName(v))
+		return 0, false
+	}
+	if !(f > 0 && f <= 1) {
+		t.d.errorf(t.at(key), "must be above 0 and at most 1, got %g", f)
+		return 0, false
+	}
+	return f, true
+}
+
 // duration returns the positive Go duration ("90s", "5m") at key.
 func (t *table) duration(key string) (time.Duration, bool) {
 	v, present := t.m[key]

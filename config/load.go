@@ -15,6 +15,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/wirewatch/wirewatch/cluster"
 	"github.com/wirewatch/wirewatch/listenaddr"
 	"github.com/wirewatch/wirewatch/schedule"
 )
@@ -43,7 +44,10 @@ const (
 	DefaultMaxRetryAfter = time.Hour
 	// DefaultMaxRulesPerUser and DefaultMaxRulesPerChannel cap the rules
 	// one person, and one channel, may make with /watch add.
-	DefaultMaxRulesPerUser    = 100
+	DefaultMaxRulesPerUser = 100
+	// DefaultFactsThreshold is [cluster] facts_threshold's default, the
+	// cluster package's.
+	DefaultFactsThreshold     = cluster.DefaultFactsThreshold
 	DefaultMaxRulesPerChannel = 500
 )
 
@@ -55,7 +59,7 @@ const (
 
 // Keys each table may hold.
 var (
-	rootKeys    = []string{"storage", "fetch", "http", "sources", "notifiers", "rules", "alerts", "health", "chat"}
+	rootKeys    = []string{"storage", "fetch", "http", "sources", "notifiers", "rules", "alerts", "health", "chat", "cluster"}
 	storageKeys = []string{"path", "url", "retention", "lease"}
 	fetchKeys   = []string{"interval", "concurrency", "per_host", "timeout", "max_body"}
 	httpKeys    = []string{"listen", "tokens", "hosts", "metrics_token"}
@@ -63,6 +67,7 @@ var (
 	ruleKeys    = []string{"name", "query", "notify", "digest", "timezone", "sources", "follow_ups", "min_sources", "window"}
 	alertsKeys  = []string{"timezone", "max_retry_after"}
 	chatKeys    = []string{"max_rules_per_user", "max_rules_per_channel"}
+	clusterKeys = []string{"by_facts", "facts_threshold"}
 	healthKeys  = []string{"notify", "alert_after_failures"}
 )
 
@@ -144,6 +149,7 @@ func (d *decoder) config(doc map[string]any) *Config {
 	c.HTTP = d.http(root)
 	c.Alerts = d.alerts(root)
 	c.Chat = d.chat(root)
+	c.Cluster = d.cluster(root)
 	c.Sources = d.sources(root)
 	c.Notifiers = d.notifiers(root)
 	c.Rules = d.rules(root, c)
@@ -332,6 +338,18 @@ func (d *decoder) chat(root *table) Chat {
 	}
 	if v, ok := t.int("max_rules_per_channel", 1); ok {
 		c.MaxRulesPerChannel = v
+	}
+	return c
+}
+
+func (d *decoder) cluster(root *table) Cluster {
+	t := d.table(root.at("cluster"), root.m["cluster"], clusterKeys)
+	c := Cluster{ByFacts: true, FactsThreshold: DefaultFactsThreshold}
+	if v, ok := t.bool("by_facts"); ok {
+		c.ByFacts = v
+	}
+	if v, ok := t.fraction("facts_threshold"); ok {
+		c.FactsThreshold = v
 	}
 	return c
 }

@@ -123,9 +123,10 @@ func TestDefaults(t *testing.T) {
 		Notifiers: []config.Notifier{{Name: "console", Type: "console", MaxPerHour: 30, Line: 1, Settings: &console.Config{}}},
 		Rules: []config.Rule{{Name: "r", Query: "nvidia", Notify: []config.Target{{Notifier: "console"}}, Timezone: "UTC",
 			FollowUps: "thread", MinSources: 1, Line: 4, QueryLine: 6}},
-		Alerts: config.Alerts{Timezone: "UTC", MaxRetryAfter: time.Hour},
-		Chat:   config.Chat{MaxRulesPerUser: 100, MaxRulesPerChannel: 500},
-		Health: config.Health{AlertAfterFailures: 5},
+		Alerts:  config.Alerts{Timezone: "UTC", MaxRetryAfter: time.Hour},
+		Chat:    config.Chat{MaxRulesPerUser: 100, MaxRulesPerChannel: 500},
+		Cluster: config.Cluster{ByFacts: true, FactsThreshold: 0.31},
+		Health:  config.Health{AlertAfterFailures: 5},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)
@@ -256,9 +257,10 @@ func TestFullConfig(t *testing.T) {
 			{Name: "daily", Query: "tsmc", Notify: []config.Target{{"console", ""}}, Digest: "daily", Timezone: "Asia/Taipei",
 				FollowUps: "thread", MinSources: 3, Window: 6 * time.Hour, Line: 64, QueryLine: 66},
 		},
-		Alerts: config.Alerts{Timezone: "Europe/Berlin", MaxRetryAfter: config.DefaultMaxRetryAfter},
-		Chat:   config.Chat{MaxRulesPerUser: config.DefaultMaxRulesPerUser, MaxRulesPerChannel: config.DefaultMaxRulesPerChannel},
-		Health: config.Health{Notify: []config.Target{{"team-slack", "#wirewatch-ops"}}, AlertAfterFailures: 3},
+		Alerts:  config.Alerts{Timezone: "Europe/Berlin", MaxRetryAfter: config.DefaultMaxRetryAfter},
+		Chat:    config.Chat{MaxRulesPerUser: config.DefaultMaxRulesPerUser, MaxRulesPerChannel: config.DefaultMaxRulesPerChannel},
+		Cluster: config.Cluster{ByFacts: true, FactsThreshold: config.DefaultFactsThreshold},
+		Health:  config.Health{Notify: []config.Target{{"team-slack", "#wirewatch-ops"}}, AlertAfterFailures: 3},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)
@@ -779,6 +781,33 @@ func TestRetryAfterCeilingAndChatLimits(t *testing.T) {
 	for _, lines := range [][]string{{`[alerts]`, `max_retry_after = "0s"`}, {`[chat]`, `max_rules_per_user = 0`}, {`[chat]`, `max_rules = 1`}} {
 		if _, err := config.Parse("t.toml", with(lines...), nil, types); err == nil {
 			t.Errorf("%q: no error", lines)
+		}
+	}
+}
+
+// TestClusterTable: [cluster] turns the facts off or sets their threshold;
+// a wrong value is refused at its line.
+func TestClusterTable(t *testing.T) {
+	c, err := config.Parse("t.toml", with(`[cluster]`, `by_facts = false`, `facts_threshold = 0.45`), nil, types)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Cluster != (config.Cluster{ByFacts: false, FactsThreshold: 0.45}) {
+		t.Errorf("cluster %+v", c.Cluster)
+	}
+	if c, err := config.Parse("t.toml", with(`[cluster]`, `facts_threshold = 1`), nil, types); err != nil || c.Cluster.FactsThreshold != 1 {
+		t.Errorf("facts_threshold = 1: %+v, %v", c, err)
+	}
+	for _, tt := range []struct{ line, want string }{
+		{`by_facts = "no"`, "must be true or false"},
+		{`facts_threshold = 0`, "must be above 0 and at most 1"},
+		{`facts_threshold = 1.5`, "must be above 0 and at most 1"},
+		{`facts_threshold = "high"`, "must be a number"},
+		{`threshold = 0.4`, "threshold"},
+	} {
+		_, err := config.Parse("t.toml", with(`[cluster]`, tt.line), nil, types)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "t.toml:") {
+			t.Errorf("%s: error %v, want t.toml:LINE and %q", tt.line, err, tt.want)
 		}
 	}
 }

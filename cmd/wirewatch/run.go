@@ -16,6 +16,7 @@ import (
 
 	"github.com/wirewatch/wirewatch/bot"
 	"github.com/wirewatch/wirewatch/bot/commands"
+	wwcluster "github.com/wirewatch/wirewatch/cluster"
 	"github.com/wirewatch/wirewatch/config"
 	"github.com/wirewatch/wirewatch/notifiers"
 	"github.com/wirewatch/wirewatch/notifiers/registry"
@@ -132,6 +133,7 @@ func runBot(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		MaxPerHour:    maxPerHour(cfg),
 		Lease:         cfg.Storage.Lease,
 		MaxRetryAfter: cfg.Alerts.MaxRetryAfter,
+		Cluster:       clusterOptions(cfg.Cluster),
 	})
 	logger.Info("wirewatch starting", "version", buildVersion(), "config", cfg.File,
 		"sources", len(cfg.Sources), "rules", len(cfg.Rules), "notifiers", len(cfg.Notifiers),
@@ -240,4 +242,12 @@ func revealAll(secrets []config.Secret) []string {
 		out = append(out, s.Reveal())
 	}
 	return out
+}
+
+// clusterOptions are the [cluster] table's settings as the judge takes them.
+func clusterOptions(c config.Cluster) wwcluster.Options {
+	if !c.ByFacts {
+		return wwcluster.Options{FactsThreshold: -1}
+	}
+	return wwcluster.Options{FactsThreshold: c.FactsThreshold}
 }
