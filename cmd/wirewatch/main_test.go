@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wirewatch/wirewatch/config"
 )
 
 func run(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -133,5 +135,20 @@ not json
 	code, _, stderr = run(t, "", "match", "--rules", bad)
 	if code != 2 || !strings.Contains(stderr, `rule "broken"`) || !strings.Contains(stderr, "column 1") {
 		t.Errorf("invalid rule in file: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestClusterOptions: [cluster] reaches the judge as its options.
+func TestClusterOptions(t *testing.T) {
+	for _, tt := range []struct {
+		in   config.Cluster
+		want float64
+	}{
+		{config.Cluster{ByFacts: true, FactsThreshold: 0.45}, 0.45},
+		{config.Cluster{ByFacts: false, FactsThreshold: 0.45}, -1},
+	} {
+		if got := clusterOptions(tt.in); got.FactsThreshold != tt.want || got.Window != 0 {
+			t.Errorf("clusterOptions(%+v) = %+v, want FactsThreshold %v", tt.in, got, tt.want)
+		}
 	}
 }
