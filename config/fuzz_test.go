@@ -31,6 +31,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(doc(`[fetch]`, `max_body = "10MiB"`, `interval = "-5m"`, `concurrency = 1e3`))
 	f.Add(with(`[http]`, `tokens = ["x", "0123456789abcdef"]`, `metrics_token = "${A}"`, `[alerts]`, `max_retry_after = "99999999s"`,
 		`[chat]`, `max_rules_per_user = 0`, `max_rules_per_channel = 1`))
+	f.Add(with(`[cluster]`, `by_facts = 1`, `facts_threshold = nan`))
+	f.Add(with(`[cluster]`, `by_facts = false`, `facts_threshold = 1e-300`))
 	f.Add(with(`[[notifiers]]`, `name = "m"`, `type = "email"`, `host = "h"`, `from = "a@b.c"`, `to = ["x@y.z"]`, `tls = "none"`,
 		`pace = "2/1s"`, `[[notifiers]]`, `name = "t"`, `type = "telegram"`, `token = "${AB}"`, `[[notifiers]]`, `name = "n"`,
 		`type = "ntfy"`, `topic = "a"`, `priority = 9`, `[[rules]]`, `name = "q"`, `query = "x"`, `notify = ["t:-100", "n:b", "m:x@y.z"]`))
