@@ -58,14 +58,17 @@ type harness struct {
 
 // clock is a settable clock shared by the store and the bot.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu   sync.Mutex
+	t    time.Time
+	step time.Duration // how far each reading moves the clock on
 }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.t
+	now := c.t
+	c.t = c.t.Add(c.step)
+	return now
 }
 
 func (c *clock) Set(t time.Time) {

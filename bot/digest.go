@@ -46,8 +46,19 @@ func (b *Bot) sendDigest(ctx context.Context, r store.Rule, now time.Time) (int,
 		return 0, err
 	}
 	if last.IsZero() {
-		// A new digest rule: its first period starts now.
-		_, err := b.opt.Store.AdvanceDigest(ctx, r.Name, time.Time{}, now, nil)
+		// A new digest rule: its first period starts when the rule was
+		// made, so that what it matched before any worker first looked
+		// here is in it; but not before the current period began, so that
+		// a rule that was instant until now does not list again what it
+		// already sent.
+		start := sched.Prev(now)
+		if r.Created.After(start) {
+			start = r.Created
+		}
+		if start.IsZero() || start.After(now) {
+			start = now
+		}
+		_, err := b.opt.Store.AdvanceDigest(ctx, r.Name, time.Time{}, start, nil)
 		return 0, err
 	}
 	// A period is read digestGrace after it ends, so that a match stamped

@@ -115,7 +115,7 @@ func TestDailyDigestListsExactlyThePeriodsMatchesOnce(t *testing.T) {
 	h.feeds.set("/a", item{GUID: "backlog", Title: "Nvidia backlog", Link: "https://news.example/b", Published: t0.Add(-48 * time.Hour)})
 	h.source("Feed A", "/a", 0)
 	h.start()
-	h.once() // primes the source; the digest's first period starts now (07:00)
+	h.once() // primes the source; the digest's first period starts when the rule was made (07:00)
 
 	h.clock.Set(time.Date(2026, 11, 28, 7, 30, 0, 0, time.UTC))
 	h.feeds.add("/a", item{GUID: "d1", Title: "Nvidia one", Link: "https://news.example/d1", Published: t0})
@@ -161,6 +161,35 @@ func TestDailyDigestListsExactlyThePeriodsMatchesOnce(t *testing.T) {
 	got = h.alerts()
 	if len(got) != 2 || len(got[1].Stories) != 1 || got[1].Stories[0].Title != "Nvidia three, after the tick" {
 		t.Fatalf("after two missed ticks: %d messages, last %+v; want one digest with the later story", len(got), got[len(got)-1])
+	}
+}
+
+// TestDigestHoldsWhatMatchedBeforeItsFirstLook: a digest rule's first period
+// starts when the rule was made, not when a worker first looks at digests,
+// so stories matched in between (a replica that fetched first, a slow start)
+// are in its first digest.
+func TestDigestHoldsWhatMatchedBeforeItsFirstLook(t *testing.T) {
+	h := newHarness(t)
+	// Every reading of the clock moves it on: the match is stamped before
+	// the run looks at digests.
+	h.clock = &clock{t: time.Date(2026, 11, 28, 7, 0, 0, 0, time.UTC), step: time.Millisecond}
+	h.rules = []store.Rule{{
+		Name: "hourly-chips", Query: `nvidia`, Notify: []string{"hook"}, Digest: "hourly", Timezone: "UTC",
+		Origin: store.OriginConfig,
+	}}
+	h.feeds.set("/a", item{GUID: "early", Title: "Nvidia early", Link: "https://news.example/e", Published: t0})
+	h.source("Feed A", "/a", 5)
+	h.start()
+	h.clock.Set(time.Date(2026, 11, 28, 7, 10, 0, 0, time.UTC))
+	h.once()
+	if n := len(h.alerts()); n != 0 {
+		t.Fatalf("a digest rule sent %d instant alerts", n)
+	}
+	h.clock.Set(time.Date(2026, 11, 28, 8, 1, 30, 0, time.UTC))
+	h.once()
+	got := h.alerts()
+	if len(got) != 1 || got[0].Kind != store.KindDigest || len(got[0].Stories) != 1 || got[0].Stories[0].Title != "Nvidia early" {
+		t.Fatalf("at 08:01: %v, want one digest listing the story matched before the first look", kinds(got))
 	}
 }
 
