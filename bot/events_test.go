@@ -45,6 +45,7 @@ func TestEventSetsThroughTheStore(t *testing.T) {
 		{path: "heldout2.jsonl", wantTP: 312, wantFP: 26, wantFN: 13},
 		{path: "heldout3.jsonl", wantTP: 294, wantFP: 37, wantFN: 31},
 		{path: "heldout4.jsonl", wantTP: 280, wantFP: 156, wantFN: 22},
+		{path: "heldout5.jsonl", wantTP: 207, wantFP: 62, wantFN: 45},
 	} {
 		t.Run(set.path, func(t *testing.T) {
 			stories := readEventSet(t, filepath.Join("..", "cluster", "testdata", set.path))

@@ -309,8 +309,9 @@ func (f *Facts) UnmarshalBinary(b []byte) error {
 // first word of a sentence, in the summary or in a title written in sentence
 // case (a Title Case headline capitalises everything, so there only words
 // that the summary also capitalises count). Numbers are read with their
-// grouping commas, decimals, and the scale that follows them ("1.2 billion",
-// "$340m", "2.4bn", "200k"), and number words up to ninety-nine ("nine",
+// grouping commas, decimals (a decimal comma too: "1,4 milliard"), and the
+// scale that follows them ("1.2 billion", "$340m", "2.4bn", "200k",
+// "1.200 millones"), and number words up to ninety-nine ("nine",
 // "twenty-two", "a dozen"); "9.50%" and "9.5 percent" are both 9.5. Words are
 // folded as the rule language folds them, stop words dropped, and plurals and
 // -ed/-ing endings cut.
@@ -451,7 +452,11 @@ func (x *extractor) scan(s string, isTitle bool) {
 		wasName, wasDate := prevName, prevDate
 		prevName, prevDate = false, false
 		if lx.num {
-			v, ok := parseNumber(lx.text)
+			continental := false
+			if i+1 < len(toks) {
+				_, continental = continentalScales[strings.ToLower(toks[i+1].text)]
+			}
+			v, ok := parseNumber(lx.text, continental)
 			if !ok {
 				continue
 			}
@@ -719,17 +724,22 @@ func lex(s string) []lexeme {
 }
 
 // parseNumber reads "1,150", "13.1", "2.4bn", "340m", "9.50pc", "200k" as a
-// value; ok is false for what is not a number ("3rd", "h20", "737MAX").
-func parseNumber(s string) (float64, bool) {
+// value; ok is false for what is not a number ("3rd", "h20", "737MAX",
+// "1.2.3"). A comma that does not group three digits is a decimal comma
+// ("1,4 milliard", "40,2 %"), and where both marks are written the last is
+// the decimal one ("1.234,5"); continental says a dot groups thousands
+// too, as it does before a scale word of a language that writes numbers so
+// ("US$1.200 millones").
+func parseNumber(s string, continental bool) (float64, bool) {
 	j := 0
 	for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == ',' || s[j] == '.') {
 		j++
 	}
-	digits, suffix := strings.ReplaceAll(s[:j], ",", ""), strings.ToLower(s[j:])
-	if strings.Count(digits, ".") > 1 || digits == "" {
-		// "1.2.3": a version or a date, kept whole.
+	digits, ok := plainDigits(s[:j], continental)
+	if !ok {
 		return 0, false
 	}
+	suffix := strings.ToLower(s[j:])
 	v, err := strconv.ParseFloat(digits, 64)
 	if err != nil || math.IsInf(v, 0) {
 		return 0, false
@@ -741,6 +751,56 @@ func parseNumber(s string) (float64, bool) {
 		return v * m, true
 	}
 	return 0, false
+}
+
+// plainDigits rewrites a number's digits and marks as ParseFloat reads
+// them: grouping marks dropped, the decimal mark a dot (see parseNumber).
+func plainDigits(s string, continental bool) (string, bool) {
+	if s == "" {
+		return "", false
+	}
+	// grouping reports whether every part after the first has three digits.
+	grouping := func(parts []string) bool {
+		for _, p := range parts[1:] {
+			if len(p) != 3 {
+				return false
+			}
+		}
+		return true
+	}
+	dot, comma := strings.LastIndexByte(s, '.'), strings.LastIndexByte(s, ',')
+	switch {
+	case dot >= 0 && comma >= 0:
+		group, dec := ",", "."
+		if comma > dot {
+			group, dec = ".", ","
+		}
+		whole, frac, _ := strings.Cut(s, dec)
+		if strings.Contains(frac, group) || strings.Contains(frac, dec) || !grouping(strings.Split(whole, group)) {
+			return "", false
+		}
+		return strings.ReplaceAll(whole, group, "") + "." + frac, true
+	case comma >= 0:
+		parts := strings.Split(s, ",")
+		if grouping(parts) {
+			return strings.Join(parts, ""), true
+		}
+		if len(parts) == 2 {
+			return parts[0] + "." + parts[1], true
+		}
+		return "", false
+	case dot >= 0:
+		parts := strings.Split(s, ".")
+		if (len(parts) > 2 || continental) && grouping(parts) {
+			return strings.Join(parts, ""), true
+		}
+		if len(parts) == 2 {
+			return s, true
+		}
+		// "1.2.3": a version or a date, kept whole.
+		return "", false
+	}
+	return s, true
 }
 
 // scaleSuffixes are what may follow a number's digits directly.
@@ -770,9 +830,28 @@ var currencyPrefixes = map[string]bool{
 }
 
 // scaleWords are the words that multiply the number before them.
-var scaleWords = map[string]float64{
-	"thousand": 1e3, "million": 1e6, "millions": 1e6, "mn": 1e6, "mln": 1e6, "billion": 1e9,
-	"billions": 1e9, "bn": 1e9, "bln": 1e9, "trillion": 1e12, "tn": 1e12,
+var scaleWords = func() map[string]float64 {
+	m := map[string]float64{
+		"thousand": 1e3, "million": 1e6, "millions": 1e6, "mn": 1e6, "mln": 1e6, "billion": 1e9,
+		"billions": 1e9, "bn": 1e9, "bln": 1e9, "trillion": 1e12, "tn": 1e12,
+	}
+	for w, v := range continentalScales {
+		m[w] = v
+	}
+	return m
+}()
+
+// continentalScales are the scale words of languages that group
+// thousands with a dot and write a decimal comma: Spanish, Portuguese,
+// French, Italian, German and Dutch ("1.200 millones", "1,4 milliard",
+// "3,9 Milliarden"). A Spanish "billón" is a million millions.
+var continentalScales = map[string]float64{
+	"millón": 1e6, "millones": 1e6, "billón": 1e12, "billones": 1e12,
+	"milhão": 1e6, "milhões": 1e6, "bilhão": 1e9, "bilhões": 1e9,
+	"milliard": 1e9, "milliards": 1e9,
+	"milione": 1e6, "milioni": 1e6, "miliardo": 1e9, "miliardi": 1e9,
+	"mio": 1e6, "millionen": 1e6, "milliarde": 1e9, "milliarden": 1e9, "mrd": 1e9,
+	"miljoen": 1e6, "miljard": 1e9,
 }
 
 // numberWords are the number words read as numbers.

@@ -33,6 +33,15 @@ func TestExtractNumbers(t *testing.T) {
 		{"half a billion barrels", "500 million barrels"},
 		{"a dozen killed", "12 killed"},
 		{"200k tonnes", "200,000 tonnes"},
+		// Decimal commas, and dots that group thousands before the scale
+		// words of languages that write numbers so.
+		{"1,4 milliard d'euros", "1.4 billion euros"},
+		{"US$1.200 millones", "$1.2 billion"},
+		{"3,9 Milliarden Euro", "3.9bn euros"},
+		{"40,2 %", "40.2%"},
+		{"1.234,5 tonnes", "1,234.5 tonnes"},
+		{"1.234.567 votes", "1,234,567 votes"},
+		{"R$ 2,5 bilhões", "2.5 billion reais"},
 	}
 	for _, tt := range tests {
 		a, b := Extract("", tt.a), Extract("", tt.b)
@@ -41,7 +50,7 @@ func TestExtractNumbers(t *testing.T) {
 			t.Errorf("numbers of %q = %v, of %q = %v; want one equal number", tt.a, na, tt.b, nb)
 		}
 	}
-	for _, text := range []string{"737MAX", "h20 chips", "1.2.3 release"} {
+	for _, text := range []string{"737MAX", "h20 chips", "1.2.3 release", "1,23,4 units", "1.2,3.4 mixed"} {
 		if n := numberTerms(Extract("", text)); len(n) != 0 {
 			t.Errorf("numbers of %q = %v, want none", text, n)
 		}
