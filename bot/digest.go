@@ -49,8 +49,8 @@ func (b *Bot) sendDigest(ctx context.Context, r store.Rule, now time.Time) (int,
 		// A new digest rule: its first period starts when the rule was
 		// made, so that what it matched before any worker first looked
 		// here is in it; but not before the current period began, so that
-		// a rule that was instant until now does not list again what it
-		// already sent.
+		// an old rule made a digest lists at most one period of what it
+		// matched before.
 		start := sched.Prev(now)
 		if r.Created.After(start) {
 			start = r.Created
