@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wirewatch/wirewatch/cluster/eventset"
 )
@@ -104,12 +103,11 @@ func TestEvents(t *testing.T) {
 // TestHeldOut scores the clustering on the held-out sets, each written by
 // someone who had not seen the method (testdata/README.md). heldout.jsonl
 // and heldout2.jsonl were first scored blind, then used with events.jsonl
-// to choose FactsThreshold and GapHalving; heldout3.jsonl was scored once
-// after that choice, and heldout4.jsonl once after the last change to the
-// extraction. None reaches the goal (precision 0.95 and recall 0.9 on every
-// set: docs/PERFORMANCE.md). The test holds each to a floor under the
-// figures it gave: a change that loses much on stories it was not made for
-// fails.
+// to tune the method and to fit the same-event model; heldout3.jsonl,
+// heldout4.jsonl and heldout5.jsonl measure it. Not all reach the goal
+// (precision 0.95 and recall 0.9 on every set: docs/PERFORMANCE.md). The
+// test holds each to a floor under the figures it gave: a change that
+// loses much on stories it was not made for fails.
 func TestHeldOut(t *testing.T) {
 	for _, set := range []struct {
 		path              string
@@ -193,16 +191,14 @@ func TestEventsThresholds(t *testing.T) {
 	fmt.Fprint(&b, "| FactsThreshold "+head)
 	fmt.Fprintln(&b, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	row("off (signature only)", Options{FactsThreshold: -1})
-	for _, th := range []float64{0.15, 0.2, 0.25, 0.28, 0.3, 0.32, 0.34, 0.36, 0.4, 0.5} {
+	for _, th := range thresholdRows {
 		row(fmt.Sprintf("%.2f", th), Options{FactsThreshold: th})
-	}
-	fmt.Fprint(&b, "\n| GapHalving "+head)
-	fmt.Fprintln(&b, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-	for _, h := range []time.Duration{6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 48 * time.Hour, 1000 * time.Hour} {
-		row(h.String(), Options{GapHalving: h})
 	}
 	t.Log("\n" + b.String())
 }
+
+// thresholdRows are the FactsThreshold rows of the tables.
+var thresholdRows = []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}
 
 // TestHeldOutThresholds prints precision and recall on the held-out sets
 // across FactsThreshold (go test -run HeldOutThresholds -v ./cluster/).
@@ -218,7 +214,7 @@ func TestHeldOutThresholds(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintln(&b, "| FactsThreshold | heldout P / R | heldout2 P / R | heldout3 P / R | heldout4 P / R | heldout5 P / R |")
 	fmt.Fprintln(&b, "| ---: | ---: | ---: | ---: | ---: | ---: |")
-	for _, th := range []float64{-1, 0.25, 0.3, 0.32, 0.34, 0.36, 0.4, 0.45, 0.5} {
+	for _, th := range append([]float64{-1}, thresholdRows...) {
 		label := fmt.Sprintf("%.2f", th)
 		if th < 0 {
 			label = "off (signature only)"

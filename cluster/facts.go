@@ -98,6 +98,37 @@ type Facts struct {
 	texts   []string
 	weights []uint16 // weight × weightScale, once weighed
 	norm    uint32   // sum of weights
+	sums    termSums // of the weights, by where and what the terms are
+}
+
+// termSums are sums of a story's weights that the same-event model reads
+// (pairFeatures), kept so that a pair does not add them up again. An exact
+// number's roundings count in none.
+type termSums struct {
+	title      uint32 // the headline's terms
+	titleNames uint32 // the headline's names and numbers
+	names      uint32 // names and numbers anywhere
+}
+
+// sum adds up the weights' sums.
+func (f *Facts) sum() {
+	f.norm, f.sums = 0, termSums{}
+	for i, k := range f.kinds {
+		if k&rounded != 0 {
+			continue
+		}
+		w := uint32(f.weights[i])
+		f.norm += w
+		if k&inTitle != 0 {
+			f.sums.title += w
+			if k.base() != Word {
+				f.sums.titleNames += w
+			}
+		}
+		if k.base() != Word {
+			f.sums.names += w
+		}
+	}
 }
 
 // Len returns the number of distinct terms.
@@ -117,7 +148,6 @@ func (f Facts) Weighed() bool { return f.weights != nil || len(f.terms) == 0 }
 // with the package (so that a new store does not take every word for rare).
 func (f *Facts) Weigh(n int64, df func(term uint32) int64) {
 	f.weights = make([]uint16, len(f.terms))
-	f.norm = 0
 	for i, t := range f.terms {
 		w := idf(n, df(t), t)
 		switch f.kinds[i].base() {
@@ -128,12 +158,9 @@ func (f *Facts) Weigh(n int64, df func(term uint32) int64) {
 		default:
 			w *= wordBoost
 		}
-		q := uint16(min(math.Round(w*weightScale), math.MaxUint16))
-		f.weights[i] = q
-		if f.kinds[i]&rounded == 0 {
-			f.norm += uint32(q)
-		}
+		f.weights[i] = uint16(min(math.Round(w*weightScale), math.MaxUint16))
 	}
+	f.sum()
 }
 
 // idf is the inverse document frequency of a term among n stored stories of
@@ -180,36 +207,6 @@ func cmpUint32(a, b uint32) int {
 		return 1
 	}
 	return 0
-}
-
-// overlap returns the weight the facts share and the number of shared terms
-// of weight at least strongWeight (names and numbers, in effect): a shared
-// term counts with the larger of its two weights, since one story may write
-// a name where the other's Title Case headline hides it.
-func overlap(a, b *Facts) (shared uint32, strong int) {
-	i, j := 0, 0
-	for i < len(a.terms) && j < len(b.terms) {
-		switch {
-		case a.terms[i] < b.terms[j]:
-			i++
-		case a.terms[i] > b.terms[j]:
-			j++
-		default:
-			if !meets(a.kinds[i], b.kinds[j]) {
-				i++
-				j++
-				continue
-			}
-			w := max(a.weights[i], b.weights[j])
-			shared += uint32(w)
-			if w >= strongWeight && (a.kinds[i]&tail == 0 || b.kinds[j]&tail == 0) {
-				strong++
-			}
-			i++
-			j++
-		}
-	}
-	return shared, strong
 }
 
 // strongWeight is the weight (scaled) from which a shared term counts as a
@@ -292,13 +289,11 @@ func (f *Facts) UnmarshalBinary(b []byte) error {
 		f.terms[i] = binary.LittleEndian.Uint32(b[2+7*i:])
 		f.weights[i] = binary.LittleEndian.Uint16(b[6+7*i:])
 		f.kinds[i] = Kind(b[8+7*i])
-		if f.kinds[i]&rounded == 0 {
-			f.norm += uint32(f.weights[i]) // an exact number's roundings are the number again
-		}
 		if i > 0 && f.terms[i] <= f.terms[i-1] || f.kinds[i].base() > Number {
 			return ErrFacts
 		}
 	}
+	f.sum()
 	return nil
 }
 
@@ -900,25 +895,4 @@ func stem(w string) string {
 		return w[:n-1]
 	}
 	return w
-}
-
-// titleMissing returns the weight of the distinctive terms (names and
-// numbers of weight at least strongWeight) of a's title that b does not
-// have, and the weight of all of them.
-func titleMissing(a, b *Facts) (missing, total uint32) {
-	j := 0
-	for i, t := range a.terms {
-		if a.kinds[i]&inTitle == 0 || a.kinds[i].rough() || a.weights[i] < strongWeight {
-			continue
-		}
-		w := uint32(a.weights[i])
-		total += w
-		for j < len(b.terms) && b.terms[j] < t {
-			j++
-		}
-		if j == len(b.terms) || b.terms[j] != t {
-			missing += w
-		}
-	}
-	return missing, total
 }

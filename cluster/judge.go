@@ -10,8 +10,7 @@ const (
 	DefaultWindow         = 72 * time.Hour
 	DefaultThreshold      = 0.45
 	DefaultShortThreshold = 0.8
-	DefaultFactsThreshold = 0.31
-	DefaultGapHalving     = 8 * time.Hour
+	DefaultFactsThreshold = 0.5
 )
 
 // PerKey bounds the candidates worth fetching under one key: the newest
@@ -34,18 +33,12 @@ type Options struct {
 	// ShortThreshold replaces Threshold when either signature is Short.
 	// Default 0.8.
 	ShortThreshold float64
-	// FactsThreshold is the weighted overlap of two stories' Facts (see
-	// Judge.Decide) from which they are one event though their wording
-	// differs. Default 0.31; negative turns the facts off. The default and
-	// GapHalving's were chosen together on the three hand-labelled event
-	// sets of testdata (the middle of the region where pairwise precision
-	// is at least 0.95 and recall 0.9 over all of them) and tested on a
-	// fourth, blind one (docs/PERFORMANCE.md).
+	// FactsThreshold is the same-event model's probability (see
+	// Judge.Decide) from which two stories are one event though their
+	// wording differs. Default 0.5, the model's own boundary; negative
+	// turns the facts off. docs/PERFORMANCE.md gives precision and recall
+	// across it on sets the model was not fitted to.
 	FactsThreshold float64
-	// GapHalving is the time apart at which the facts' overlap counts half:
-	// a development a day later shares the names of the first report but is
-	// another event. Default 8 hours.
-	GapHalving time.Duration
 }
 
 // Candidate is an earlier story that shares a key with a new one.
@@ -64,7 +57,7 @@ type Judge struct {
 	need      int // matching hash values to join, of numHashes
 	needShort int
 	facts     float64 // FactsThreshold; < 0 off
-	halving   float64 // GapHalving in hours
+	model     *model
 }
 
 // NewJudge returns a judge with the given options.
@@ -81,11 +74,8 @@ func NewJudge(o Options) *Judge {
 	if o.FactsThreshold == 0 {
 		o.FactsThreshold = DefaultFactsThreshold
 	}
-	if o.GapHalving <= 0 {
-		o.GapHalving = DefaultGapHalving
-	}
 	return &Judge{window: o.Window, need: needed(o.Threshold), needShort: needed(o.ShortThreshold),
-		facts: o.FactsThreshold, halving: o.GapHalving.Hours()}
+		facts: o.FactsThreshold, model: theModel}
 }
 
 // Window returns how far apart two stories may be and still be one event.
@@ -102,7 +92,7 @@ type Verdict struct {
 	// Index is the candidate the story is one event with, or -1.
 	Index int
 	// Score is its similarity: the estimated Jaccard similarity of the
-	// signatures, or the facts' weighted overlap, whichever joined them.
+	// signatures, or the model's probability, whichever joined them.
 	Score float64
 	// ByFacts is true when the facts joined them and the wording did not.
 	ByFacts bool
@@ -122,23 +112,28 @@ func (j *Judge) Best(sig *Signature, at time.Time, cands []Candidate) int {
 //   - has a signature whose estimated similarity reaches the threshold
 //     (Options.ShortThreshold when either text is Short), or the same long
 //     headline: a copy of one text, or
-//   - has facts whose weighted overlap reaches Options.FactsThreshold, with
-//     at least two distinctive names or numbers in common: the same event
-//     in other words.
+//   - shares at least two distinctive names or numbers, and the same-event
+//     model puts the probability that they are one event at
+//     Options.FactsThreshold or more: the same event in other words.
 //
-// The weighted overlap is the weight of the shared terms (each with the
-// larger of its two weights) over the geometric mean of the two stories'
-// total weights; less up to a fifth when a headline has distinctive names
-// or numbers the other story lacks (the share of its headline's weight they
-// are); divided by 1 + gap/Options.GapHalving, where gap is the time
-// between the stories. The most similar candidate wins, the earlier on a
-// tie. An empty signature joins nothing.
+// The model (model.bin) is a logistic regression fitted to hand-labelled
+// sets of events, their rewrites and their near misses. It weighs how much
+// of their names, numbers and words the stories share (each term by its
+// rarity among the stored stories), how much of each headline the other
+// story has, the time between them, and the words of either headline that
+// the other lacks: "shares", "aftershock" or "women's" there mark another
+// event of the same day more often than a rewrite. The most similar
+// candidate wins, the earlier on a tie. An empty signature joins nothing.
 func (j *Judge) Decide(sig *Signature, facts *Facts, at time.Time, cands []Candidate) Verdict {
 	v := Verdict{Index: -1}
 	if sig.Empty() {
 		return v
 	}
 	useFacts := j.facts >= 0 && facts != nil && facts.norm > 0
+	var ix termIndex
+	if useFacts {
+		ix.index(facts)
+	}
 	for i := range cands {
 		c := &cands[i]
 		d := c.At.Sub(at)
@@ -155,7 +150,7 @@ func (j *Judge) Decide(sig *Signature, facts *Facts, at time.Time, cands []Candi
 			score = max(0, (float64(m)/numHashes-chance)/(1-chance))
 		}
 		if useFacts && c.Facts.norm > 0 {
-			if f := j.factScore(facts, &c.Facts, d); f >= j.facts && f > score {
+			if f := j.sameEvent(sig, facts, &ix, &c.Sig, &c.Facts, d); f >= j.facts && f > score {
 				score, byFacts = f, true
 			}
 		}
@@ -169,33 +164,18 @@ func (j *Judge) Decide(sig *Signature, facts *Facts, at time.Time, cands []Candi
 	return v
 }
 
-// conflictWeight is how much of the facts' overlap a headline's own
-// distinctive names and numbers, absent from the other story, take away: a
-// follow-up's headline carries its new fact ("shares drop 8%", "names Nagy
-// as new finance minister") over the recap of the first report.
-const conflictWeight = 0.2
-
 // minStrong is the number of distinctive terms two stories must share to
 // be one event by their facts: one name is a topic, not an event.
 const minStrong = 2
 
-// factScore is the weighted overlap of two stories' facts d apart (see
-// Decide), or 0 when fewer than minStrong distinctive terms are shared.
-func (j *Judge) factScore(a, b *Facts, d time.Duration) float64 {
-	shared, strong := overlap(a, b)
-	if strong < minStrong {
+// sameEvent is the model's probability that two stories d apart are one
+// event, or 0 when fewer than minStrong distinctive terms are shared; ix
+// indexes a's terms.
+func (j *Judge) sameEvent(sa *Signature, a *Facts, ix *termIndex, sb *Signature, b *Facts, d time.Duration) float64 {
+	var buf [16]uint32
+	x, novel, ok := pairFeatures(sa, a, ix, sb, b, d, buf[:0])
+	if !ok {
 		return 0
 	}
-	gap := math.Abs(d.Hours())
-	s := float64(shared) / math.Sqrt(float64(a.norm)*float64(b.norm)) / (1 + gap/j.halving)
-	if s < j.facts {
-		return s // a headline's conflicts only take away
-	}
-	conflict := 0.0
-	for _, p := range [2][2]*Facts{{a, b}, {b, a}} {
-		if miss, total := titleMissing(p[0], p[1]); total > 0 {
-			conflict = max(conflict, float64(miss)/float64(total))
-		}
-	}
-	return s * (1 - conflictWeight*conflict)
+	return j.model.probability(&x, novel)
 }
