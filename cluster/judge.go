@@ -116,7 +116,7 @@ func (j *Judge) Best(sig *Signature, at time.Time, cands []Candidate) int {
 //     model puts the probability that they are one event at
 //     Options.FactsThreshold or more: the same event in other words.
 //
-// The model (model.bin) is a logistic regression fitted to hand-labelled
+// The model (model.bin) is a small neural network fitted to hand-labelled
 // sets of events, their rewrites and their near misses. It weighs how much
 // of their names, numbers and words the stories share (each term by its
 // rarity among the stored stories), how much of each headline the other

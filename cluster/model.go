@@ -4,30 +4,31 @@ import (
 	_ "embed"
 	"encoding/binary"
 	"math"
-	"slices"
 	"sort"
 	"time"
 )
 
-// modelData is the same-event model: a logistic regression over a pair of
-// stories' features (see pairFeatures) and over the words of either
-// headline that the other story lacks. It was fitted by TestModel to the
-// hand-labelled sets of testdata (events.jsonl, heldout.jsonl,
-// heldout2.jsonl and train/*.jsonl; testdata/README.md), which rebuilds it
-// and checks it is current. The layout, little-endian: "WWM1"; the number
-// of features as a uint16; each feature's weight, then the bias, as
-// float32 (the features' scaling folded in); the number of words as a
-// uint32; then each word's term hash as a uint32 and its weight as a
-// float32, by hash.
+// modelData is the same-event model: a small neural network over a pair of
+// stories' features (see pairFeatures) — a logistic regression plus a layer
+// of hidden units — and a weight for each word of either headline that the
+// other story lacks. It was fitted by TestModel to the hand-labelled sets
+// of testdata (events.jsonl, heldout.jsonl, heldout2.jsonl and
+// train/*.jsonl; testdata/README.md), which rebuilds it and checks it is
+// current. The layout, little-endian, every weight a float32 with the
+// features' scaling folded in: "WWM2"; the number of features as a uint16;
+// each feature's weight, then the bias; the number of hidden units as a
+// uint16, and for each its features' weights, its bias and its weight in
+// the output; the number of words as a uint32; then each word's term hash
+// as a uint32 and its weight, by hash.
 //
 //go:embed model.bin
 var modelData []byte
 
 // modelMagic starts modelData.
-const modelMagic = "WWM1"
+const modelMagic = "WWM2"
 
 // numFeatures is the number of pairFeatures.
-const numFeatures = 13
+const numFeatures = 14
 
 // featureGap is the time apart at which the gap-discounted overlap counts
 // half.
@@ -37,8 +38,16 @@ const featureGap = 8 * time.Hour
 type model struct {
 	weights [numFeatures]float64
 	bias    float64
+	hidden  []unit
 	words   []uint32 // term hashes, sorted
 	word    []float64
+}
+
+// unit is one hidden unit of the model: the tanh of its weighed features,
+// which adds out times itself to the log-odds.
+type unit struct {
+	w      [numFeatures]float64
+	b, out float64
 }
 
 // theModel is the model the judge uses.
@@ -54,55 +63,86 @@ func mustModel(b []byte) *model {
 	return m
 }
 
+// modelReader reads the fields of modelData in turn; ok turns false at the
+// first that the bytes lack.
+type modelReader struct {
+	b  []byte
+	ok bool
+}
+
+func (r *modelReader) next(n int) []byte {
+	if !r.ok || len(r.b) < n {
+		r.ok = false
+		return make([]byte, n)
+	}
+	p := r.b[:n]
+	r.b = r.b[n:]
+	return p
+}
+
+func (r *modelReader) u16() int     { return int(binary.LittleEndian.Uint16(r.next(2))) }
+func (r *modelReader) u32() uint32  { return binary.LittleEndian.Uint32(r.next(4)) }
+func (r *modelReader) f32() float64 { return float64(math.Float32frombits(r.u32())) }
+
 // readModel reads the layout modelData documents.
 func readModel(b []byte) (*model, bool) {
-	if len(b) < 6 || string(b[:4]) != modelMagic || int(binary.LittleEndian.Uint16(b[4:])) != numFeatures {
-		return nil, false
-	}
-	b = b[6:]
-	if len(b) < 4*(numFeatures+1)+4 {
+	r := modelReader{b: b, ok: true}
+	if string(r.next(4)) != modelMagic || r.u16() != numFeatures {
 		return nil, false
 	}
 	m := &model{}
-	f32 := func(p []byte) float64 { return float64(math.Float32frombits(binary.LittleEndian.Uint32(p))) }
 	for k := range numFeatures {
-		m.weights[k] = f32(b[4*k:])
+		m.weights[k] = r.f32()
 	}
-	m.bias = f32(b[4*numFeatures:])
-	b = b[4*(numFeatures+1):]
-	n := int(binary.LittleEndian.Uint32(b))
-	b = b[4:]
-	if len(b) != 8*n {
+	m.bias = r.f32()
+	h := r.u16()
+	if !r.ok || len(r.b) < h*4*(numFeatures+2) {
+		return nil, false
+	}
+	m.hidden = make([]unit, h)
+	for i := range m.hidden {
+		u := &m.hidden[i]
+		for k := range numFeatures {
+			u.w[k] = r.f32()
+		}
+		u.b, u.out = r.f32(), r.f32()
+	}
+	n := int(r.u32())
+	if !r.ok || len(r.b) != 8*n {
 		return nil, false
 	}
 	m.words, m.word = make([]uint32, n), make([]float64, n)
 	for i := range n {
-		m.words[i], m.word[i] = binary.LittleEndian.Uint32(b[8*i:]), f32(b[8*i+4:])
+		m.words[i], m.word[i] = r.u32(), r.f32()
 		if i > 0 && m.words[i] <= m.words[i-1] {
 			return nil, false
 		}
 	}
-	return m, true
+	return m, r.ok
 }
 
-// marshalModel writes a model in the layout modelData documents.
-func marshalModel(weights [numFeatures]float64, bias float64, words map[uint32]float64) []byte {
+// marshal writes a model in the layout modelData documents; its words must
+// be sorted.
+func (m *model) marshal() []byte {
 	b := append([]byte(modelMagic), 0, 0)
 	binary.LittleEndian.PutUint16(b[4:], numFeatures)
 	f32 := func(v float64) { b = binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(v))) }
-	for _, w := range weights {
+	for _, w := range m.weights {
 		f32(w)
 	}
-	f32(bias)
-	keys := make([]uint32, 0, len(words))
-	for k := range words {
-		keys = append(keys, k)
+	f32(m.bias)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(m.hidden)))
+	for _, u := range m.hidden {
+		for _, w := range u.w {
+			f32(w)
+		}
+		f32(u.b)
+		f32(u.out)
 	}
-	slices.Sort(keys)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(keys)))
-	for _, k := range keys {
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(m.words)))
+	for i, k := range m.words {
 		b = binary.LittleEndian.AppendUint32(b, k)
-		f32(words[k])
+		f32(m.word[i])
 	}
 	return b
 }
@@ -123,6 +163,14 @@ func (m *model) probability(x *[numFeatures]float64, novel []uint32) float64 {
 	z := m.bias
 	for k, v := range x {
 		z += m.weights[k] * v
+	}
+	for i := range m.hidden {
+		u := &m.hidden[i]
+		a := u.b
+		for k, v := range x {
+			a += u.w[k] * v
+		}
+		z += u.out * math.Tanh(a)
 	}
 	for _, t := range novel {
 		z += m.wordWeight(t)
@@ -148,7 +196,8 @@ func (m *model) probability(x *[numFeatures]float64, novel []uint32) float64 {
 //  8. and 9. the smaller and the larger share of a headline's weight that
 //     the other story has anywhere;
 //  10. and 11. the same for names and numbers only;
-//  12. the overlap of names and numbers alone.
+//  12. the overlap of names and numbers alone;
+//  13. the headlines' overlap in names and numbers alone.
 func pairFeatures(sa *Signature, a *Facts, ix *termIndex, sb *Signature, b *Facts, d time.Duration, novel []uint32) (x [numFeatures]float64, _ []uint32, ok bool) {
 	if !ix.sharesStrong(a, b) {
 		return x, novel, false
@@ -177,6 +226,7 @@ func pairFeatures(sa *Signature, a *Facts, ix *termIndex, sb *Signature, b *Fact
 		min(covA, covB), max(covA, covB),
 		min(scovA, scovB), max(scovA, scovB),
 		ratio(p.namesShared, float64(a.sums.names)*float64(b.sums.names)),
+		ratio(p.titleNamesShared, float64(a.sums.titleNames)*float64(b.sums.titleNames)),
 	}
 	return x, novel, true
 }
@@ -264,6 +314,7 @@ type pairSums struct {
 	shared                 float64
 	strong                 int // shared terms that weigh strongWeight in either story
 	titleShared            float64
+	titleNamesShared       float64 // of titleShared, names and numbers
 	titleHaveA, titleHaveB float64 // of a headline's weight, what the other story has
 	namesHaveA, namesHaveB float64 // the same for the headline's names and numbers
 	namesShared            float64
@@ -300,6 +351,9 @@ func (p *pairSums) add(a, b *Facts, novel []uint32) []uint32 {
 			if ka&rounded == 0 && kb&rounded == 0 {
 				if ka&inTitle != 0 && kb&inTitle != 0 {
 					p.titleShared += w
+					if ka.base() != Word || kb.base() != Word {
+						p.titleNamesShared += w
+					}
 				}
 				if ka&inTitle != 0 {
 					p.titleHaveA += wa
