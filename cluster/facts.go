@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -171,30 +172,43 @@ func idf(n, df int64, term uint32) float64 {
 }
 
 // Keys returns the keys under which a store files the facts, and which find
-// a story's candidates: the TermKeys heaviest terms (on a tie the smaller
-// hash), tagged apart from the MinHash keys. Unweighed facts have none.
+// a story's candidates: its TermKeys most telling terms (on a tie the
+// smaller hash), tagged apart from the MinHash keys. Unweighed facts have
+// none. A term tells by its weight, but a number no more than a name of the
+// same rarity (outlets write amounts in other units and currencies, and
+// keep the names), and a headline's term half as much again as the
+// summary's (every outlet's headline names the event): on the hand-labelled
+// sets this finds 84 % of the pairs of paraphrases instead of 78 %, for 2 %
+// more candidates (docs/PERFORMANCE.md).
 func (f Facts) Keys() []uint64 {
 	if f.weights == nil || len(f.terms) == 0 {
 		return nil
 	}
-	idx := make([]int, len(f.terms))
-	for i := range idx {
-		idx[i] = i
+	idx := make([]int, 0, len(f.terms))
+	for i, k := range f.kinds {
+		if f.weights[i] > 0 && !k.rough() {
+			idx = append(idx, i)
+		}
+	}
+	tells := func(i int) float64 {
+		w := float64(f.weights[i])
+		if f.kinds[i].base() == Number {
+			w /= numberBoost
+		}
+		if f.kinds[i]&inTitle != 0 {
+			w *= 1.5
+		}
+		return w
 	}
 	slices.SortFunc(idx, func(a, b int) int {
-		if f.weights[a] != f.weights[b] {
-			return int(f.weights[b]) - int(f.weights[a])
+		if c := cmp.Compare(tells(b), tells(a)); c != 0 {
+			return c
 		}
 		return cmpUint32(f.terms[a], f.terms[b])
 	})
 	out := make([]uint64, 0, TermKeys)
-	for _, i := range idx {
-		if f.weights[i] == 0 || len(out) == TermKeys {
-			break
-		}
-		if !f.kinds[i].rough() {
-			out = append(out, uint64(termKeyTag)<<56|uint64(f.terms[i]))
-		}
+	for _, i := range idx[:min(len(idx), TermKeys)] {
+		out = append(out, uint64(termKeyTag)<<56|uint64(f.terms[i]))
 	}
 	return out
 }

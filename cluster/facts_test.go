@@ -121,6 +121,43 @@ func TestFactsRoundTrip(t *testing.T) {
 	}
 }
 
+// TestFactsKeysPreferTheHeadlinesNames: the keys are a story's most
+// telling terms — a headline's name before a summary's name as rare, and a
+// name before a number as rare though the number weighs more — so that two
+// outlets that write the amount differently still share the names they
+// are filed under.
+func TestFactsKeysPreferTheHeadlinesNames(t *testing.T) {
+	f := Extract("Zorvath and Kalgoorlie: Quellin signs deal",
+		"Quellin agreed with Zorvath and Mirabel on 4,317 tonnes of 8,921 and 6,143 and 2,777 at Tarrant.")
+	f.Weigh(1000, func(uint32) int64 { return 0 }) // every term as rare
+	keys := f.Keys()
+	if len(keys) != TermKeys {
+		t.Fatalf("%d keys, want %d", len(keys), TermKeys)
+	}
+	key := func(text string) uint64 {
+		for i, x := range f.texts {
+			if x == text {
+				return uint64(termKeyTag)<<56 | uint64(f.terms[i])
+			}
+		}
+		t.Fatalf("no term %q in %v", text, f.texts)
+		return 0
+	}
+	for _, name := range []string{"Zorvath", "Kalgoorlie", "Quellin"} {
+		if !slices.Contains(keys, key(name)) {
+			t.Errorf("the headline's name %s is not a key", name)
+		}
+	}
+	if slices.Contains(keys, key("Tarrant")) == slices.Contains(keys, key("Mirabel")) {
+		t.Error("want one of the summary's names as the last key (the smaller hash)")
+	}
+	for _, n := range []string{"4,317", "8,921", "6,143", "2,777"} {
+		if slices.Contains(keys, key(n)) {
+			t.Errorf("the number %s is a key before a name as rare", n)
+		}
+	}
+}
+
 // TestDecideByFacts: a rewrite in other words joins by its names and
 // numbers; a follow-up a day later with its own headline fact does not, and
 // neither does the same rewrite when the facts are off.
