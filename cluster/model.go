@@ -70,6 +70,7 @@ type modelReader struct {
 	ok bool
 }
 
+// next returns the next n bytes (zeros past the end).
 func (r *modelReader) next(n int) []byte {
 	if !r.ok || len(r.b) < n {
 		r.ok = false
@@ -80,9 +81,17 @@ func (r *modelReader) next(n int) []byte {
 	return p
 }
 
-func (r *modelReader) u16() int     { return int(binary.LittleEndian.Uint16(r.next(2))) }
-func (r *modelReader) u32() uint32  { return binary.LittleEndian.Uint32(r.next(4)) }
-func (r *modelReader) f32() float64 { return float64(math.Float32frombits(r.u32())) }
+func (r *modelReader) u16() int    { return int(binary.LittleEndian.Uint16(r.next(2))) }
+func (r *modelReader) u32() uint32 { return binary.LittleEndian.Uint32(r.next(4)) }
+
+// f32 reads a weight; one that is not a finite number is not a model's.
+func (r *modelReader) f32() float64 {
+	v := float64(math.Float32frombits(r.u32()))
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		r.ok = false
+	}
+	return v
+}
 
 // readModel reads the layout modelData documents.
 func readModel(b []byte) (*model, bool) {
