@@ -48,6 +48,8 @@ func TestEventSetsThroughTheStore(t *testing.T) {
 		{path: "heldout5.jsonl", wantTP: 205, wantFP: 49, wantFN: 47},
 		{path: "heldout6.jsonl", wantTP: 263, wantFP: 30, wantFN: 96},
 		{path: "heldout7.jsonl", wantTP: 210, wantFP: 3, wantFN: 97},
+		{path: "heldout8.jsonl", wantTP: 198, wantFP: 7, wantFN: 78},
+		{path: "heldout9.jsonl", wantTP: 208, wantFP: 15, wantFN: 71},
 	} {
 		t.Run(set.path, func(t *testing.T) {
 			stories := readEventSet(t, filepath.Join("..", "cluster", "testdata", set.path))
