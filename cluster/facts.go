@@ -77,7 +77,8 @@ const MaxTerms = 64
 // (Facts.Keys): a rewrite in other words shares few word pairs with the
 // original but most of its names. On the hand-labelled sets four find 84 %
 // of the pairs of paraphrases; eight find more but triple the candidates
-// to judge, and the judge joins no more of them (docs/PERFORMANCE.md).
+// to judge, and leave the clustering on the same precision-recall curve
+// (docs/PERFORMANCE.md).
 const TermKeys = 4
 
 // termKeyTag is the top byte of a term key, apart from the MinHash keys
