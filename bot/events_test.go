@@ -50,6 +50,8 @@ func TestEventSetsThroughTheStore(t *testing.T) {
 		{path: "heldout7.jsonl", wantTP: 210, wantFP: 3, wantFN: 97},
 		{path: "heldout8.jsonl", wantTP: 198, wantFP: 7, wantFN: 78},
 		{path: "heldout9.jsonl", wantTP: 208, wantFP: 15, wantFN: 71},
+		{path: "heldout10.jsonl", wantTP: 167, wantFP: 19, wantFN: 49},
+		{path: "heldout11.jsonl", wantTP: 244, wantFP: 13, wantFN: 89},
 	} {
 		t.Run(set.path, func(t *testing.T) {
 			stories := readEventSet(t, filepath.Join("..", "cluster", "testdata", set.path))

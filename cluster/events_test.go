@@ -113,7 +113,7 @@ func TestEvents(t *testing.T) {
 // someone who had not seen the method (testdata/README.md). heldout.jsonl
 // and heldout2.jsonl were first scored blind, then used with events.jsonl
 // to tune the method and to fit the same-event model; heldout3.jsonl to
-// heldout9.jsonl measure it. Not all reach the goal
+// heldout11.jsonl measure it. Not all reach the goal
 // (precision 0.95 and recall 0.9 on every set: docs/PERFORMANCE.md). The
 // test holds each to a floor under the figures it gave: a change that
 // loses much on stories it was not made for fails.
@@ -133,12 +133,14 @@ func TestHeldOut(t *testing.T) {
 		{"testdata/heldout5.jsonl", 0.7, 0.75},
 		// Written with the last six training sets and scored once, blind
 		// (heldout6 and heldout7), or written after the model was chosen
-		// and scored once (heldout8 and heldout9): most of their
+		// and scored once (heldout8 to heldout11): most of their
 		// paraphrases share no more than a name or two.
 		{"testdata/heldout6.jsonl", 0.85, 0.65},
 		{"testdata/heldout7.jsonl", 0.9, 0.6},
 		{"testdata/heldout8.jsonl", 0.9, 0.65},
 		{"testdata/heldout9.jsonl", 0.85, 0.65},
+		{"testdata/heldout10.jsonl", 0.85, 0.7},
+		{"testdata/heldout11.jsonl", 0.9, 0.65},
 	} {
 		t.Run(set.path, func(t *testing.T) {
 			sc := reportEvents(t, set.path, Options{})
@@ -223,14 +225,14 @@ func TestHeldOutThresholds(t *testing.T) {
 	if !testing.Verbose() {
 		t.Skip("prints a table; run with -v")
 	}
-	sets := []string{"testdata/heldout.jsonl", "testdata/heldout2.jsonl", "testdata/heldout3.jsonl", "testdata/heldout4.jsonl", "testdata/heldout5.jsonl", "testdata/heldout6.jsonl", "testdata/heldout7.jsonl", "testdata/heldout8.jsonl", "testdata/heldout9.jsonl"}
+	sets := []string{"testdata/heldout.jsonl", "testdata/heldout2.jsonl", "testdata/heldout3.jsonl", "testdata/heldout4.jsonl", "testdata/heldout5.jsonl", "testdata/heldout6.jsonl", "testdata/heldout7.jsonl", "testdata/heldout8.jsonl", "testdata/heldout9.jsonl", "testdata/heldout10.jsonl", "testdata/heldout11.jsonl"}
 	stories := make([][]eventStory, len(sets))
 	for i, path := range sets {
 		stories[i] = readEvents(t, path)
 	}
 	var b strings.Builder
-	fmt.Fprintln(&b, "| FactsThreshold | heldout P / R | heldout2 P / R | heldout3 P / R | heldout4 P / R | heldout5 P / R | heldout6 P / R | heldout7 P / R | heldout8 P / R | heldout9 P / R |")
-	fmt.Fprintln(&b, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(&b, "| FactsThreshold | heldout P / R | heldout2 P / R | heldout3 P / R | heldout4 P / R | heldout5 P / R | heldout6 P / R | heldout7 P / R | heldout8 P / R | heldout9 P / R | heldout10 P / R | heldout11 P / R |")
+	fmt.Fprintln(&b, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, th := range append([]float64{-1}, thresholdRows...) {
 		label := fmt.Sprintf("%.2f", th)
 		if th < 0 {

@@ -21,7 +21,7 @@ var writeModel = flag.Bool("write-model", false, "refit model.bin to the trainin
 // modelSets are the sets the model is fitted to: the event set, the two
 // held-out sets that chose the earlier method's settings, and the training
 // sets written for the model (testdata/README.md). heldout3.jsonl to
-// heldout9.jsonl are not among them: they measure it.
+// heldout11.jsonl are not among them: they measure it.
 func modelSets(t *testing.T) []string {
 	t.Helper()
 	train, err := filepath.Glob("testdata/train/*.jsonl")
