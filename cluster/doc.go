@@ -21,7 +21,9 @@
 // too (Facts.Keys), and judged by a small same-event model shipped with
 // the package (model.bin, fitted to hand-labelled events and near misses):
 // their weighted overlap, how much of each headline the other story has,
-// the time between them and the headline words one lacks
+// how alike their words are in meaning (word vectors shipped with the
+// package, vectors.bin, summed once per story into a gist kept with its
+// facts), the time between them and the headline words one lacks
 // (Judge.Decide). Shared says which names and numbers made two stories
 // one.
 //

@@ -99,6 +99,7 @@ type Facts struct {
 	kinds   []Kind
 	texts   []string
 	weights []uint16 // weight × weightScale, once weighed
+	gist    []int8   // what its words mean (gistOf), once weighed
 	norm    uint32   // sum of weights
 	sums    termSums // of the weights, by where and what the terms are
 }
@@ -163,6 +164,7 @@ func (f *Facts) Weigh(n int64, df func(term uint32) int64) {
 		f.weights[i] = uint16(min(math.Round(w*weightScale), math.MaxUint16))
 	}
 	f.sum()
+	f.gist = theVectors.gistOf(f)
 }
 
 // idf is the inverse document frequency of a term among n stored stories of
@@ -266,12 +268,13 @@ func Shared(a, b *Facts, limit int) []string {
 }
 
 // FactsSize returns the length in bytes of marshalled facts of n terms.
-func FactsSize(n int) int { return 2 + 7*n }
+func FactsSize(n int) int { return 2 + 7*n + gistSize }
 
 // MarshalBinary encodes the terms, their weights and kinds (not their
-// texts): the count as a little-endian uint16, then each term as a
-// little-endian uint32, its weight as a little-endian uint16 and its kind
-// in a byte (4 added for a term of the title). Unweighed terms weigh 0.
+// texts), and their gist: the count as a little-endian uint16, then each
+// term as a little-endian uint32, its weight as a little-endian uint16 and
+// its kind in a byte (4 added for a term of the title), then the gist's
+// gistSize signed bytes. Unweighed terms weigh 0, and their gist is zeros.
 func (f *Facts) MarshalBinary() ([]byte, error) {
 	b := make([]byte, FactsSize(len(f.terms)))
 	binary.LittleEndian.PutUint16(b, uint16(len(f.terms)))
@@ -282,6 +285,9 @@ func (f *Facts) MarshalBinary() ([]byte, error) {
 		}
 		b[8+7*i] = byte(f.kinds[i])
 	}
+	for i, x := range f.gist {
+		b[2+7*len(f.terms)+i] = byte(x)
+	}
 	return b, nil
 }
 
@@ -289,14 +295,16 @@ func (f *Facts) MarshalBinary() ([]byte, error) {
 // facts.
 var ErrFacts = errors.New("facts: malformed")
 
-// UnmarshalBinary decodes what MarshalBinary encoded: terms, weights and
-// kinds, without texts.
+// UnmarshalBinary decodes what MarshalBinary encoded: terms, weights, kinds
+// and gist, without texts. Facts marshalled before they had a gist (the
+// same bytes without it) read too, their gist worked out again.
 func (f *Facts) UnmarshalBinary(b []byte) error {
 	if len(b) < 2 {
 		return ErrFacts
 	}
 	n := int(binary.LittleEndian.Uint16(b))
-	if len(b) != FactsSize(n) || n > MaxTerms {
+	withGist := len(b) == FactsSize(n)
+	if !withGist && len(b) != FactsSize(n)-gistSize || n > MaxTerms {
 		return ErrFacts
 	}
 	*f = Facts{terms: make([]uint32, n), kinds: make([]Kind, n), weights: make([]uint16, n)}
@@ -309,6 +317,14 @@ func (f *Facts) UnmarshalBinary(b []byte) error {
 		}
 	}
 	f.sum()
+	if !withGist {
+		f.gist = theVectors.gistOf(f)
+		return nil
+	}
+	f.gist = make([]int8, gistSize)
+	for i, c := range b[2+7*n:] {
+		f.gist[i] = int8(c)
+	}
 	return nil
 }
 

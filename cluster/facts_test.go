@@ -114,7 +114,17 @@ func TestFactsRoundTrip(t *testing.T) {
 	if !slices.Equal(back.Keys(), f.Keys()) || len(f.Keys()) == 0 {
 		t.Errorf("keys %v after a round trip, %v before", back.Keys(), f.Keys())
 	}
-	for _, bad := range [][]byte{nil, {1}, {1, 0, 1, 2, 3}, append(append([]byte{}, b[:len(b)-1]...), 0xff)} {
+	if !slices.Equal(back.gist, f.gist) || len(f.gist) != gistSize || !slices.ContainsFunc(f.gist, func(x int8) bool { return x != 0 }) {
+		t.Errorf("gist %v after a round trip, %v before", back.gist, f.gist)
+	}
+	// Facts stored before they had a gist read, and get it again.
+	old := b[:len(b)-gistSize]
+	if err := back.UnmarshalBinary(old); err != nil || !slices.Equal(back.gist, f.gist) {
+		t.Errorf("facts without a gist: %v, gist %v", err, back.gist)
+	}
+	badKind := slices.Clone(b)
+	badKind[8+7*(f.Len()-1)] = 0xff
+	for _, bad := range [][]byte{nil, {1}, {1, 0, 1, 2, 3}, badKind, b[:len(b)-1], append(slices.Clone(b), 0)} {
 		if back.UnmarshalBinary(bad) == nil {
 			t.Errorf("UnmarshalBinary(%v) accepted", bad)
 		}

@@ -64,7 +64,7 @@ func FuzzExtract(f *testing.F) {
 		if err := back.UnmarshalBinary(raw); err != nil {
 			t.Fatalf("round trip: %v", err)
 		}
-		if !slices.Equal(back.terms, a.terms) || back.norm != a.norm {
+		if !slices.Equal(back.terms, a.terms) || back.norm != a.norm || !slices.Equal(back.gist, a.gist) {
 			t.Fatal("round trip changed the facts")
 		}
 	})
@@ -90,6 +90,22 @@ func FuzzReadModel(f *testing.F) {
 		}
 		if back := m.marshal(); !slices.Equal(back, b) {
 			t.Fatalf("%d bytes read as a model that writes %d different bytes", len(b), len(back))
+		}
+	})
+}
+
+// FuzzReadVectors: readVectors never panics on any bytes, and a table it
+// reads finds each of its words by its term. Seeds: a small table, and the
+// shipped one cut short (testdata/fuzz/FuzzReadVectors).
+func FuzzReadVectors(f *testing.F) {
+	f.Add(vectorBytes([]wordVector{{term: 5}, {term: 9, v: [vectorDims]int8{1, -2}}}))
+	f.Add(vectorData[:200])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		vs := readVectors(b)
+		for i, term := range vs.terms {
+			if v := vs.of(term); v == nil || &v[0] != &vs.v[i*vectorDims] {
+				t.Fatalf("word %d of %d not found by its term", i, len(vs.terms))
+			}
 		}
 	})
 }

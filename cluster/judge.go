@@ -120,9 +120,10 @@ func (j *Judge) Best(sig *Signature, at time.Time, cands []Candidate) int {
 // sets of events, their rewrites and their near misses. It weighs how much
 // of their names, numbers and words the stories share (each term by its
 // rarity among the stored stories), how much of each headline the other
-// story has, the time between them, and the words of either headline that
-// the other lacks: "shares", "aftershock" or "women's" there mark another
-// event of the same day more often than a rewrite. The most similar
+// story has, how alike their words are in meaning ("topple" and "oust";
+// see vectorData), the time between them, and the words of either
+// headline that the other lacks: "shares", "aftershock" or "women's" there
+// mark another event of the same day more often than a rewrite. The most similar
 // candidate wins, the earlier on a tie. An empty signature joins nothing.
 func (j *Judge) Decide(sig *Signature, facts *Facts, at time.Time, cands []Candidate) Verdict {
 	v := Verdict{Index: -1}

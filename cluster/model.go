@@ -28,7 +28,7 @@ var modelData []byte
 const modelMagic = "WWM2"
 
 // numFeatures is the number of pairFeatures.
-const numFeatures = 14
+const numFeatures = 16
 
 // featureGap is the time apart at which the gap-discounted overlap counts
 // half.
@@ -206,7 +206,10 @@ func (m *model) probability(x *[numFeatures]float64, novel []uint32) float64 {
 //     the other story has anywhere;
 //  10. and 11. the same for names and numbers only;
 //  12. the overlap of names and numbers alone;
-//  13. the headlines' overlap in names and numbers alone.
+//  13. the headlines' overlap in names and numbers alone;
+//  14. and 15. how alike the words of the headlines, and of the whole
+//     stories, are in meaning: the cosine of their word vectors' sums,
+//     each word by its weight: their gists (gistOf, vectorData).
 func pairFeatures(sa *Signature, a *Facts, ix *termIndex, sb *Signature, b *Facts, d time.Duration, novel []uint32) (x [numFeatures]float64, _ []uint32, ok bool) {
 	if !ix.sharesStrong(a, b) {
 		return x, novel, false
@@ -236,6 +239,7 @@ func pairFeatures(sa *Signature, a *Facts, ix *termIndex, sb *Signature, b *Fact
 		min(scovA, scovB), max(scovA, scovB),
 		ratio(p.namesShared, float64(a.sums.names)*float64(b.sums.names)),
 		ratio(p.titleNamesShared, float64(a.sums.titleNames)*float64(b.sums.titleNames)),
+		alike(a.gist, b.gist, true), alike(a.gist, b.gist, false),
 	}
 	return x, novel, true
 }
