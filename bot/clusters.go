@@ -216,7 +216,7 @@ func (bc *batchClusters) notCopies(fresh []story.Story, ps map[string]textPrint)
 
 func (bc *batchClusters) add(p textPrint, keys []uint64, at time.Time, id, source, storyID string) {
 	bc.file(len(bc.pool), keys)
-	bc.pool = append(bc.pool, cluster.Candidate{Sig: p.sig, Facts: p.facts, At: at})
+	bc.pool = append(bc.pool, cluster.Candidate{Sig: p.sig, Facts: p.facts, At: at, Cluster: id})
 	bc.clusters = append(bc.clusters, id)
 	bc.sources = append(bc.sources, source)
 	bc.stories = append(bc.stories, storyID)

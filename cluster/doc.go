@@ -23,7 +23,9 @@
 // their weighted overlap, how much of each headline the other story has,
 // how alike their words are in meaning (word vectors shipped with the
 // package, vectors.bin, summed once per story into a gist kept with its
-// facts), the time between them and the headline words one lacks
+// facts), the time between them and the headline words one lacks. A story
+// joins a cluster by its facts when the model finds it one event with the
+// cluster's candidates on average, not with the closest one alone
 // (Judge.Decide). Shared says which names and numbers made two stories
 // one.
 //

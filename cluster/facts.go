@@ -860,6 +860,9 @@ var scaleWords = func() map[string]float64 {
 	m := map[string]float64{
 		"thousand": 1e3, "million": 1e6, "millions": 1e6, "mn": 1e6, "mln": 1e6, "billion": 1e9,
 		"billions": 1e9, "bn": 1e9, "bln": 1e9, "trillion": 1e12, "tn": 1e12,
+		// India's press counts in lakhs and crores: "10 lakh tonnes" is a
+		// million, "Rs 4,000 crore" forty billion.
+		"lakh": 1e5, "lakhs": 1e5, "crore": 1e7, "crores": 1e7,
 	}
 	for w, v := range continentalScales {
 		m[w] = v

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/wirewatch/wirewatch/cluster/eventset"
 )
 
 // termsOf returns the texts of a story's facts of one kind, sorted.
@@ -42,6 +44,8 @@ func TestExtractNumbers(t *testing.T) {
 		{"1.234,5 tonnes", "1,234.5 tonnes"},
 		{"1.234.567 votes", "1,234,567 votes"},
 		{"R$ 2,5 bilhões", "2.5 billion reais"},
+		{"10 lakh tonnes", "1 million tonnes"},
+		{"Rs 4,000 crore", "Rs 40 billion"},
 	}
 	for _, tt := range tests {
 		a, b := Extract("", tt.a), Extract("", tt.b)
@@ -194,6 +198,45 @@ func TestDecideByFacts(t *testing.T) {
 	off.assignStory(orig.id, orig.title, orig.summary, t0)
 	if c, _ := off.assignStory(rewrite.id, rewrite.title, rewrite.summary, t0.Add(3*time.Hour)); c != "rewrite" {
 		t.Errorf("facts off: rewrite joined %q", c)
+	}
+}
+
+// TestDecideJudgesTheCluster: a story joins a cluster by its facts when it
+// is one event with the cluster's stories on average, not with the closest
+// one alone. The share move after a court ruling names the company, the
+// court and the amount, as the ruling's wire story does, and the model
+// gives that pair more than the threshold; the copies that retell the
+// ruling under other headlines keep it out.
+func TestDecideJudgesTheCluster(t *testing.T) {
+	var stories []eventStory
+	for _, s := range readEvents(t, "testdata/heldout9.jsonl") {
+		if s.Event == "h9e031" || s.ID == "h9e121" {
+			stories = append(stories, s)
+		}
+	}
+	if len(stories) != 5 {
+		t.Fatalf("%d stories, want the ruling's four versions and the share move", len(stories))
+	}
+	for _, alone := range []bool{false, true} {
+		p := newPool(Options{})
+		p.alone = alone
+		got := map[string]string{}
+		for _, i := range eventset.Order(stories) {
+			s := stories[i]
+			got[s.ID], _ = p.assignStory(s.ID, s.Title, s.Summary, s.Published)
+		}
+		for _, id := range []string{"h9e031b", "h9e031c", "h9e031d"} {
+			if got[id] != "h9e031a" {
+				t.Errorf("alone %v: version %s went to %q, want h9e031a", alone, id, got[id])
+			}
+		}
+		want := "h9e121"
+		if alone {
+			want = "h9e031a"
+		}
+		if got["h9e121"] != want {
+			t.Errorf("alone %v: the share move went to %q, want %q", alone, got["h9e121"], want)
+		}
 	}
 }
 

@@ -52,6 +52,9 @@ type pool struct {
 	why     map[string][]string // story id → the shared terms that joined it by its facts
 	// lastCandidates is the number of candidates the last assignment judged.
 	lastCandidates int
+	// alone files every story as a cluster of its own for the judge (an
+	// empty Candidate.Cluster), which then judges each candidate alone.
+	alone bool
 }
 
 func newPool(o Options) *pool {
@@ -87,7 +90,11 @@ func (p *pool) addFacts(sig Signature, facts Facts, cluster string, at time.Time
 			p.df[t]++
 		}
 	}
-	p.filed = append(p.filed, Candidate{Sig: sig, Facts: facts, At: at})
+	c := Candidate{Sig: sig, Facts: facts, At: at, Cluster: cluster}
+	if p.alone {
+		c.Cluster = ""
+	}
+	p.filed = append(p.filed, c)
 	p.cluster = append(p.cluster, cluster)
 }
 

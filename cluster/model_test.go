@@ -129,7 +129,7 @@ func TestModelCrossValidation(t *testing.T) {
 		stories[i] = readEvents(t, path)
 		ex[i] = examples(stories[i])
 	}
-	ths := []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.8}
+	ths := []float64{0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8}
 	all := make([]pairScore, len(ths))
 	para := make([]pairScore, len(ths))
 	var b strings.Builder
