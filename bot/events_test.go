@@ -60,6 +60,10 @@ func TestEventSetsThroughTheStore(t *testing.T) {
 		{path: "heldout17.jsonl", wantTP: 186, wantFP: 24, wantFN: 115},
 		{path: "heldout18.jsonl", wantTP: 244, wantFP: 10, wantFN: 83},
 		{path: "heldout19.jsonl", wantTP: 230, wantFP: 7, wantFN: 122},
+		{path: "heldout20.jsonl", wantTP: 202, wantFP: 4, wantFN: 138},
+		{path: "heldout21.jsonl", wantTP: 206, wantFP: 30, wantFN: 134},
+		{path: "heldout22.jsonl", wantTP: 254, wantFP: 6, wantFN: 83},
+		{path: "heldout23.jsonl", wantTP: 210, wantFP: 7, wantFN: 85},
 	} {
 		t.Run(set.path, func(t *testing.T) {
 			stories := readEventSet(t, filepath.Join("..", "cluster", "testdata", set.path))
