@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -236,6 +237,57 @@ func TestDecideJudgesTheCluster(t *testing.T) {
 		}
 		if got["h9e121"] != want {
 			t.Errorf("alone %v: the share move went to %q, want %q", alone, got["h9e121"], want)
+		}
+	}
+}
+
+// TestDecideGroupsByCluster: candidates are judged by their facts in
+// groups of one cluster id, each with an empty id alone, and the verdict
+// names the group's candidate the model finds closest — also past the
+// 64 candidates that Decide keeps on its stack.
+func TestDecideGroupsByCluster(t *testing.T) {
+	p := newPool(Options{})
+	orig := story{"orig", "Boeing supplier Tarrant Aero to lay off 900 workers in Wichita",
+		"The aircraft parts maker Tarrant Aerostructures will lay off about 900 employees at its Wichita, Kansas, plant from May, citing lower production rates on Boeing's 737 program."}
+	other := story{"other", "Heavy rain floods streets of Jakarta",
+		"Monsoon downpours flooded parts of the Indonesian capital on Tuesday, stranding commuters."}
+	rewrite := story{"rewrite", "Tarrant to shed roughly 900 jobs at its Wichita plant as 737 output slows",
+		"Workers at the fuselage supplier learned Saturday that cuts begin in May; the company pointed to Boeing building fewer of its best-selling jets."}
+	p.assignStory(orig.id, orig.title, orig.summary, t0)
+	p.assignStory(other.id, other.title, other.summary, t0)
+	near, far := p.filed[0], p.filed[1]
+	facts := Extract(rewrite.title, rewrite.summary)
+	p.weigh(&facts)
+	sig := Sign(rewrite.title, rewrite.summary)
+	at := t0.Add(3 * time.Hour)
+	j := NewJudge(Options{})
+	with := func(c Candidate, cluster string) Candidate {
+		c.Cluster = cluster
+		return c
+	}
+	for _, tt := range []struct {
+		name  string
+		cands []Candidate
+		want  int // the candidate named, -1 none
+	}{
+		{"one cluster of 70", slices.Repeat([]Candidate{with(near, "c1")}, 70), 0},
+		{"the event past 69 others", append(slices.Repeat([]Candidate{with(far, "c2")}, 69), with(near, "c1")), 69},
+		{"unrelated stories alone", slices.Repeat([]Candidate{with(far, "")}, 3), -1},
+		{"with an unrelated member", []Candidate{with(far, "c1"), with(near, "c1")}, 1},
+		// Too far back to count.
+		{"out of the window", []Candidate{with(Candidate{Sig: near.Sig, Facts: near.Facts, At: at.Add(-j.Window() - time.Hour)}, "c1")}, -1},
+	} {
+		v := j.Decide(&sig, &facts, at, tt.cands)
+		if v.Index != tt.want || v.Index >= 0 && !v.ByFacts {
+			t.Errorf("%s: %+v, want candidate %d by facts", tt.name, v, tt.want)
+		}
+	}
+	// A candidate that shares too little to be judged does not lower its
+	// cluster's mean; copies of one candidate give its own probability.
+	alone := j.Decide(&sig, &facts, at, []Candidate{with(near, "c1")}).Score
+	for _, cands := range [][]Candidate{{with(far, "c1"), with(near, "c1")}, slices.Repeat([]Candidate{with(near, "c1")}, 70)} {
+		if v := j.Decide(&sig, &facts, at, cands); math.Abs(v.Score-alone) > 1e-9 {
+			t.Errorf("%d candidates of one cluster: score %v, want %v", len(cands), v.Score, alone)
 		}
 	}
 }
