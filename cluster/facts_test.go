@@ -173,15 +173,21 @@ func TestFactsKeysPreferTheHeadlinesNames(t *testing.T) {
 	}
 }
 
+// layoffs and layoffsRewrite are one event told by two outlets in their
+// own words.
+var (
+	layoffs = story{"orig", "Boeing supplier Tarrant Aero to lay off 900 workers in Wichita",
+		"The aircraft parts maker Tarrant Aerostructures will lay off about 900 employees at its Wichita, Kansas, plant from May, citing lower production rates on Boeing's 737 program."}
+	layoffsRewrite = story{"rewrite", "Tarrant to shed roughly 900 jobs at its Wichita plant as 737 output slows",
+		"Workers at the fuselage supplier learned Saturday that cuts begin in May; the company pointed to Boeing building fewer of its best-selling jets."}
+)
+
 // TestDecideByFacts: a rewrite in other words joins by its names and
 // numbers; a follow-up a day later with its own headline fact does not, and
 // neither does the same rewrite when the facts are off.
 func TestDecideByFacts(t *testing.T) {
 	p := newPool(Options{})
-	orig := story{"orig", "Boeing supplier Tarrant Aero to lay off 900 workers in Wichita",
-		"The aircraft parts maker Tarrant Aerostructures will lay off about 900 employees at its Wichita, Kansas, plant from May, citing lower production rates on Boeing's 737 program."}
-	rewrite := story{"rewrite", "Tarrant to shed roughly 900 jobs at its Wichita plant as 737 output slows",
-		"Workers at the fuselage supplier learned Saturday that cuts begin in May; the company pointed to Boeing building fewer of its best-selling jets."}
+	orig, rewrite := layoffs, layoffsRewrite
 	later := story{"later", "Tarrant Aerostructures union calls strike vote over layoffs",
 		"The machinists union at Tarrant Aerostructures in Wichita will hold a strike vote next week over how the company is carrying out 900 layoffs."}
 	p.assignStory(orig.id, orig.title, orig.summary, t0)
@@ -247,12 +253,9 @@ func TestDecideJudgesTheCluster(t *testing.T) {
 // 64 candidates that Decide keeps on its stack.
 func TestDecideGroupsByCluster(t *testing.T) {
 	p := newPool(Options{})
-	orig := story{"orig", "Boeing supplier Tarrant Aero to lay off 900 workers in Wichita",
-		"The aircraft parts maker Tarrant Aerostructures will lay off about 900 employees at its Wichita, Kansas, plant from May, citing lower production rates on Boeing's 737 program."}
+	orig, rewrite := layoffs, layoffsRewrite
 	other := story{"other", "Heavy rain floods streets of Jakarta",
 		"Monsoon downpours flooded parts of the Indonesian capital on Tuesday, stranding commuters."}
-	rewrite := story{"rewrite", "Tarrant to shed roughly 900 jobs at its Wichita plant as 737 output slows",
-		"Workers at the fuselage supplier learned Saturday that cuts begin in May; the company pointed to Boeing building fewer of its best-selling jets."}
 	p.assignStory(orig.id, orig.title, orig.summary, t0)
 	p.assignStory(other.id, other.title, other.summary, t0)
 	near, far := p.filed[0], p.filed[1]
