@@ -64,6 +64,10 @@ func TestEventSetsThroughTheStore(t *testing.T) {
 		{path: "heldout21.jsonl", wantTP: 206, wantFP: 30, wantFN: 134},
 		{path: "heldout22.jsonl", wantTP: 254, wantFP: 6, wantFN: 83},
 		{path: "heldout23.jsonl", wantTP: 210, wantFP: 7, wantFN: 85},
+		{path: "heldout24.jsonl", wantTP: 258, wantFP: 0, wantFN: 84},
+		{path: "heldout25.jsonl", wantTP: 207, wantFP: 26, wantFN: 122},
+		{path: "heldout26.jsonl", wantTP: 255, wantFP: 12, wantFN: 84},
+		{path: "heldout27.jsonl", wantTP: 206, wantFP: 11, wantFN: 98},
 	} {
 		t.Run(set.path, func(t *testing.T) {
 			stories := readEventSet(t, filepath.Join("..", "cluster", "testdata", set.path))
