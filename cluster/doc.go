@@ -24,9 +24,10 @@
 // how alike their words are in meaning (word vectors shipped with the
 // package, vectors.bin, summed once per story into a gist kept with its
 // facts), the time between them and the headline words one lacks. A story
-// joins a cluster by its facts when the model finds it one event with the
-// cluster's candidates on average, not with the closest one alone
-// (Judge.Decide). Shared says which names and numbers made two stories
+// joins a cluster by its facts when the model's cluster stage, which reads
+// the pairs' probabilities together with what the cluster's candidates have
+// of the new story between them, finds it one more version of the
+// cluster's event; not by the closest story alone (Judge.Decide). Shared says which names and numbers made two stories
 // one.
 //
 // The package is pure: no I/O, no clock. Times are passed in.

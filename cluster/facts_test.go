@@ -285,13 +285,32 @@ func TestDecideGroupsByCluster(t *testing.T) {
 			t.Errorf("%s: %+v, want candidate %d by facts", tt.name, v, tt.want)
 		}
 	}
-	// A candidate that shares too little to be judged does not lower its
-	// cluster's mean; copies of one candidate give its own probability.
-	alone := j.Decide(&sig, &facts, at, []Candidate{with(near, "c1")}).Score
-	for _, cands := range [][]Candidate{{with(far, "c1"), with(near, "c1")}, slices.Repeat([]Candidate{with(near, "c1")}, 70)} {
-		if v := j.Decide(&sig, &facts, at, cands); math.Abs(v.Score-alone) > 1e-9 {
-			t.Errorf("%d candidates of one cluster: score %v, want %v", len(cands), v.Score, alone)
-		}
+	// A candidate that shares too little to be judged counts among its
+	// cluster's members and in what they have of the new story, not in the
+	// probabilities; copies of one candidate give its own probability.
+	side := story{"side", "Fuselage makers see slower jet orders",
+		"Makers of fuselage sections said on Saturday that orders for jets had slowed."}
+	p.assignStory(side.id, side.title, side.summary, t0)
+	var ix termIndex
+	ix.index(&facts)
+	pNear := j.sameEvent(&sig, &facts, &ix, &near.Sig, &near.Facts, near.At.Sub(at))
+	sideCand := p.filed[2]
+	if q := j.sameEvent(&sig, &facts, &ix, &sideCand.Sig, &sideCand.Facts, sideCand.At.Sub(at)); q >= 0 {
+		t.Fatalf("the side story was judged (%v); it must share too little", q)
+	}
+	nearHas, sideHas := cover(&ix, &facts, &near.Facts), cover(&ix, &facts, &sideCand.Facts)
+	if sideHas&^nearHas == 0 {
+		t.Fatal("the side story has nothing of the rewrite that the original lacks")
+	}
+	cands := []Candidate{with(sideCand, "c1"), with(far, "c2"), with(near, "c1")}
+	g := gatherCluster(2, cands, []float64{-1, -1, pNear}, &ix, &facts, at, j.Window())
+	if g.n != 1 || g.members != 2 || g.sum != pNear || g.top != pNear || g.best != 2 || g.covered != nearHas|sideHas || g.gap != 3 {
+		t.Errorf("with a member not judged: %+v, want 1 judged of 2, probability %v, covered %b", g, pNear, nearHas|sideHas)
+	}
+	copies := slices.Repeat([]Candidate{with(near, "c1")}, 70)
+	prob := slices.Repeat([]float64{pNear}, 70)
+	if g := gatherCluster(0, copies, prob, &ix, &facts, at, j.Window()); math.Abs(g.sum/float64(g.n)-pNear) > 1e-12 || g.n != 70 || g.members != 70 || g.covered != nearHas {
+		t.Errorf("70 copies: %+v", g)
 	}
 }
 

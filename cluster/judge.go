@@ -10,7 +10,7 @@ const (
 	DefaultWindow         = 72 * time.Hour
 	DefaultThreshold      = 0.45
 	DefaultShortThreshold = 0.8
-	DefaultFactsThreshold = 0.4
+	DefaultFactsThreshold = 0.35
 )
 
 // PerKey bounds the candidates worth fetching under one key: the newest
@@ -33,13 +33,13 @@ type Options struct {
 	// ShortThreshold replaces Threshold when either signature is Short.
 	// Default 0.8.
 	ShortThreshold float64
-	// FactsThreshold is the same-event model's mean probability over a
-	// cluster's candidates (see Judge.Decide) from which a story joins
-	// the cluster though its wording differs. Default 0.4, where
-	// cross-validation gave more precision and more recall than the
-	// closest story alone did at the model's own boundary, 0.5; negative
-	// turns the facts off. docs/PERFORMANCE.md gives precision and recall
-	// across it on sets the model was not fitted to.
+	// FactsThreshold is the same-event model's probability that a story
+	// is one more version of the event of a cluster (see Judge.Decide),
+	// from which it joins the cluster though its wording differs. Default
+	// 0.35, where cross-validation gave more precision and more recall
+	// than the mean over the cluster's candidates did at its default, 0.4;
+	// negative turns the facts off. docs/PERFORMANCE.md gives precision
+	// and recall across it on sets the model was not fitted to.
 	FactsThreshold float64
 }
 
@@ -98,8 +98,9 @@ type Verdict struct {
 	// Index is the candidate the story is one event with, or -1.
 	Index int
 	// Score is its similarity: the estimated Jaccard similarity of the
-	// signatures, or the model's mean probability over the candidates of
-	// its cluster, whichever joined them.
+	// signatures, or the model's probability that the story is one more
+	// version of the event of the candidate's cluster, whichever joined
+	// them.
 	Score float64
 	// ByFacts is true when the facts joined them and the wording did not.
 	ByFacts bool
@@ -119,11 +120,10 @@ func (j *Judge) Best(sig *Signature, at time.Time, cands []Candidate) int {
 //   - a candidate whose signature's estimated similarity reaches the
 //     threshold (Options.ShortThreshold when either text is Short), or
 //     that has the same long headline: a copy of one text; or
-//   - a cluster (Candidate.Cluster) whose candidates, of those it shares at
-//     least two distinctive names or numbers with, are one event with it
-//     by the same-event model's probability, on average, at
-//     Options.FactsThreshold or more: the same event in other words. The
-//     verdict names the cluster's candidate of the highest probability.
+//   - a cluster (Candidate.Cluster) of which it is one more version by the
+//     same-event model's probability, at Options.FactsThreshold or more:
+//     the same event in other words. The verdict names the cluster's
+//     candidate of the highest probability.
 //
 // The model (model.bin) is a small neural network fitted to hand-labelled
 // sets of events, their rewrites and their near misses. It weighs how much
@@ -134,13 +134,19 @@ func (j *Judge) Best(sig *Signature, at time.Time, cands []Candidate) int {
 // headline that the other lacks: "shares", "aftershock" or "women's" there
 // mark another event of the same day more often than a rewrite.
 //
-// Judging a cluster by the mean over its stories, not by its closest
-// one, is what keeps near misses out: the share move after an order
-// names the buyer and the amount, as the order's wire story does, but
-// not the rewrites that tell the order in other words; a rewrite is
-// close to most of the versions of its event. On the training sets it
-// gave four points more precision and two more recall than the closest
-// story alone (docs/PERFORMANCE.md).
+// The model judges each pair of the new story and a candidate it shares at
+// least two distinctive names or numbers with, and then each cluster as a
+// whole, its cluster stage (clusterFeatures): the mean and the highest of
+// its pairs' probabilities, how many of its candidates share that much,
+// how much of the new headline and of the new story's names and numbers
+// some candidate of the cluster has, and the time to the nearest. A
+// cluster is not judged by its closest story alone: the share move after
+// an order names the buyer and the amount, as the order's wire story
+// does, but not the rewrites that tell the order in other words, while a
+// rewrite is close to most of the versions of its event, and a version
+// in other words shares one name with one version and another with the
+// next. A cluster whose pairs leave it short of the threshold whatever
+// its other candidates have (model.clusterCeiling) is not read further.
 //
 // The highest score wins, the earlier candidate on a tie. An empty
 // signature joins nothing.
@@ -184,18 +190,13 @@ func (j *Judge) Decide(sig *Signature, facts *Facts, at time.Time, cands []Candi
 		if prob[i] < 0 {
 			continue
 		}
-		sum, n, best := 0.0, 0, i
-		for k := i; k < len(cands); k++ {
-			if prob[k] >= 0 && (k == i || cands[i].Cluster != "" && cands[k].Cluster == cands[i].Cluster) {
-				sum += prob[k]
-				n++
-				if prob[k] > prob[best] {
-					best = k
-				}
+		g := judgedSums(i, cands, prob, at)
+		if j.model.clusterCeiling(&g, len(cands)) >= j.facts {
+			g.addMembers(i, cands, &ix, facts, at, j.window)
+			x := clusterFeatures(facts, &g)
+			if f := j.model.clusterProbability(&x); f >= j.facts {
+				v = v.better(g.best, f, true, cands)
 			}
-		}
-		if f := sum / float64(n); f >= j.facts {
-			v = v.better(best, f, true, cands)
 		}
 		for k := i + 1; k < len(cands) && cands[i].Cluster != ""; k++ {
 			if cands[k].Cluster == cands[i].Cluster {

@@ -11,21 +11,24 @@ import (
 // modelData is the same-event model: a small neural network over a pair of
 // stories' features (see pairFeatures) — a logistic regression plus a layer
 // of hidden units — and a weight for each word of either headline that the
-// other story lacks. It was fitted by TestModel to the hand-labelled sets
+// other story lacks; and its cluster stage, a logistic regression over what
+// the pairs of a new story and a cluster's stories give together
+// (clusterFeatures). It was fitted by TestModel to the hand-labelled sets
 // of testdata (events.jsonl, heldout.jsonl, heldout2.jsonl and
 // train/*.jsonl; testdata/README.md), which rebuilds it and checks it is
 // current. The layout, little-endian, every weight a float32 with the
-// features' scaling folded in: "WWM2"; the number of features as a uint16;
+// features' scaling folded in: "WWM3"; the number of features as a uint16;
 // each feature's weight, then the bias; the number of hidden units as a
 // uint16, and for each its features' weights, its bias and its weight in
-// the output; the number of words as a uint32; then each word's term hash
-// as a uint32 and its weight, by hash.
+// the output; the number of cluster features (clusterFeatures) as a
+// uint16, each one's weight, then their bias; the number of words as a
+// uint32; then each word's term hash as a uint32 and its weight, by hash.
 //
 //go:embed model.bin
 var modelData []byte
 
 // modelMagic starts modelData.
-const modelMagic = "WWM2"
+const modelMagic = "WWM3"
 
 // numFeatures is the number of pairFeatures.
 const numFeatures = 16
@@ -39,8 +42,13 @@ type model struct {
 	weights [numFeatures]float64
 	bias    float64
 	hidden  []unit
-	words   []uint32 // term hashes, sorted
-	word    []float64
+	// cluster and clusterBias weigh a cluster's features
+	// (clusterFeatures) into the probability that a new story is one
+	// more version of its event.
+	cluster     [numClusterFeatures]float64
+	clusterBias float64
+	words       []uint32 // term hashes, sorted
+	word        []float64
 }
 
 // unit is one hidden unit of the model: the tanh of its weighed features,
@@ -116,6 +124,13 @@ func readModel(b []byte) (*model, bool) {
 		}
 		u.b, u.out = r.f32(), r.f32()
 	}
+	if r.u16() != numClusterFeatures {
+		return nil, false
+	}
+	for k := range numClusterFeatures {
+		m.cluster[k] = r.f32()
+	}
+	m.clusterBias = r.f32()
 	n := int(r.u32())
 	if !r.ok || len(r.b) != 8*n {
 		return nil, false
@@ -148,6 +163,11 @@ func (m *model) marshal() []byte {
 		f32(u.b)
 		f32(u.out)
 	}
+	b = binary.LittleEndian.AppendUint16(b, numClusterFeatures)
+	for _, w := range m.cluster {
+		f32(w)
+	}
+	f32(m.clusterBias)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(m.words)))
 	for i, k := range m.words {
 		b = binary.LittleEndian.AppendUint32(b, k)
@@ -183,6 +203,16 @@ func (m *model) probability(x *[numFeatures]float64, novel []uint32) float64 {
 	}
 	for _, t := range novel {
 		z += m.wordWeight(t)
+	}
+	return 1 / (1 + math.Exp(-z))
+}
+
+// clusterProbability returns the model's estimate that a new story is one
+// more version of the event of a cluster with these features.
+func (m *model) clusterProbability(x *[numClusterFeatures]float64) float64 {
+	z := m.clusterBias
+	for k, v := range x {
+		z += m.cluster[k] * v
 	}
 	return 1 / (1 + math.Exp(-z))
 }

@@ -138,10 +138,12 @@ type Cluster struct {
 	// numbers they share, besides copies and near-copies of one text
 	// (default true; false: by their wording alone).
 	ByFacts bool
-	// FactsThreshold is the same-event model's mean probability over a
-	// cluster's stories from which a story that shares names and numbers
-	// with them joins it (default 0.4, at most 1): higher joins fewer, so fewer same-day reactions fold under
-	// the event's alert and more rewrites alert again (docs/PERFORMANCE.md).
+	// FactsThreshold is the same-event model's probability that a story
+	// that shares names and numbers with a cluster's stories is one more
+	// version of their event, from which it joins the cluster (default
+	// 0.35, at most 1): higher joins fewer, so fewer same-day reactions
+	// fold under the event's alert and more rewrites alert again
+	// (docs/PERFORMANCE.md).
 	FactsThreshold float64
 }
 
