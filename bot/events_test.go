@@ -72,6 +72,10 @@ func TestEventSetsThroughTheStore(t *testing.T) {
 		{path: "heldout29.jsonl", wantTP: 233, wantFP: 7, wantFN: 109},
 		{path: "heldout30.jsonl", wantTP: 201, wantFP: 20, wantFN: 121},
 		{path: "heldout31.jsonl", wantTP: 232, wantFP: 21, wantFN: 94},
+		{path: "heldout32.jsonl", wantTP: 180, wantFP: 11, wantFN: 114},
+		{path: "heldout33.jsonl", wantTP: 162, wantFP: 20, wantFN: 103},
+		{path: "heldout34.jsonl", wantTP: 210, wantFP: 12, wantFN: 114},
+		{path: "heldout35.jsonl", wantTP: 254, wantFP: 43, wantFN: 94},
 	} {
 		t.Run(set.path, func(t *testing.T) {
 			stories := readEventSet(t, filepath.Join("..", "cluster", "testdata", set.path))
