@@ -71,11 +71,12 @@ func FuzzExtract(f *testing.F) {
 }
 
 // FuzzReadModel: readModel never panics on any bytes, and a model it reads
-// has finite weights and writes back as the same bytes. Seeds: a small
-// model, and the shipped one cut short (testdata/fuzz/FuzzReadModel).
+// has finite weights (its hidden units' and its cluster stage's too) and
+// writes back as the same bytes. Seeds: a small model, and the shipped one
+// cut short (testdata/fuzz/FuzzReadModel).
 func FuzzReadModel(f *testing.F) {
-	small := &model{bias: -1, hidden: []unit{{b: 0.5, out: 2}}, words: []uint32{9, 12}, word: []float64{-1, 0.25}}
-	small.weights[0], small.hidden[0].w[3] = 3, -0.5
+	small := &model{bias: -1, hidden: []unit{{b: 0.5, out: 2}}, words: []uint32{9, 12}, word: []float64{-1, 0.25}, clusterBias: 0.3}
+	small.weights[0], small.hidden[0].w[3], small.cluster[2] = 3, -0.5, 1.5
 	f.Add(small.marshal())
 	f.Add(modelData[:100])
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -83,7 +84,11 @@ func FuzzReadModel(f *testing.F) {
 		if !ok {
 			return
 		}
-		for _, w := range append(append(m.weights[:], m.bias), m.word...) {
+		weights := append(append(m.weights[:], m.bias, m.clusterBias), m.word...)
+		for _, u := range m.hidden {
+			weights = append(append(weights, u.w[:]...), u.b, u.out)
+		}
+		for _, w := range append(weights, m.cluster[:]...) {
 			if math.IsNaN(w) || math.IsInf(w, 0) {
 				t.Fatalf("a weight of %v read", w)
 			}

@@ -115,13 +115,7 @@ func (p *pool) assignStory(id, title, summary string, at time.Time) (cluster str
 // assignFacts finds the cluster of a new story by its signature and weighed
 // facts, and files it.
 func (p *pool) assignFacts(id string, sig Signature, facts Facts, at time.Time) (string, Verdict) {
-	var idx []int
-	for _, k := range append(sig.Keys(), facts.Keys()...) {
-		list := p.byKey[k]
-		idx = append(idx, list[max(len(list)-PerKey, 0):]...)
-	}
-	slices.Sort(idx)
-	idx = slices.Compact(idx)
+	idx := p.candidates(sig, facts)
 	cands := make([]Candidate, len(idx))
 	for i, j := range idx {
 		cands[i] = p.filed[j]
@@ -144,6 +138,18 @@ func (p *pool) assignFacts(id string, sig Signature, facts Facts, at time.Time) 
 	}
 	p.addFacts(sig, facts, cluster, at)
 	return cluster, v
+}
+
+// candidates returns the filed stories, by index, that share a key with a
+// story of this signature and facts: the newest PerKey under each key.
+func (p *pool) candidates(sig Signature, facts Facts) []int {
+	var idx []int
+	for _, k := range append(sig.Keys(), facts.Keys()...) {
+		list := p.byKey[k]
+		idx = append(idx, list[max(len(list)-PerKey, 0):]...)
+	}
+	slices.Sort(idx)
+	return slices.Compact(idx)
 }
 
 // later returns the later of two times.

@@ -107,13 +107,7 @@ func clusterExamples(stories []eventStory, m *model) []clusterExample {
 		facts := Extract(s.Title, s.Summary)
 		p.weigh(&facts)
 		sig := Sign(s.Title, s.Summary)
-		var idx []int
-		for _, k := range append(sig.Keys(), facts.Keys()...) {
-			list := p.byKey[k]
-			idx = append(idx, list[max(len(list)-PerKey, 0):]...)
-		}
-		slices.Sort(idx)
-		idx = slices.Compact(idx)
+		idx := p.candidates(sig, facts)
 		if facts.norm > 0 {
 			cands := make([]Candidate, len(idx))
 			for n, j := range idx {
@@ -158,6 +152,22 @@ func fitModel(sets [][]eventStory, ex []example) *model {
 	return m
 }
 
+// moments returns the mean and the standard deviation (at least 1e-6) of
+// each of dims features of n examples, x(i, k) being example i's feature k.
+func moments(n, dims int, x func(i, k int) float64) (mu, sd []float64) {
+	mu, sd = make([]float64, dims), make([]float64, dims)
+	for k := range dims {
+		var s, s2 float64
+		for i := range n {
+			s += x(i, k)
+			s2 += x(i, k) * x(i, k)
+		}
+		mu[k] = s / float64(n)
+		sd[k] = math.Max(1e-6, math.Sqrt(s2/float64(n)-mu[k]*mu[k]))
+	}
+	return mu, sd
+}
+
 // fitCluster fits the cluster stage, a logistic regression, by full-batch
 // gradient descent on the features scaled to unit variance, and returns
 // its weights with the scaling folded in.
@@ -169,17 +179,8 @@ func fitCluster(ex []clusterExample) (w [numClusterFeatures]float64, b float64) 
 		rate  = 0.5
 		l2    = 0.001
 	)
-	var mu, sd [numClusterFeatures]float64
 	n := float64(len(ex))
-	for k := range numClusterFeatures {
-		var s, s2 float64
-		for _, e := range ex {
-			s += e.x[k]
-			s2 += e.x[k] * e.x[k]
-		}
-		mu[k] = s / n
-		sd[k] = math.Max(1e-6, math.Sqrt(s2/n-mu[k]*mu[k]))
-	}
+	mu, sd := moments(len(ex), numClusterFeatures, func(i, k int) float64 { return ex[i].x[k] })
 	xs := make([][numClusterFeatures]float64, len(ex))
 	for i, e := range ex {
 		for k := range numClusterFeatures {
@@ -426,17 +427,8 @@ func fit(ex []example) *model {
 		l2       = 0.001 // on the features' and the hidden units' weights
 		l2Words  = 0.001
 	)
-	var mu, sd [numFeatures]float64
 	n := float64(len(ex))
-	for k := range numFeatures {
-		var s, s2 float64
-		for _, e := range ex {
-			s += e.x[k]
-			s2 += e.x[k] * e.x[k]
-		}
-		mu[k] = s / n
-		sd[k] = math.Max(1e-6, math.Sqrt(s2/n-mu[k]*mu[k]))
-	}
+	mu, sd := moments(len(ex), numFeatures, func(i, k int) float64 { return ex[i].x[k] })
 	// The examples scaled, and their novel words as indexes into terms.
 	xs := make([][numFeatures]float64, len(ex))
 	var terms []uint32
