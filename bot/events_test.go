@@ -78,6 +78,7 @@ func TestEventSetsThroughTheStore(t *testing.T) {
 		{path: "heldout35.jsonl", wantTP: 254, wantFP: 43, wantFN: 94},
 	} {
 		t.Run(set.path, func(t *testing.T) {
+			t.Parallel() // each set has a store of its own
 			stories := readEventSet(t, filepath.Join("..", "cluster", "testdata", set.path))
 			clusters := clusterThroughStore(t, stories)
 			tp, fp, fn := 0, 0, 0
