@@ -209,20 +209,20 @@ func TestDecideByFacts(t *testing.T) {
 }
 
 // TestDecideJudgesTheCluster: a story joins a cluster by its facts when it
-// is one event with the cluster's stories on average, not with the closest
-// one alone. The share move after a court ruling names the company, the
-// court and the amount, as the ruling's wire story does, and the model
-// gives that pair more than the threshold; the copies that retell the
-// ruling under other headlines keep it out.
+// is one event with the cluster's stories together, not with the closest
+// one alone. The second country to license a satellite operator names the
+// operator and the service, as the first licence's wire story does, and
+// the model gives that pair more than the threshold; the rewrites that
+// tell the first licence in other words keep it out.
 func TestDecideJudgesTheCluster(t *testing.T) {
 	var stories []eventStory
-	for _, s := range readEvents(t, "testdata/heldout9.jsonl") {
-		if s.Event == "h9e031" || s.ID == "h9e121" {
+	for _, s := range readEvents(t, "testdata/heldout28.jsonl") {
+		if s.Event == "h28e030" || s.ID == "h28n059" {
 			stories = append(stories, s)
 		}
 	}
 	if len(stories) != 5 {
-		t.Fatalf("%d stories, want the ruling's four versions and the share move", len(stories))
+		t.Fatalf("%d stories, want the licence's four versions and the second licence", len(stories))
 	}
 	for _, alone := range []bool{false, true} {
 		p := newPool(Options{})
@@ -232,17 +232,17 @@ func TestDecideJudgesTheCluster(t *testing.T) {
 			s := stories[i]
 			got[s.ID], _ = p.assignStory(s.ID, s.Title, s.Summary, s.Published)
 		}
-		for _, id := range []string{"h9e031b", "h9e031c", "h9e031d"} {
-			if got[id] != "h9e031a" {
-				t.Errorf("alone %v: version %s went to %q, want h9e031a", alone, id, got[id])
+		for _, id := range []string{"h28e030b", "h28e030c", "h28e030d"} {
+			if got[id] != "h28e030a" {
+				t.Errorf("alone %v: version %s went to %q, want h28e030a", alone, id, got[id])
 			}
 		}
-		want := "h9e121"
+		want := "h28n059"
 		if alone {
-			want = "h9e031a"
+			want = "h28e030a"
 		}
-		if got["h9e121"] != want {
-			t.Errorf("alone %v: the share move went to %q, want %q", alone, got["h9e121"], want)
+		if got["h28n059"] != want {
+			t.Errorf("alone %v: the second licence went to %q, want %q", alone, got["h28n059"], want)
 		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 // other story lacks; and its cluster stage, a logistic regression over what
 // the pairs of a new story and a cluster's stories give together
 // (clusterFeatures). It was fitted by TestModel to the hand-labelled sets
-// of testdata (events.jsonl, heldout.jsonl, heldout2.jsonl and
+// of testdata (events.jsonl, heldout.jsonl to heldout27.jsonl and
 // train/*.jsonl; testdata/README.md), which rebuilds it and checks it is
 // current. The layout, little-endian, every weight a float32 with the
 // features' scaling folded in: "WWM3"; the number of features as a uint16;
