@@ -80,6 +80,10 @@ func TestEventSetsThroughTheStore(t *testing.T) {
 		{path: "heldout37.jsonl", wantTP: 230, wantFP: 2, wantFN: 103},
 		{path: "heldout38.jsonl", wantTP: 233, wantFP: 0, wantFN: 128},
 		{path: "heldout39.jsonl", wantTP: 243, wantFP: 6, wantFN: 105},
+		{path: "heldout40.jsonl", wantTP: 243, wantFP: 0, wantFN: 106},
+		{path: "heldout41.jsonl", wantTP: 252, wantFP: 3, wantFN: 98},
+		{path: "heldout42.jsonl", wantTP: 211, wantFP: 2, wantFN: 150},
+		{path: "heldout43.jsonl", wantTP: 204, wantFP: 5, wantFN: 123},
 	} {
 		t.Run(set.path, func(t *testing.T) {
 			t.Parallel() // each set has a store of its own
