@@ -39,8 +39,8 @@ type Options struct {
 	// 0.55, where cross-validation over the training sets gave the
 	// precision that the model fitted to fewer sets had at its default,
 	// 0.35, on the same sets, with a little more recall; negative turns
-	// the facts off. docs/PERFORMANCE.md gives precision
-	// and recall across it on sets the model was not fitted to.
+	// the facts off. docs/PERFORMANCE.md gives precision and recall
+	// across it on sets the model was not fitted to.
 	FactsThreshold float64
 }
 
