@@ -210,19 +210,19 @@ func TestDecideByFacts(t *testing.T) {
 
 // TestDecideJudgesTheCluster: a story joins a cluster by its facts when it
 // is one event with the cluster's stories together, not with the closest
-// one alone. The second country to license a satellite operator names the
-// operator and the service, as the first licence's wire story does, and
-// the model gives that pair more than the threshold; the rewrites that
-// tell the first licence in other words keep it out.
+// one alone. The aftershock hours after a quake names the city, the
+// country and the quake, as the quake's wire story does, and the model
+// gives that pair more than the threshold; judged against the quake's four
+// versions together, it stays out.
 func TestDecideJudgesTheCluster(t *testing.T) {
 	var stories []eventStory
-	for _, s := range readEvents(t, "testdata/heldout28.jsonl") {
-		if s.Event == "h28e030" || s.ID == "h28n059" {
+	for _, s := range readEvents(t, "testdata/heldout30.jsonl") {
+		if s.Event == "h30e002" || s.ID == "h30n003" {
 			stories = append(stories, s)
 		}
 	}
 	if len(stories) != 5 {
-		t.Fatalf("%d stories, want the licence's four versions and the second licence", len(stories))
+		t.Fatalf("%d stories, want the quake's four versions and the aftershock", len(stories))
 	}
 	for _, alone := range []bool{false, true} {
 		p := newPool(Options{})
@@ -232,17 +232,17 @@ func TestDecideJudgesTheCluster(t *testing.T) {
 			s := stories[i]
 			got[s.ID], _ = p.assignStory(s.ID, s.Title, s.Summary, s.Published)
 		}
-		for _, id := range []string{"h28e030b", "h28e030c", "h28e030d"} {
-			if got[id] != "h28e030a" {
-				t.Errorf("alone %v: version %s went to %q, want h28e030a", alone, id, got[id])
+		for _, id := range []string{"h30e002b", "h30e002c", "h30e002d"} {
+			if got[id] != "h30e002a" {
+				t.Errorf("alone %v: version %s went to %q, want h30e002a", alone, id, got[id])
 			}
 		}
-		want := "h28n059"
+		want := "h30n003"
 		if alone {
-			want = "h28e030a"
+			want = "h30e002a"
 		}
-		if got["h28n059"] != want {
-			t.Errorf("alone %v: the second licence went to %q, want %q", alone, got["h28n059"], want)
+		if got["h30n003"] != want {
+			t.Errorf("alone %v: the aftershock went to %q, want %q", alone, got["h30n003"], want)
 		}
 	}
 }

@@ -10,7 +10,7 @@ const (
 	DefaultWindow         = 72 * time.Hour
 	DefaultThreshold      = 0.45
 	DefaultShortThreshold = 0.8
-	DefaultFactsThreshold = 0.55
+	DefaultFactsThreshold = 0.575
 )
 
 // PerKey bounds the candidates worth fetching under one key: the newest
@@ -36,11 +36,12 @@ type Options struct {
 	// FactsThreshold is the same-event model's probability that a story
 	// is one more version of the event of a cluster (see Judge.Decide),
 	// from which it joins the cluster though its wording differs. Default
-	// 0.55, where cross-validation over the training sets gave the
-	// precision that the model fitted to fewer sets had at its default,
-	// 0.35, on the same sets, with a little more recall; negative turns
-	// the facts off. docs/PERFORMANCE.md gives precision and recall
-	// across it on sets the model was not fitted to.
+	// 0.575, the lowest where cross-validation over the training sets gave
+	// the precision that the judge had at its default, 0.55, before rare
+	// words counted as distinctive terms (distinctive), on the same sets,
+	// with a point more recall; negative turns the facts off.
+	// docs/PERFORMANCE.md gives precision and recall across it on sets the
+	// model was not fitted to.
 	FactsThreshold float64
 }
 
@@ -136,17 +137,17 @@ func (j *Judge) Best(sig *Signature, at time.Time, cands []Candidate) int {
 // mark another event of the same day more often than a rewrite.
 //
 // The model judges each pair of the new story and a candidate it shares at
-// least two distinctive names or numbers with, and then each cluster as a
-// whole, its cluster stage (clusterFeatures): the mean and the highest of
-// its pairs' probabilities, how many of its candidates share that much,
-// how much of the new headline and of the new story's names and numbers
-// some candidate of the cluster has, and the time to the nearest. A
-// cluster is not judged by its closest story alone: the share move after
-// an order names the buyer and the amount, as the order's wire story
-// does, but not the rewrites that tell the order in other words, while a
-// rewrite is close to most of the versions of its event, and a version
-// in other words shares one name with one version and another with the
-// next. A cluster whose pairs leave it short of the threshold whatever
+// least two distinctive names, numbers or rare words with (distinctive),
+// and then each cluster as a whole, its cluster stage (clusterFeatures):
+// the mean and the highest of its pairs' probabilities, how many of its
+// candidates share that much, how much of the new headline and of the new
+// story's names and numbers some candidate of the cluster has, and the time
+// to the nearest. A cluster is not judged by its closest story alone: the
+// share move after an order names the buyer and the amount, as the order's
+// wire story does, but not the rewrites that tell the order in other words,
+// while a rewrite is close to most of the versions of its event, and a
+// version in other words shares one name with one version and another with
+// the next. A cluster whose pairs leave it short of the threshold whatever
 // its other candidates have (model.clusterCeiling) is not read further.
 //
 // The highest score wins, the earlier candidate on a tie. An empty

@@ -229,7 +229,7 @@ func (m *model) clusterProbability(x *[numClusterFeatures]float64) float64 {
 //  2. the overlap divided by 1 + gap/featureGap;
 //  3. and 4. the larger and the smaller share of a headline's distinctive
 //     names and numbers that the other story lacks;
-//  5. ln of the number of distinctive terms shared;
+//  5. ln of the number of distinctive terms shared (distinctive);
 //  6. the signatures' estimated similarity;
 //  7. the headlines' overlap with each other, weighted as in 0;
 //  8. and 9. the smaller and the larger share of a headline's weight that
@@ -321,7 +321,7 @@ func (ix *termIndex) sharesStrong(a, b *Facts) bool {
 	n := 0
 	for j, t := range b.terms {
 		i, found := ix.find(t)
-		if !found || max(a.weights[i], b.weights[j]) < strongWeight {
+		if !found || !distinctive(a.kinds[i], float64(a.weights[i])) && !distinctive(b.kinds[j], float64(b.weights[j])) {
 			continue
 		}
 		if ka, kb := a.kinds[i], b.kinds[j]; meets(ka, kb) && (ka&tail == 0 || kb&tail == 0) {
@@ -355,7 +355,7 @@ func share(have, total float64) float64 {
 // Exact numbers' roundings count only towards shared and strong.
 type pairSums struct {
 	shared                 float64
-	strong                 int // shared terms that weigh strongWeight in either story
+	strong                 int // shared terms distinctive in either story
 	titleShared            float64
 	titleNamesShared       float64 // of titleShared, names and numbers
 	titleHaveA, titleHaveB float64 // of a headline's weight, what the other story has
@@ -388,7 +388,7 @@ func (p *pairSums) add(a, b *Facts, novel []uint32) []uint32 {
 		if meets(ka, kb) {
 			w := max(wa, wb)
 			p.shared += w
-			if w >= strongWeight && (ka&tail == 0 || kb&tail == 0) {
+			if (distinctive(ka, wa) || distinctive(kb, wb)) && (ka&tail == 0 || kb&tail == 0) {
 				p.strong++
 			}
 			if ka&rounded == 0 && kb&rounded == 0 {

@@ -141,7 +141,7 @@ type Cluster struct {
 	// FactsThreshold is the same-event model's probability that a story
 	// that shares names and numbers with a cluster's stories is one more
 	// version of their event, from which it joins the cluster (default
-	// 0.55, at most 1): higher joins fewer, so fewer same-day reactions
+	// 0.575, at most 1): higher joins fewer, so fewer same-day reactions
 	// fold under the event's alert and more rewrites alert again
 	// (docs/PERFORMANCE.md).
 	FactsThreshold float64

@@ -125,7 +125,7 @@ func TestDefaults(t *testing.T) {
 			FollowUps: "thread", MinSources: 1, Line: 4, QueryLine: 6}},
 		Alerts:  config.Alerts{Timezone: "UTC", MaxRetryAfter: time.Hour},
 		Chat:    config.Chat{MaxRulesPerUser: 100, MaxRulesPerChannel: 500},
-		Cluster: config.Cluster{ByFacts: true, FactsThreshold: 0.55},
+		Cluster: config.Cluster{ByFacts: true, FactsThreshold: 0.575},
 		Health:  config.Health{AlertAfterFailures: 5},
 	}
 	if !reflect.DeepEqual(c, want) {
