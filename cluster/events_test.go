@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -340,4 +341,132 @@ func TestHeldOutThresholds(t *testing.T) {
 	}
 	fmt.Fprintln(&b, strings.Join(pooled, "\n"))
 	t.Log("\n" + b.String())
+}
+
+// versionFate is what became of one version of an event, after the event's
+// first, when it was assigned.
+type versionFate int
+
+// The fates of a version: it joined a cluster of its event's earlier
+// versions; or it did not, because none of them was its candidate (no
+// shared key), or none of those shares two distinctive terms with it and
+// its signature matched none (the model never judged them), or the model
+// judged them and they fell short of the threshold, or it joined another
+// event's cluster.
+const (
+	joinedEvent versionFate = iota
+	noSharedKey
+	notJudged
+	belowThreshold
+	joinedOther
+	numFates
+)
+
+// versionFates assigns a set's stories as clusterEvents does and counts,
+// by the kind of each event, the fates of its versions after the first.
+func versionFates(stories []eventStory, o Options) map[string]*[numFates]int {
+	out := map[string]*[numFates]int{}
+	p := newPool(o)
+	cluster := make([]string, len(stories))
+	var filedStory []int // story of each filed entry
+	seen := map[string][]int{}
+	for _, i := range eventset.Order(stories) {
+		s := stories[i]
+		facts := Extract(s.Title, s.Summary)
+		p.weigh(&facts)
+		sig := Sign(s.Title, s.Summary)
+		var ix termIndex
+		ix.index(&facts)
+		fate := noSharedKey
+		for _, j := range p.candidates(sig, facts) {
+			if stories[filedStory[j]].Event != s.Event {
+				continue
+			}
+			c := &p.filed[j]
+			fate = max(fate, notJudged)
+			if matches(&sig, &c.Sig) >= p.judge.need || c.Facts.norm > 0 && facts.norm > 0 && ix.sharesStrong(&facts, &c.Facts) {
+				fate = belowThreshold
+			}
+		}
+		n := len(p.filed)
+		cluster[i], _ = p.assignFacts(s.ID, sig, facts, s.Published)
+		if len(p.filed) > n {
+			filedStory = append(filedStory, i)
+		}
+		earlier := seen[s.Event]
+		seen[s.Event] = append(earlier, i)
+		if s.Kind == "near" || len(earlier) == 0 {
+			continue
+		}
+		if cluster[i] != s.ID {
+			fate = joinedOther
+		}
+		for _, e := range earlier {
+			if cluster[e] == cluster[i] {
+				fate = joinedEvent
+			}
+		}
+		if out[s.Kind] == nil {
+			out[s.Kind] = &[numFates]int{}
+		}
+		out[s.Kind][fate]++
+	}
+	return out
+}
+
+// TestWhereVersionsAreLost prints, for the sets no model is fitted to, what
+// became of each version of an event after its first: whether it joined
+// its event's cluster and, if not, why (versionFates). A better judge of
+// the pairs it sees can win back only the last column (go test -run
+// WhereVersionsAreLost -v ./cluster/).
+func TestWhereVersionsAreLost(t *testing.T) {
+	if !testing.Verbose() {
+		t.Skip("prints a table; run with -v")
+	}
+	var b strings.Builder
+	fmt.Fprintln(&b, "| sets | kind | versions | joined | no shared key | not judged | judged, below the threshold | joined another event |")
+	fmt.Fprintln(&b, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for from := lastFittedSet + 1; ; from += 8 {
+		var paths []string
+		for n := from; n < from+8; n++ {
+			if path := fmt.Sprintf("testdata/heldout%d.jsonl", n); fileExists(path) {
+				paths = append(paths, path)
+			}
+		}
+		if len(paths) == 0 {
+			break
+		}
+		sums := map[string]*[numFates]int{}
+		for _, fates := range perSet(len(paths), func(i int) map[string]*[numFates]int {
+			return versionFates(readEvents(t, paths[i]), Options{})
+		}) {
+			for k, f := range fates {
+				if sums[k] == nil {
+					sums[k] = &[numFates]int{}
+				}
+				for x, c := range f {
+					sums[k][x] += c
+				}
+			}
+		}
+		for _, k := range []string{"syndicated", "rewrite", "paraphrase"} {
+			f := sums[k]
+			if f == nil {
+				continue
+			}
+			all := 0
+			for _, c := range f {
+				all += c
+			}
+			fmt.Fprintf(&b, "| heldout%d–%d | %s | %d | %d | %d | %d | %d | %d |\n", from, from+len(paths)-1, k, all,
+				f[joinedEvent], f[noSharedKey], f[notJudged], f[belowThreshold], f[joinedOther])
+		}
+	}
+	t.Log("\n" + b.String())
+}
+
+// fileExists reports whether a file can be read.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
