@@ -365,44 +365,35 @@ const (
 // versionFates assigns a set's stories as clusterEvents does and counts,
 // by the kind of each event, the fates of its versions after the first.
 func versionFates(stories []eventStory, o Options) map[string]*[numFates]int {
-	out := map[string]*[numFates]int{}
 	p := newPool(o)
-	cluster := make([]string, len(stories))
-	var filedStory []int // story of each filed entry
+	fates := make([]versionFate, len(stories))
+	clusters := assignSet(p, stories, func(s *setStory, cands []filedStory) {
+		fates[s.i] = noSharedKey
+		for _, c := range cands {
+			if stories[c.story].Event != stories[s.i].Event {
+				continue
+			}
+			fates[s.i] = max(fates[s.i], notJudged)
+			if matches(&s.sig, &c.Sig) >= p.judge.need || c.Facts.norm > 0 && s.facts.norm > 0 && s.ix.sharesStrong(&s.facts, &c.Facts) {
+				fates[s.i] = belowThreshold
+			}
+		}
+	})
+	out := map[string]*[numFates]int{}
 	seen := map[string][]int{}
 	for _, i := range eventset.Order(stories) {
 		s := stories[i]
-		facts := Extract(s.Title, s.Summary)
-		p.weigh(&facts)
-		sig := Sign(s.Title, s.Summary)
-		var ix termIndex
-		ix.index(&facts)
-		fate := noSharedKey
-		for _, j := range p.candidates(sig, facts) {
-			if stories[filedStory[j]].Event != s.Event {
-				continue
-			}
-			c := &p.filed[j]
-			fate = max(fate, notJudged)
-			if matches(&sig, &c.Sig) >= p.judge.need || c.Facts.norm > 0 && facts.norm > 0 && ix.sharesStrong(&facts, &c.Facts) {
-				fate = belowThreshold
-			}
-		}
-		n := len(p.filed)
-		cluster[i], _ = p.assignFacts(s.ID, sig, facts, s.Published)
-		if len(p.filed) > n {
-			filedStory = append(filedStory, i)
-		}
 		earlier := seen[s.Event]
 		seen[s.Event] = append(earlier, i)
 		if s.Kind == "near" || len(earlier) == 0 {
 			continue
 		}
-		if cluster[i] != s.ID {
+		fate := fates[i]
+		if clusters[i] != s.ID {
 			fate = joinedOther
 		}
 		for _, e := range earlier {
-			if cluster[e] == cluster[i] {
+			if clusters[e] == clusters[i] {
 				fate = joinedEvent
 			}
 		}

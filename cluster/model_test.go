@@ -64,33 +64,62 @@ func examples(stories []eventset.Story) []example {
 	var out []example
 	// The pool files the stories by their signatures alone, so that the
 	// examples do not depend on the model they fit.
-	p := newPool(Options{FactsThreshold: -1})
-	var filedStory []int // story of each filed entry
-	for _, i := range eventset.Order(stories) {
-		s := stories[i]
-		facts := Extract(s.Title, s.Summary)
-		p.weigh(&facts)
-		sig := Sign(s.Title, s.Summary)
-		var ix termIndex
-		ix.index(&facts)
-		for _, j := range p.candidates(sig, facts) {
-			c := &p.filed[j]
-			d := c.At.Sub(s.Published)
-			if d > DefaultWindow || d < -DefaultWindow || c.Facts.norm == 0 || facts.norm == 0 {
+	assignSet(newPool(Options{FactsThreshold: -1}), stories, func(s *setStory, cands []filedStory) {
+		at := stories[s.i].Published
+		for _, c := range cands {
+			d := c.At.Sub(at)
+			if d > DefaultWindow || d < -DefaultWindow || c.Facts.norm == 0 || s.facts.norm == 0 {
 				continue
 			}
-			x, novel, ok := pairFeatures(&sig, &facts, &ix, &c.Sig, &c.Facts, d, nil)
+			x, novel, ok := pairFeatures(&s.sig, &s.facts, &s.ix, &c.Sig, &c.Facts, d, nil)
 			if ok {
-				out = append(out, example{x, novel, stories[filedStory[j]].Event == s.Event})
+				out = append(out, example{x, novel, stories[c.story].Event == stories[s.i].Event})
 			}
 		}
+	})
+	return out
+}
+
+// setStory is a story of a set as assignSet shows it before assigning it.
+type setStory struct {
+	i     int // its index in the set
+	facts Facts
+	sig   Signature
+	ix    termIndex // facts' terms
+}
+
+// filedStory is a candidate of a story of a set: a filed story, and its
+// index in the set.
+type filedStory struct {
+	*Candidate
+	story int
+}
+
+// assignSet assigns a set's stories to p in order of publication, as
+// clusterEvents does, and returns each story's cluster. Before it assigns a
+// story, it calls look with the story, weighed and signed, and its
+// candidates.
+func assignSet(p *pool, stories []eventset.Story, look func(s *setStory, cands []filedStory)) []string {
+	clusters := make([]string, len(stories))
+	var storyOf []int // set's story of each filed entry
+	for _, i := range eventset.Order(stories) {
+		st := stories[i]
+		s := &setStory{i: i, facts: Extract(st.Title, st.Summary), sig: Sign(st.Title, st.Summary)}
+		p.weigh(&s.facts)
+		s.ix.index(&s.facts)
+		idx := p.candidates(s.sig, s.facts)
+		cands := make([]filedStory, len(idx))
+		for k, j := range idx {
+			cands[k] = filedStory{&p.filed[j], storyOf[j]}
+		}
+		look(s, cands)
 		n := len(p.filed)
-		p.assignFacts(s.ID, sig, facts, s.Published)
+		clusters[i], _ = p.assignFacts(st.ID, s.sig, s.facts, st.Published)
 		if len(p.filed) > n {
-			filedStory = append(filedStory, i)
+			storyOf = append(storyOf, i)
 		}
 	}
-	return out
+	return clusters
 }
 
 // clusterExample is one cluster a story was judged against, with whether
