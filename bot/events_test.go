@@ -92,6 +92,14 @@ func TestEventSetsThroughTheStore(t *testing.T) {
 		{path: "heldout49.jsonl", wantTP: 255, wantFP: 2, wantFN: 102},
 		{path: "heldout50.jsonl", wantTP: 249, wantFP: 9, wantFN: 108},
 		{path: "heldout51.jsonl", wantTP: 235, wantFP: 4, wantFN: 107},
+		{path: "heldout52.jsonl", wantTP: 372, wantFP: 0, wantFN: 29},
+		{path: "heldout53.jsonl", wantTP: 284, wantFP: 11, wantFN: 86},
+		{path: "heldout54.jsonl", wantTP: 332, wantFP: 12, wantFN: 33},
+		{path: "heldout55.jsonl", wantTP: 239, wantFP: 0, wantFN: 43},
+		{path: "heldout56.jsonl", wantTP: 241, wantFP: 9, wantFN: 43},
+		{path: "heldout57.jsonl", wantTP: 261, wantFP: 0, wantFN: 90},
+		{path: "heldout58.jsonl", wantTP: 259, wantFP: 0, wantFN: 34},
+		{path: "heldout59.jsonl", wantTP: 239, wantFP: 1, wantFN: 49},
 	} {
 		t.Run(set.path, func(t *testing.T) {
 			t.Parallel() // each set has a store of its own

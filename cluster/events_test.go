@@ -207,6 +207,18 @@ func TestHeldOut(t *testing.T) {
 		{"testdata/heldout49.jsonl", 0.95, 0.7},
 		{"testdata/heldout50.jsonl", 0.95, 0.65},
 		{"testdata/heldout51.jsonl", 0.95, 0.65},
+		// Written in the ninth round with a prompt that asks for every
+		// version of an event to be a report of it (heldout52 to
+		// heldout59; docs/PERFORMANCE.md, "The ninth round"), and scored
+		// once with each judge tried.
+		{"testdata/heldout52.jsonl", 0.95, 0.9},
+		{"testdata/heldout53.jsonl", 0.95, 0.75},
+		{"testdata/heldout54.jsonl", 0.95, 0.9},
+		{"testdata/heldout55.jsonl", 0.95, 0.8},
+		{"testdata/heldout56.jsonl", 0.95, 0.8},
+		{"testdata/heldout57.jsonl", 0.95, 0.7},
+		{"testdata/heldout58.jsonl", 0.95, 0.85},
+		{"testdata/heldout59.jsonl", 0.95, 0.8},
 	} {
 		t.Run(set.path, func(t *testing.T) {
 			sc := reportEvents(t, set.path, Options{})
@@ -308,6 +320,8 @@ func TestHeldOutThresholds(t *testing.T) {
 		{"heldout40–43", []int{40, 41, 42, 43}},
 		{"heldout44–47", []int{44, 45, 46, 47}},
 		{"heldout48–51", []int{48, 49, 50, 51}},
+		{"heldout52–55", []int{52, 53, 54, 55}},
+		{"heldout56–59", []int{56, 57, 58, 59}},
 	}
 	ths := append([]float64{-1}, thresholdRows...)
 	var b strings.Builder
